@@ -1,0 +1,1 @@
+"""Accounts: users, roles, registration, login, tokens and the GDPR rights."""

@@ -1,0 +1,117 @@
+"""Account API under /api/v1: the current user, personal tokens, data export, role grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from vhs.accounts import services
+from vhs.accounts.models import Role, User
+from vhs.accounts.schemas import (
+    MeSchema,
+    MeUpdateSchema,
+    NewTokenSchema,
+    RoleGrantSchema,
+    TokenCreateSchema,
+    TokenSchema,
+    UserQuerySchema,
+    UserSchema,
+)
+from vhs.auth import require_role, require_user
+from vhs.db import db
+from vhs.errors import NotFound
+
+bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts")
+
+
+@bp.route("/me")
+class Me(MethodView):
+    @bp.response(200, MeSchema)
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    def get(self) -> User:
+        """The account behind this session or token."""
+        return require_user()
+
+    @bp.arguments(MeUpdateSchema)
+    @bp.response(200, MeSchema)
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def patch(self, data: dict[str, Any]) -> User:
+        """Change name, language or postal address (role and e-mail are not editable here)."""
+        return services.update_profile(require_user(), data)
+
+
+@bp.route("/me/tokens")
+class Tokens(MethodView):
+    @bp.response(200, TokenSchema(many=True))
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    def get(self) -> list[Any]:
+        """The account's personal API tokens (never their secret)."""
+        return list(require_user().api_tokens)
+
+    @bp.arguments(TokenCreateSchema)
+    @bp.response(201, NewTokenSchema)
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    @bp.alt_response(403, response="FORBIDDEN")
+    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a token; its secret is in this answer only."""
+        token, plaintext = services.create_api_token(require_user(), data["name"])
+        return {**TokenSchema().dump(token), "token": plaintext}
+
+
+@bp.route("/me/tokens/<int:token_id>")
+class TokenItem(MethodView):
+    @bp.response(204)
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    @bp.alt_response(404, response="NOT_FOUND")
+    def delete(self, token_id: int) -> None:
+        """Revoke a token: requests with it get 401 from now on."""
+        services.revoke_api_token(require_user(), token_id)
+
+
+@bp.route("/me/export")
+class Export(MethodView):
+    @bp.response(200, {"type": "object", "additionalProperties": True})
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    def get(self) -> dict[str, Any]:
+        """Everything the platform holds about the account (GDPR Art. 15/20)."""
+        return services.export_user_data(require_user())
+
+
+@bp.route("/users")
+class Users(MethodView):
+    @bp.arguments(UserQuerySchema, location="query")
+    @bp.response(200, UserSchema(many=True))
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    @bp.alt_response(403, response="FORBIDDEN")
+    def get(self, args: dict[str, Any]) -> list[User]:
+        """Accounts for staff (search by name or e-mail), 50 per page."""
+        require_role(Role.STAFF)
+        query = sa.select(User).where(User.erased_at.is_(None)).order_by(User.id)
+        if args.get("q"):
+            like = f"%{args['q'].lower()}%"
+            query = query.where(sa.or_(sa.func.lower(User.name).like(like), User.email.like(like)))
+        page = args.get("page", 1)
+        return list(db.session.execute(query.limit(50).offset((page - 1) * 50)).scalars())
+
+
+@bp.route("/users/<int:user_id>/role")
+class UserRole(MethodView):
+    @bp.arguments(RoleGrantSchema)
+    @bp.response(200, UserSchema)
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    @bp.alt_response(403, response="FORBIDDEN")
+    @bp.alt_response(404, response="NOT_FOUND")
+    @bp.alt_response(409, response="CONFLICT")
+    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def put(self, data: dict[str, Any], user_id: int) -> User:
+        """Grant a role (administrators only; audited)."""
+        actor = require_role(Role.ADMIN)
+        user = db.session.get(User, user_id)
+        if user is None:
+            raise NotFound()
+        return services.grant_role(actor, user, data["role"])

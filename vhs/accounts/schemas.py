@@ -1,0 +1,81 @@
+"""Marshmallow schemas for the account API."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from vhs.accounts.models import Role
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, not silently dropped (a sent ``role`` is refused)."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class AddressSchema(Schema):
+    street = fields.String()
+    postal_code = fields.String()
+    city = fields.String()
+
+
+class MeSchema(Schema):
+    """The current account as the API shows it."""
+
+    id = fields.Integer(required=True)
+    email = fields.String(allow_none=True)
+    name = fields.String(required=True)
+    role = fields.Enum(Role, by_value=True, required=True)
+    locale = fields.String(required=True)
+    email_verified = fields.Boolean(required=True)
+    street = fields.String()
+    postal_code = fields.String()
+    city = fields.String()
+    created_at = fields.DateTime(required=True)
+
+
+class MeUpdateSchema(StrictSchema):
+    """Fields a person may change about themselves."""
+
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    locale = fields.String(validate=validate.OneOf(["de", "en"]))
+    street = fields.String(validate=validate.Length(max=200))
+    postal_code = fields.String(validate=validate.Length(max=10))
+    city = fields.String(validate=validate.Length(max=100))
+
+
+class TokenSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class TokenCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
+class NewTokenSchema(TokenSchema):
+    token = fields.String(required=True, metadata={"description": "Shown once; store it safely."})
+
+
+class UserSchema(Schema):
+    """An account as staff see it in lists."""
+
+    id = fields.Integer(required=True)
+    email = fields.String(allow_none=True)
+    name = fields.String(required=True)
+    role = fields.Enum(Role, by_value=True, required=True)
+    email_verified = fields.Boolean(required=True)
+
+
+class UserQuerySchema(StrictSchema):
+    q = fields.String(validate=validate.Length(max=100))
+    page = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=100000))
+
+
+class RoleGrantSchema(StrictSchema):
+    role = fields.Enum(Role, by_value=True, required=True)

@@ -1,0 +1,173 @@
+"""The composition root: ``create_app`` builds config, extensions, blueprints, CLI and errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from flask.typing import ResponseReturnValue
+
+from vhs.config import REPO_ROOT, Settings, flask_config
+from vhs.db import configure_engine, db, set_write_intent
+from vhs.errors import register_error_handlers
+from vhs.extensions import api, babel, bearer_token, csrf, limiter, login_manager, migrate
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Blueprints whose POSTs come from machines that sign their requests instead (webhooks).
+CSRF_EXEMPT_PREFIXES = ("/webhooks/",)
+
+
+class VhsFlask(Flask):
+    """Flask with one commit per request, in one place: after the view returned."""
+
+    def dispatch_request(self) -> ResponseReturnValue:  # type: ignore[override]
+        """Run the view, then commit its unit of work (errors roll back in the handlers)."""
+        rv = super().dispatch_request()
+        if db.session.new or db.session.dirty or db.session.deleted or db.session.in_transaction():
+            db.session.commit()
+        from vhs.mail.hooks import after_commit
+
+        after_commit()
+        return rv
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides settings (tests pass their own)."""
+    app = VhsFlask(
+        "vhs",
+        instance_relative_config=True,
+        instance_path=os.environ.get("VHS_INSTANCE_PATH") or str(REPO_ROOT / "instance"),
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(Path(__file__).parent / "static"),
+    )
+    config = dict(config or {})
+    settings = Settings.from_env()
+    for key in list(config):
+        if key.islower() and hasattr(settings, key):
+            setattr(settings, key, config.pop(key))
+    settings.validate()
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(flask_config(settings, app.instance_path))
+    app.config.update(config)
+
+    _configure_logging(app)
+    _ensure_catalogs()
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from vhs.cli import register_cli
+    from vhs.i18n import register_filters
+
+    register_cli(app)
+    register_filters(app)
+    register_error_handlers(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def _ensure_catalogs() -> None:
+    """Compile translation catalogs when missing or stale (the build does this too)."""
+    from vhs.translations import compile_catalogs
+
+    try:
+        compile_catalogs(only_stale=True)
+    except OSError:  # read-only install: the build compiled them
+        pass
+
+
+def _init_extensions(app: Flask) -> None:
+    from vhs.i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        settings = app.config["VHS"]
+        configure_engine(
+            db.engine,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            lock_timeout_ms=settings.lock_timeout_ms,
+        )
+    migrate.init_app(
+        app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True, compare_type=True
+    )
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+    login_manager.login_view = "accounts.login"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    api.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    # Import order: core first, then domains (which register their GDPR, calendar, demo and
+    # home-page parts with the core's registries as they are imported).
+    import vhs.auth
+    import vhs.demo
+    import vhs.mail.jobs  # noqa: F401  (the delivery job)
+    from vhs import main
+    from vhs.accounts import api as accounts_api
+    from vhs.accounts import views as accounts_views
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(accounts_views.admin_bp)
+    api.register_blueprint(accounts_api.bp)
+
+    from courses import register as register_courses
+
+    register_courses(app)
+
+
+def _register_hooks(app: Flask) -> None:
+    @app.before_request
+    def _begin() -> None:
+        set_write_intent(request.method not in SAFE_METHODS)
+        if request.method in SAFE_METHODS:
+            return
+        if request.path.startswith(CSRF_EXEMPT_PREFIXES):
+            return
+        if request.path.startswith("/api/") and bearer_token():
+            return  # tokens are not sent by browsers on their own: no CSRF risk
+        csrf.protect()
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        csp = {
+            "default-src": "'self'",
+            "img-src": "'self' data:",
+            "style-src": "'self'",
+            "script-src": "'self'",
+            "frame-ancestors": "'self'",
+            "form-action": "'self' https://checkout.stripe.com",
+            "base-uri": "'self'",
+            "object-src": "'none'",
+        }
+        for directive, extra in (g.get("csp_extra") or {}).items():
+            csp[directive] = f"{csp.get(directive, '')} {extra}".strip()
+        response.headers.setdefault(
+            "Content-Security-Policy", "; ".join(f"{k} {v}" for k, v in csp.items())
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("Permissions-Policy", "geolocation=(), payment=()")
+        if app.config["VHS"].production:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        if request.path.startswith("/account") or request.path.startswith("/api/v1/me"):
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        response.headers.add("Vary", "Cookie")
+        return response

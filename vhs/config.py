@@ -1,0 +1,164 @@
+"""Typed settings from ``VHS_*`` environment variables, validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or inconsistent; the message says what to set."""
+
+
+def _parse_bool(value: str) -> bool:
+    """Read the usual spellings of yes/no from the environment."""
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    """Every setting the platform reads, with the embedded defaults.
+
+    Each field ``foo_bar`` is read from ``VHS_FOO_BAR``.  Defaults need nothing installed:
+    SQLite in ``instance/``, mail to the log, manual payments, public Jitsi.
+    """
+
+    env: str = "development"
+    secret_key: str = DEFAULT_SECRET_KEY
+    database_url: str = ""
+    public_base_url: str = "http://127.0.0.1:5000"
+    mail_url: str = ""
+    mail_from: str = "VHS Iserlohn <noreply@vhs.example>"
+    mail_max_attempts: int = 8
+    redis_url: str = ""
+    celery_broker_url: str = ""
+    ratelimit_storage_url: str = ""
+    storage_url: str = ""
+    media_dir: str = ""
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    payment_hold_minutes: int = 30
+    manual_payment_hold_days: int = 7
+    cancellation_fee_cents: int = 0
+    jitsi_domain: str = "meet.jit.si"
+    jitsi_app_id: str = ""
+    jitsi_app_secret: str = ""
+    jitsi_open_minutes: int = 15
+    jitsi_grace_minutes: int = 15
+    jitsi_webhook_secret: str = ""
+    jaas_app_id: str = ""
+    jaas_kid: str = ""
+    jaas_private_key_path: str = ""
+    jaas_webhook_secret: str = ""
+    certificate_min_attendance: int = 80
+    org_name: str = "Volkshochschule Iserlohn"
+    org_address: str = "Stadtbahnhof, Bahnhofsplatz 2, 58644 Iserlohn"
+    org_iban: str = "DE02 4455 0045 0000 1234 56"
+    org_bic: str = "WELADE3LXXX"
+    timezone: str = "Europe/Berlin"
+    default_locale: str = "de"
+    session_cookie_secure: bool | None = None
+    login_rate_limit: str = "5 per minute"
+    lock_timeout_ms: int = 3000
+    sqlite_busy_timeout_ms: int = 15000
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        """Whether the app runs as a real deployment (strict checks apply)."""
+        return self.env == "production"
+
+    @property
+    def stripe_enabled(self) -> bool:
+        """Stripe is on as soon as a secret key is configured."""
+        return bool(self.stripe_secret_key)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``VHS_*`` variables, converting each to its declared type."""
+        environ = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = environ.get(f"VHS_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            kind = hints[f.name]
+            try:
+                if kind is int:
+                    values[f.name] = int(raw)
+                elif kind is bool or kind == (bool | None):
+                    values[f.name] = _parse_bool(raw)
+                else:
+                    values[f.name] = raw
+            except ValueError as exc:
+                raise ConfigError(
+                    f"VHS_{f.name.upper()} must be a {kind.__name__}: {raw!r}"
+                ) from exc
+        return cls(**values)
+
+    def validate(self) -> None:
+        """Refuse to start on an unsafe production setup, naming what to set."""
+        if not self.production:
+            return
+        problems = []
+        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append("set VHS_SECRET_KEY to a random value of at least 32 characters")
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            problems.append("set VHS_DATABASE_URL to a PostgreSQL URL (SQLite is for one machine)")
+        if self.stripe_secret_key and not self.stripe_webhook_secret:
+            problems.append("set VHS_STRIPE_WEBHOOK_SECRET (Stripe is enabled by its secret key)")
+        if not self.public_base_url.startswith("https://"):
+            problems.append("set VHS_PUBLIC_BASE_URL to the https:// address residents use")
+        if problems:
+            raise ConfigError(
+                "Refusing to start with VHS_ENV=production: " + "; ".join(problems) + "."
+            )
+
+
+def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
+    """Translate settings into the keys Flask and its extensions read."""
+    db_url = settings.database_url or f"sqlite:///{Path(instance_path) / 'vhs.sqlite3'}"
+    secure = (
+        settings.production
+        if settings.session_cookie_secure is None
+        else bool(settings.session_cookie_secure)
+    )
+    ratelimit_storage = settings.ratelimit_storage_url or settings.redis_url or "memory://"
+    return {
+        "VHS": settings,
+        "SECRET_KEY": settings.secret_key,
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not db_url.startswith("sqlite")},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": 60 * 60 * 8,
+        "RATELIMIT_STORAGE_URI": ratelimit_storage,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "BABEL_DEFAULT_LOCALE": settings.default_locale,
+        "BABEL_DEFAULT_TIMEZONE": settings.timezone,
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "API_TITLE": "vhs-platform API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "JSON_SORT_KEYS": False,
+    }

@@ -1,0 +1,79 @@
+"""Extension objects, created unbound here and bound to the app in ``create_app``."""
+
+from __future__ import annotations
+
+import http
+from typing import Any
+
+from flask import request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_smorest import Api as SmorestApi
+from flask_smorest.utils import prepare_response
+from flask_wtf.csrf import CSRFProtect
+from marshmallow import Schema, fields
+
+from vhs.db import db
+
+__all__ = ["api", "babel", "csrf", "db", "limiter", "login_manager", "migrate"]
+
+
+class ProblemSchema(Schema):
+    """RFC 7807 problem document, as every API error is answered."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    code = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String())
+
+
+class Api(SmorestApi):
+    """flask-smorest with errors documented as ``application/problem+json``."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, "application/problem+json")
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, "application/problem+json")
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+def _client_ip() -> str:
+    return get_remote_address() or "unknown"
+
+
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=_client_ip, default_limits=[], headers_enabled=True)
+api = Api(
+    spec_kwargs={
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
+            }
+        },
+        "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+    }
+)
+
+
+def bearer_token() -> str | None:
+    """The personal API token sent as ``Authorization: Bearer ...``, if any."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None

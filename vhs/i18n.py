@@ -1,0 +1,66 @@
+"""Language and time zone: German by default, English complete; Europe/Berlin for display."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_currency
+from flask import g, request, session
+from flask_babel import format_date, format_datetime, refresh
+
+LOCALES = ("de", "en")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def select_locale() -> str:
+    """Profile language, else the header switch, else Accept-Language, else German."""
+    from vhs.auth import current
+
+    user = current()
+    if user is not None and user.locale in LOCALES:
+        lang = user.locale
+    elif session.get("locale") in LOCALES:
+        lang = session["locale"]
+    else:
+        lang = request.accept_languages.best_match(LOCALES) or "de"
+    g.locale = lang
+    return lang
+
+
+def refresh_locale() -> None:
+    """Forget the cached locale after a switch within one request."""
+    refresh()
+
+
+def money(cents: int | None, locale: str | None = None) -> str:
+    """Format integer cents as euro: ``1.234,50 €`` in German, ``€1,234.50`` in English."""
+    if cents is None:
+        return ""
+    lang = locale or g.get("locale", "de")
+    return format_currency(cents / 100, "EUR", locale="de_DE" if lang == "de" else "en_IE")
+
+
+def local(dt: datetime) -> datetime:
+    """A UTC datetime in Europe/Berlin."""
+    return dt.astimezone(BERLIN)
+
+
+def fmt_datetime(dt: datetime | None, fmt: str = "medium") -> str:
+    """Date and time in the page's language and Europe/Berlin."""
+    return format_datetime(dt, fmt) if dt else ""
+
+
+def fmt_date(d: date | datetime | None, fmt: str = "medium") -> str:
+    """A date in the page's language."""
+    if d is None:
+        return ""
+    return format_date(d, fmt)
+
+
+def register_filters(app) -> None:  # type: ignore[no-untyped-def]
+    """Jinja filters for money and dates."""
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["datetime"] = fmt_datetime
+    app.jinja_env.filters["date"] = fmt_date
+    app.jinja_env.filters["localtime"] = local

@@ -1,0 +1,1 @@
+"""Payments: Payment, Refund, WebhookEvent, providers (manual default, Stripe)."""
