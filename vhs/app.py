@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -81,10 +82,8 @@ def _ensure_catalogs() -> None:
     """Compile translation catalogs when missing or stale (the build does this too)."""
     from vhs.translations import compile_catalogs
 
-    try:
+    with contextlib.suppress(OSError):  # read-only install: the build compiled them
         compile_catalogs(only_stale=True)
-    except OSError:  # read-only install: the build compiled them
-        pass
 
 
 def _init_extensions(app: Flask) -> None:

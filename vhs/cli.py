@@ -100,7 +100,7 @@ def seed(scale: int, seed: int, if_empty: bool) -> None:
 def _print_logins() -> None:
     from vhs.demo import DEMO_LOGINS
 
-    click.echo("Demo logins (password for all: %s):" % DEMO_LOGINS["password"])
+    click.echo("Demo logins (password for all: {}):".format(DEMO_LOGINS["password"]))
     for role, email in DEMO_LOGINS["accounts"].items():
         click.echo(f"  {role:<11} {email}")
 

@@ -242,7 +242,8 @@ def register_error_handlers(app: Flask) -> None:
             "csrf_failed",
             GENERIC_TITLES[400],
             _l(
-                "The form has expired or was sent from elsewhere. Please reload the page and try again."
+                "The form has expired or was sent from elsewhere. "
+                "Please reload the page and try again."
             ),
         )
 

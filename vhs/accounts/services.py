@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from datetime import datetime
 from typing import Any
@@ -157,10 +158,8 @@ def authenticate(email: str, password: str) -> User:
     """Check credentials; the same refusal for unknown address and wrong password."""
     user = find_user_by_email(email)
     if user is None or not user.is_active:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password or "x")
-        except VerificationError:
-            pass
         raise Unauthorized(_l("E-mail address or password is wrong."), code="invalid_credentials")
     if not check_password(user, password):
         raise Unauthorized(_l("E-mail address or password is wrong."), code="invalid_credentials")
