@@ -29,8 +29,9 @@ class VhsFlask(Flask):
     def dispatch_request(self) -> ResponseReturnValue:  # type: ignore[override]
         """Run the view, then commit its unit of work (errors roll back in the handlers)."""
         rv = super().dispatch_request()
-        if db.session.new or db.session.dirty or db.session.deleted or db.session.in_transaction():
-            db.session.commit()
+        session = db.session()
+        if session.new or session.dirty or session.deleted or session.in_transaction():
+            session.commit()
         from vhs.mail.hooks import after_commit
 
         after_commit()

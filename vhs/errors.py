@@ -224,6 +224,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(VhsError)
     def _vhs_error(exc: VhsError) -> Response:
         _rollback()
+        if exc.status == 401 and not wants_json() and request.method == "GET":
+            from flask import redirect, url_for
+
+            target = url_for("accounts.login", next=request.full_path.rstrip("?"))
+            return redirect(target)  # type: ignore[return-value]
         return problem_response(
             exc.status,
             exc.code,

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from vhs.accounts.models import Role
 from vhs.accounts.services import MIN_PASSWORD_LENGTH
 
-LANGUAGE_CHOICES = [("de", "Deutsch"), ("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice("de", "Deutsch"), SelectChoice("en", "English")]
 
 
 class RegisterForm(FlaskForm):
@@ -109,10 +116,10 @@ class RoleForm(FlaskForm):
     role = SelectField(
         _l("Role"),
         choices=[
-            (Role.RESIDENT.value, _l("Resident")),
-            (Role.INSTRUCTOR.value, _l("Instructor")),
-            (Role.STAFF.value, _l("Staff")),
-            (Role.ADMIN.value, _l("Administrator")),
+            SelectChoice(Role.RESIDENT.value, _l("Resident")),
+            SelectChoice(Role.INSTRUCTOR.value, _l("Instructor")),
+            SelectChoice(Role.STAFF.value, _l("Staff")),
+            SelectChoice(Role.ADMIN.value, _l("Administrator")),
         ],
     )
 

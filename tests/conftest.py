@@ -1,0 +1,228 @@
+"""Shared fixtures: one schema per run, one rolled-back transaction per test, factories.
+
+The database is SQLite (a temp file) unless ``VHS_TEST_DATABASE_URL`` points at PostgreSQL,
+which is how ``.ci/run`` runs the whole suite a second time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from vhs import create_app
+from vhs.accounts.models import Role, User
+from vhs.accounts.services import hash_password
+from vhs.db import db, utcnow
+from vhs.extensions import limiter
+
+PASSWORD = "correct horse battery"
+_TMP = Path(tempfile.mkdtemp(prefix="vhs-tests-"))
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def database_url() -> str:
+    """The database the suite runs on."""
+    return os.environ.get("VHS_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}"
+
+
+def is_postgres_url(url: str) -> bool:
+    """Whether a URL names a PostgreSQL database."""
+    return url.startswith("postgresql")
+
+
+def base_config(url: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """Configuration every test app shares."""
+    cfg: dict[str, Any] = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url or database_url(),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SERVER_NAME": None,
+        "secret_key": "test-secret-key-" + "x" * 32,
+        "public_base_url": "http://vhs.test",
+        "mail_url": "",
+        "stripe_secret_key": "",
+        "stripe_webhook_secret": "",
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+def reset_schema(app: Flask) -> None:
+    """Empty the database and build the schema from the migrations."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+                conn.exec_driver_sql("CREATE SCHEMA public")
+        else:
+            path = db.engine.url.database
+            db.engine.dispose()
+            if path and Path(path).exists():
+                Path(path).unlink()
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    """The application under test, with its schema migrated once for the whole run."""
+    application = create_app(base_config())
+    reset_schema(application)
+    yield application
+
+
+@pytest.fixture(autouse=True)
+def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run each test in an outer transaction; commits inside become savepoints."""
+    if "live" in request.keywords or "app" not in request.fixturenames:
+        yield
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        limiter.reset()
+        connection = db.engine.connect()
+        outer = connection.begin()
+        db.session.remove()
+        db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield
+    finally:
+        with application.app_context():
+            db.session.remove()
+            outer.rollback()
+            connection.close()
+            db.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+
+
+class Client(FlaskClient):
+    """Test client that can submit forms with a valid CSRF token, as a browser would."""
+
+    def csrf(self) -> str:
+        """A CSRF token valid for this client's session."""
+        page = self.get("/privacy")
+        match = CSRF_RE.search(page.get_data(as_text=True))
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    def submit(self, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+        """POST a form with the CSRF token filled in."""
+        payload = {"csrf_token": self.csrf(), **(data or {})}
+        return self.post(url, data=payload, **kw)
+
+
+@pytest.fixture
+def client(app: Flask) -> Client:
+    """A browser-like test client."""
+    app.test_client_class = Client
+    return app.test_client()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    """The Flask CLI runner."""
+    return app.test_cli_runner()
+
+
+_PASSWORD_HASH: dict[str, str] = {}
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    """Factory: ``make_user(role=Role.STAFF, verified=True, email=None, name=None)``."""
+
+    def _make(
+        role: Role | str = Role.RESIDENT,
+        *,
+        verified: bool = True,
+        email: str | None = None,
+        name: str | None = None,
+        locale: str = "de",
+        password: str = PASSWORD,
+    ) -> User:
+        if password not in _PASSWORD_HASH:
+            _PASSWORD_HASH[password] = hash_password(password)
+        with app.app_context():
+            user = User(
+                email=email or f"user-{secrets.token_hex(4)}@example.org",
+                name=name or "Erika Müller",
+                role=Role(role),
+                password_hash=_PASSWORD_HASH[password],
+                locale=locale,
+                email_verified_at=utcnow() if verified else None,
+                session_token=secrets.token_hex(16),
+            )
+            db.session.add(user)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+            return user
+
+    return _make
+
+
+@pytest.fixture
+def login(client: Client) -> Callable[..., Any]:
+    """Log ``client`` (or another client) in as ``user`` through the login form."""
+
+    def _login(user: User, password: str = PASSWORD, c: Client | None = None) -> Any:
+        c = c or client
+        resp = c.submit("/account/login", {"email": user.email, "password": password})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return resp
+
+    return _login
+
+
+@pytest.fixture
+def api_token(app: Flask) -> Callable[[User], dict[str, str]]:
+    """Factory: headers with a fresh personal API token for ``user``."""
+
+    def _token(user: User) -> dict[str, str]:
+        from vhs.accounts.services import create_api_token
+
+        with app.app_context():
+            u = db.session.get(User, user.id)
+            assert u is not None
+            _tok, plaintext = create_api_token(u, "test")
+            db.session.commit()
+        return {"Authorization": f"Bearer {plaintext}"}
+
+    return _token
+
+
+@pytest.fixture
+def outbox(app: Flask) -> Callable[..., list[Any]]:
+    """Messages in the outbox, newest last, optionally for one address."""
+
+    def _outbox(to: str | None = None) -> list[Any]:
+        from vhs.mail.models import OutboxMessage
+
+        with app.app_context():
+            query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
+            if to:
+                query = query.where(OutboxMessage.to_address == to)
+            rows = list(db.session.execute(query).scalars())
+            for r in rows:
+                db.session.expunge(r)
+            return rows
+
+    return _outbox
+
+
+def link_in(text: str, path_prefix: str) -> str:
+    """The path of the first link in ``text`` that starts with ``path_prefix``."""
+    match = re.search(r"https?://[^/\s]+(" + re.escape(path_prefix) + r"[^\s\"<]*)", text)
+    assert match, f"no link to {path_prefix} in mail"
+    return match.group(1)
