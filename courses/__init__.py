@@ -6,4 +6,16 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """Wire the courses domain into the app (blueprints, registries)."""
+    """Wire the courses domain into the app (models, blueprints, registries, jobs)."""
+    from courses import demo, gdpr, jobs, models  # noqa: F401  (register with the core)
+
+    try:
+        from courses import api, views
+    except ImportError:  # pragma: no cover - during the build-up of the package
+        return
+    from vhs.extensions import api as smorest_api
+
+    for bp in views.blueprints():
+        app.register_blueprint(bp)
+    for bp in api.blueprints():
+        smorest_api.register_blueprint(bp)

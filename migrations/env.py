@@ -63,15 +63,6 @@ def run_migrations_offline():
         context.run_migrations()
 
 
-def include_object(obj, name, type_, reflected, compare_to):
-    """Leave database-specific search structures (FTS5 tables) out of autogenerate."""
-    if (type_ == "table" and name and name.endswith("_fts")) or (name or "").split("_fts_")[0] != (
-        name or ""
-    ):
-        return False
-    return True
-
-
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -93,6 +84,8 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    from vhs.db import include_object
+
     conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask.typing import ResponseReturnValue
+from werkzeug.routing import IntegerConverter
 
 from vhs.config import REPO_ROOT, Settings, flask_config
 from vhs.db import configure_engine, db, set_write_intent
@@ -38,6 +39,14 @@ class VhsFlask(Flask):
         return rv
 
 
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` URL parts stop at the largest id a database column can hold (else 404)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides settings (tests pass their own)."""
     app = VhsFlask(
@@ -57,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(flask_config(settings, app.instance_path))
     app.config.update(config)
 
+    app.url_map.converters["int"] = DatabaseIdConverter
     _configure_logging(app)
     _ensure_catalogs()
     _init_extensions(app)
@@ -136,6 +146,8 @@ def _register_hooks(app: Flask) -> None:
         set_write_intent(request.method not in SAFE_METHODS)
         if request.method in SAFE_METHODS:
             return
+        if request.routing_exception is not None:
+            return  # nothing will run: answer the honest 404/405 (with Allow), not a CSRF 400
         if request.path.startswith(CSRF_EXEMPT_PREFIXES):
             return
         if request.path.startswith("/api/") and bearer_token():

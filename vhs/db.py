@@ -148,3 +148,18 @@ def lock(stmt_or_model: Any, ident: Any) -> Any:
 def is_postgres() -> bool:
     """Whether the bound database is PostgreSQL."""
     return db.engine.dialect.name == "postgresql"
+
+
+# Search structures that differ per database (SQLite FTS5 tables, PostgreSQL tsvector
+# columns and their GIN indexes) live only in the migrations, not in the models.
+SEARCH_ONLY_NAMES = ("search_vector", "ix_courses_search_vector")
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic filter: leave database-specific search structures out of autogenerate."""
+    name = name or ""
+    if type_ == "table" and (name.endswith("_fts") or "_fts_" in name):
+        return False
+    return name not in SEARCH_ONLY_NAMES

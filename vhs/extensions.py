@@ -15,6 +15,7 @@ from flask_smorest import Api as SmorestApi
 from flask_smorest.utils import prepare_response
 from flask_wtf.csrf import CSRFProtect
 from marshmallow import Schema, fields
+from werkzeug.routing import IntegerConverter
 
 from vhs.db import db
 
@@ -32,10 +33,26 @@ class ProblemSchema(Schema):
     errors = fields.Dict(keys=fields.String())
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in our URLs is a database id: at most 2**31 - 1 (PostgreSQL ``integer``).
+
+    A larger number cannot name anything, so the route does not match (404) instead of the
+    database overflowing into a 500; the OpenAPI document states the maximum.
+    """
+
+    def __init__(self, map: Any, *args: Any, max: int | None = 2**31 - 1, **kwargs: Any) -> None:
+        super().__init__(map, *args, max=max, **kwargs)
+
+
 class Api(SmorestApi):
     """flask-smorest with errors documented as ``application/problem+json``."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def init_app(self, app: Any, *, spec_kwargs: Any = None) -> None:
+        """Bind to the app; before any blueprint is registered, bound ``int`` URL parts."""
+        app.url_map.converters["int"] = IdConverter
+        super().init_app(app, spec_kwargs=spec_kwargs)
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
-from flask import g, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_date, format_datetime, refresh
 
 LOCALES = ("de", "en")
@@ -17,6 +17,9 @@ def select_locale() -> str:
     """Profile language, else the header switch, else Accept-Language, else German."""
     from vhs.auth import current
 
+    if not has_request_context():
+        # CLI commands and jobs: nobody to ask (mails pass their recipient's language).
+        return current_app.config.get("BABEL_DEFAULT_LOCALE") or "de"
     user = current()
     if user is not None and user.locale in LOCALES:
         lang = user.locale
@@ -28,6 +31,18 @@ def select_locale() -> str:
     return lang
 
 
+def page_locale() -> str:
+    """The language being rendered now: the request's, or the one ``force_locale`` sets.
+
+    Read this rather than ``g.locale``: Flask-Babel picks the locale lazily, so ``g.locale``
+    is unset until the first translated string, and ``force_locale`` (mails) never sets it.
+    """
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale.language if locale is not None and locale.language in LOCALES else "de"
+
+
 def refresh_locale() -> None:
     """Forget the cached locale after a switch within one request."""
     refresh()
@@ -37,7 +52,7 @@ def money(cents: int | None, locale: str | None = None) -> str:
     """Format integer cents as euro: ``1.234,50 €`` in German, ``€1,234.50`` in English."""
     if cents is None:
         return ""
-    lang = locale or g.get("locale", "de")
+    lang = locale or page_locale()
     return format_currency(cents / 100, "EUR", locale="de_DE" if lang == "de" else "en_IE")
 
 
@@ -64,3 +79,4 @@ def register_filters(app) -> None:  # type: ignore[no-untyped-def]
     app.jinja_env.filters["datetime"] = fmt_datetime
     app.jinja_env.filters["date"] = fmt_date
     app.jinja_env.filters["localtime"] = local
+    app.jinja_env.globals["page_locale"] = page_locale

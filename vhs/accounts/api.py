@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from vhs.accounts import services
 from vhs.accounts.models import Role, User
 from vhs.accounts.schemas import (
+    ExportSchema,
     MeSchema,
     MeUpdateSchema,
     NewTokenSchema,
@@ -60,7 +61,8 @@ class Tokens(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a token; its secret is in this answer only."""
         token, plaintext = services.create_api_token(require_user(), data["name"])
-        return {**TokenSchema().dump(token), "token": plaintext}
+        # The response schema dumps the token's own fields; the secret travels alongside.
+        return {name: getattr(token, name) for name in TokenSchema().fields} | {"token": plaintext}
 
 
 @bp.route("/me/tokens/<int:token_id>")
@@ -75,7 +77,7 @@ class TokenItem(MethodView):
 
 @bp.route("/me/export")
 class Export(MethodView):
-    @bp.response(200, {"type": "object", "additionalProperties": True})
+    @bp.response(200, ExportSchema)
     @bp.alt_response(401, response="UNAUTHORIZED")
     def get(self) -> dict[str, Any]:
         """Everything the platform holds about the account (GDPR Art. 15/20)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import INCLUDE, RAISE, Schema, fields, post_dump, validate
 
 from vhs.accounts.models import Role
 
@@ -74,8 +76,26 @@ class UserSchema(Schema):
 
 class UserQuerySchema(StrictSchema):
     q = fields.String(validate=validate.Length(max=100))
-    page = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=100000))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
 
 
 class RoleGrantSchema(StrictSchema):
     role = fields.Enum(Role, by_value=True, required=True)
+
+
+class ExportSchema(Schema):
+    """The "download my data" document: a fixed header, then one section per domain.
+
+    Domains register their sections with ``vhs.gdpr``, so they are passed through as built
+    (and documented as additional properties) rather than declared here.
+    """
+
+    class Meta:
+        unknown = INCLUDE
+
+    generated_at = fields.String(required=True, metadata={"format": "date-time"})
+    platform = fields.String(required=True)
+
+    @post_dump(pass_original=True)
+    def _keep_sections(self, data: dict[str, Any], original: Any, **_kw: Any) -> dict[str, Any]:
+        return {**original, **data}

@@ -205,9 +205,9 @@ def request_email_change(user: User, password: str, new_email: str) -> None:
         raise Invalid(errors={"password": [_l("The password is wrong.")]})
     new_email = normalise_email(new_email)
     if new_email == user.email:
-        raise Invalid(errors={"email": [_l("This is already your address.")]})
+        raise Invalid(errors={"new_email": [_l("This is already your address.")]})
     if find_user_by_email(new_email) is not None:
-        raise Invalid(errors={"email": [_l("This address belongs to another account.")]})
+        raise Invalid(errors={"new_email": [_l("This address belongs to another account.")]})
     token = make_token("email_change", user, new_email=new_email)
     queue_mail(
         new_email,

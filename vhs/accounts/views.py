@@ -41,6 +41,7 @@ from vhs.db import db
 from vhs.errors import Invalid, NotFound, Unauthorized
 from vhs.extensions import limiter
 from vhs.forms import apply_errors, safe_next
+from vhs.i18n import page_locale
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -65,9 +66,7 @@ def register() -> Any:
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            services.register(
-                form.email.data, form.password.data, form.name.data, g.get("locale", "de")
-            )
+            services.register(form.email.data, form.password.data, form.name.data, page_locale())
         except Invalid as exc:
             apply_errors(form, exc)
         else:
@@ -138,9 +137,10 @@ def login() -> Any:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     """Log out and forget the session."""
-    logout_user()
     locale = session.get("locale")
+    # Clear first: logout_user() leaves the note that deletes the remember cookie.
     session.clear()
+    logout_user()
     if locale:
         session["locale"] = locale
     flash(_("You are logged out."), "success")
@@ -327,8 +327,8 @@ def delete() -> Any:
         except Invalid as exc:
             apply_errors(form, exc)
         else:
-            logout_user()
             session.clear()
+            logout_user()
             flash(_("Your account has been deleted. Goodbye!"), "success")
             return redirect(url_for("main.home"))
     status = 422 if form.errors else 200

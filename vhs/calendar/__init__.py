@@ -18,3 +18,18 @@ def register_source(name: str, func: EventSource) -> None:
 def sources() -> dict[str, EventSource]:
     """All registered event sources by name."""
     return dict(_sources)
+
+
+AttachmentBuilder = Callable[..., list[Any]]
+_attachment_builders: dict[str, AttachmentBuilder] = {}
+
+
+def register_attachment_builder(kind: str, func: AttachmentBuilder) -> None:
+    """Register how to build calendar attachments for mails of a kind (e.g. ``course``)."""
+    _attachment_builders[kind] = func
+
+
+def attachments_for(kind: str, **kwargs: Any) -> list[Any]:
+    """Calendar files to attach to a mail, or none when no builder is registered."""
+    builder = _attachment_builders.get(kind)
+    return builder(**kwargs) if builder else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html as html_lib
 import logging
 import smtplib
 import ssl
@@ -85,8 +86,9 @@ def render_mail(template: str, ctx: Mapping[str, Any]) -> tuple[str, str, str]:
     env = current_app.jinja_env
     tmpl = env.get_template(f"mail/{template}.html")
     jctx = tmpl.new_context(dict(ctx))
-    subject = "".join(tmpl.blocks["subject"](jctx)).strip()
-    text = "".join(tmpl.blocks["text"](jctx)).strip() + "\n"
+    # Blocks of an .html template are autoescaped; the subject and text part are plain text.
+    subject = html_lib.unescape("".join(tmpl.blocks["subject"](jctx)).strip())
+    text = html_lib.unescape("".join(tmpl.blocks["text"](jctx)).strip()) + "\n"
     html = render_template(f"mail/{template}.html", **ctx)
     return " ".join(subject.split()), text, html
 
@@ -98,7 +100,6 @@ def build_message(msg: OutboxMessage, sender: str, host: str) -> EmailMessage:
     em["From"] = sender
     em["To"] = msg.to_address
     em["Message-ID"] = make_msgid(idstring=f"outbox-{msg.id}", domain=host)
-    em["Content-Language"] = msg.locale
     em.set_content(msg.body_text, charset="utf-8")
     em.add_alternative(msg.body_html, subtype="html", charset="utf-8")
     for att in msg.attachments or []:
@@ -117,6 +118,8 @@ def build_message(msg: OutboxMessage, sender: str, host: str) -> EmailMessage:
             filename=att["filename"],
             params=params,
         )
+    # Last: set_content() and add_alternative() drop or move every Content-* header.
+    em["Content-Language"] = msg.locale
     return em
 
 

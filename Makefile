@@ -1,0 +1,88 @@
+# vhs-platform: `make run` serves the app with demo data, `make test` runs ruff and the suite.
+# Everything runs from .venv (created on first use); nothing else needs to be installed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+TRANSLATIONS := vhs/translations
+POT := $(TRANSLATIONS)/messages.pot
+LOCALES := de
+# Keep in step with KEYWORDS in tests/test_translations.py (babel's defaults are included).
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
+
+export FLASK_APP := wsgi.py
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv translations compile run test test-browser lint format bench clean distclean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## Create .venv and install the app with its dev extra
+
+# Reinstall only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml
+	@if ! $(BIN)/python -c 'import sys' 2>/dev/null; then \
+	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	    || { echo "vhs-platform needs Python >= 3.11 (set PYTHON=python3.x)." >&2; exit 1; }; \
+	  rm -rf $(VENV); \
+	  echo "Creating $(VENV) with $$($(PYTHON) --version)"; \
+	  $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	    echo "python3 -m venv failed: install the venv module (Debian/Ubuntu: apt-get install python3-venv)." >&2; \
+	    exit 1; }; \
+	fi
+	@echo "Installing vhs-platform[dev] into $(VENV) (the first time takes a minute or two)"
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+translations: venv ## Extract messages and update the German catalog (then translate what is new)
+	$(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --add-location=file \
+	  --project=vhs-platform --copyright-holder=vhs-platform -o $(POT) .
+	$(foreach lang,$(LOCALES),$(BIN)/pybabel -q update --init-missing --ignore-obsolete --no-fuzzy-matching \
+	  --ignore-pot-creation-date -i $(POT) -d $(TRANSLATIONS) -l $(lang) &&) true
+	@$(BIN)/python tools/po_status.py $(TRANSLATIONS)/*/LC_MESSAGES/messages.po
+
+compile: venv ## Compile the translation catalogs (.mo files are never committed)
+	@$(BIN)/python -c 'from vhs.translations import compile_catalogs; \
+	  print("compiled:", *compile_catalogs()) '
+
+run: venv compile ## Migrate, seed demo data on first run, serve on http://127.0.0.1:5000
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo seed --if-empty
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: venv compile ## ruff, then the whole pytest suite (browser tests included)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q
+
+test-browser: venv compile ## Only the browser journeys (headless Chromium)
+	$(BIN)/pytest -q tests/browser
+
+lint: venv ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv ## Reformat and apply safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv compile ## Load and scale benchmarks (python -m bench)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean: ## Remove caches, compiled catalogs and test artefacts (keeps .venv and instance/)
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache .hypothesis test-artifacts bench/_work *.egg-info
+	rm -f $(POT) $(TRANSLATIONS)/*/LC_MESSAGES/*.mo
+
+distclean: clean ## Also remove .venv
+	rm -rf $(VENV)

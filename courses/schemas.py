@@ -1,0 +1,331 @@
+"""Marshmallow schemas of the course API (load = validation, dump = representation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from courses.models import (
+    CEFR_LEVELS,
+    CourseFormat,
+    CourseStatus,
+    EnrolmentStatus,
+    ReductionReason,
+    SessionStatus,
+    TermStatus,
+)
+from courses.search import SORTS, TIME_OF_DAY
+
+
+class StrictSchema(Schema):
+    """Unknown fields are refused rather than ignored."""
+
+    class Meta:
+        unknown = RAISE
+
+
+Int = fields.Integer  # always used with strict=True below: floats are not integers
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """An ISO 8601 timestamp that must carry its UTC offset."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+class InstructorSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class CategoryOutSchema(Schema):
+    id = fields.Integer(required=True)
+    slug = fields.String(required=True)
+    name = fields.Method("get_name", required=True)
+    name_de = fields.String(required=True)
+    name_en = fields.String(required=True)
+    parent_id = fields.Integer(allow_none=True)
+
+    def get_name(self, obj: Any) -> str:
+        return obj.name(g.get("locale", "de"))
+
+
+class TermOutSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    enrolment_opens_at = fields.DateTime(required=True)
+    status = fields.Enum(TermStatus, by_value=True, required=True)
+
+
+class SessionOutSchema(Schema):
+    id = fields.Integer(required=True)
+    uuid = fields.String(required=True)
+    starts_at = fields.Method("get_starts_at", required=True)
+    ends_at = fields.Method("get_ends_at", required=True)
+    status = fields.Enum(SessionStatus, by_value=True, required=True)
+    online = fields.Boolean(required=True)
+    room = fields.String(required=True)
+    sequence = fields.Integer(required=True)
+
+    def get_starts_at(self, obj: Any) -> str:
+        from vhs.i18n import local
+
+        return local(obj.starts_at).isoformat()
+
+    def get_ends_at(self, obj: Any) -> str:
+        from vhs.i18n import local
+
+        return local(obj.ends_at).isoformat()
+
+
+class CourseSummarySchema(Schema):
+    """A catalogue entry."""
+
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    title = fields.String(required=True)
+    subtitle = fields.String(required=True)
+    status = fields.Enum(CourseStatus, by_value=True, required=True)
+    format = fields.Enum(CourseFormat, by_value=True, required=True)
+    language = fields.String(required=True)
+    level = fields.String(allow_none=True)
+    term_id = fields.Integer(required=True)
+    category = fields.Nested(CategoryOutSchema, required=True)
+    instructors = fields.List(fields.Nested(InstructorSchema), required=True)
+    fee_cents = fields.Integer(required=True)
+    reduced_fee_cents = fields.Integer(allow_none=True)
+    currency = fields.String(required=True)
+    capacity = fields.Integer(required=True)
+    seats_left = fields.Integer(required=True)
+    waitlist = fields.Method("get_waitlist", required=True)
+    first_session_at = fields.Method("get_first", allow_none=True)
+    weekday = fields.Integer(allow_none=True)
+    start_time = fields.Method("get_start_time", allow_none=True)
+    session_count = fields.Integer(required=True)
+    venue = fields.String(required=True)
+    room = fields.String(required=True)
+
+    def get_waitlist(self, obj: Any) -> bool:
+        return bool(obj.is_full)
+
+    def get_first(self, obj: Any) -> str | None:
+        from vhs.i18n import local
+
+        return local(obj.first_session_at).isoformat() if obj.first_session_at else None
+
+    def get_start_time(self, obj: Any) -> str | None:
+        if obj.start_minute is None:
+            return None
+        return f"{obj.start_minute // 60:02d}:{obj.start_minute % 60:02d}"
+
+
+class CourseDetailSchema(CourseSummarySchema):
+    """A course with its sessions."""
+
+    description = fields.String(required=True)
+    description_html = fields.Method("get_html", required=True)
+    min_participants = fields.Integer(required=True)
+    teaching_units = fields.Integer(required=True)
+    cancellation_days = fields.Integer(required=True)
+    cancellation_deadline = fields.Method("get_deadline", allow_none=True)
+    enrolment_closes_at = fields.DateTime(allow_none=True)
+    sessions = fields.List(fields.Nested(SessionOutSchema), required=True)
+
+    def get_html(self, obj: Any) -> str:
+        from courses.markdown import render_markdown
+
+        return str(render_markdown(obj.description))
+
+    def get_deadline(self, obj: Any) -> str | None:
+        from vhs.i18n import local
+
+        deadline = obj.cancellation_deadline
+        return local(deadline).isoformat() if deadline else None
+
+
+class CoursePageSchema(Schema):
+    items = fields.List(fields.Nested(CourseSummarySchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class EnrolmentOutSchema(Schema):
+    id = fields.Integer(required=True)
+    course_id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True)
+    status = fields.Enum(EnrolmentStatus, by_value=True, required=True)
+    waitlist_position = fields.Integer(allow_none=True)
+    hold_expires_at = fields.DateTime(allow_none=True)
+    price_cents = fields.Integer(required=True)
+    currency = fields.String(required=True)
+    reduction_reason = fields.Enum(ReductionReason, by_value=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    confirmed_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+
+
+class MyEnrolmentSchema(EnrolmentOutSchema):
+    course = fields.Nested(CourseSummarySchema, required=True)
+    next_session = fields.Method("get_next", allow_none=True)
+
+    def get_next(self, obj: Any) -> dict[str, Any] | None:
+        from courses.services import next_session
+
+        s = next_session(obj.course)
+        return SessionOutSchema().dump(s) if s else None
+
+
+class ParticipantSchema(EnrolmentOutSchema):
+    name = fields.Function(lambda e: e.user.name, required=True)
+    email = fields.Function(lambda e: e.user.email, allow_none=True)
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+class CatalogueArgsSchema(StrictSchema):
+    """Filters of the public catalogue."""
+
+    q = fields.String(validate=validate.Length(max=200))
+    term = Int(validate=validate.Range(min=1))
+    category = Int(validate=validate.Range(min=1))
+    format = fields.Enum(CourseFormat, by_value=True)
+    weekday = Int(validate=validate.Range(min=1, max=7))
+    time_of_day = fields.String(validate=validate.OneOf(list(TIME_OF_DAY)))
+    language = fields.String(validate=validate.Length(min=2, max=5))
+    level = fields.String(validate=validate.OneOf(CEFR_LEVELS))
+    free_only = fields.Boolean()
+    max_price = Int(validate=validate.Range(min=0), metadata={"description": "cents"})
+    instructor = Int(validate=validate.Range(min=1))
+    sort = fields.String(validate=validate.OneOf(SORTS), load_default="start")
+    page = Int(load_default=1, validate=validate.Range(min=1, max=10000))
+    per_page = Int(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class EnrolArgsSchema(StrictSchema):
+    reduction_reason = fields.Enum(ReductionReason, by_value=True, allow_none=True)
+    user_id = Int(
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "staff only: book for this person"},
+    )
+
+
+class CancelArgsSchema(StrictSchema):
+    override = fields.Boolean(load_default=False, metadata={"description": "staff only"})
+
+
+class TermInSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    enrolment_opens_at = AwareDateTime(required=True)
+    status = fields.Enum(TermStatus, by_value=True)
+
+
+class TermPatchSchema(TermInSchema):
+    class Meta:
+        unknown = RAISE
+        partial = True
+
+
+class CategoryInSchema(StrictSchema):
+    slug = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,79}$"))
+    name_de = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    name_en = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    parent_id = Int(strict=True, allow_none=True, validate=validate.Range(min=1))
+    position = Int(strict=True, load_default=0, validate=validate.Range(min=0, max=10000))
+
+
+class CourseInSchema(StrictSchema):
+    term_id = Int(strict=True, required=True, validate=validate.Range(min=1))
+    category_id = Int(strict=True, required=True, validate=validate.Range(min=1))
+    code = fields.String(required=True, validate=validate.Length(min=2, max=20))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    subtitle = fields.String(validate=validate.Length(max=300))
+    description = fields.String(validate=validate.Length(max=20000))
+    language = fields.String(validate=validate.Length(min=2, max=5))
+    level = fields.String(allow_none=True, validate=validate.OneOf(CEFR_LEVELS))
+    format = fields.Enum(CourseFormat, by_value=True)
+    venue = fields.String(validate=validate.Length(max=200))
+    room = fields.String(validate=validate.Length(max=100))
+    fee_cents = Int(strict=True, validate=validate.Range(min=0, max=10_000_00))
+    reduced_fee_cents = Int(strict=True, allow_none=True, validate=validate.Range(min=0))
+    capacity = Int(strict=True, validate=validate.Range(min=1, max=10000))
+    min_participants = Int(strict=True, validate=validate.Range(min=0, max=10000))
+    enrolment_closes_at = AwareDateTime(allow_none=True)
+    cancellation_days = Int(strict=True, validate=validate.Range(min=0, max=365))
+    teaching_units = Int(strict=True, validate=validate.Range(min=0, max=1000))
+    instructor_ids = fields.List(Int(strict=True, validate=validate.Range(min=1)))
+
+
+class CoursePatchSchema(CourseInSchema):
+    class Meta:
+        unknown = RAISE
+        partial = True
+
+
+class SessionInSchema(StrictSchema):
+    starts_at = AwareDateTime(required=True)
+    ends_at = AwareDateTime(required=True)
+    online = fields.Boolean()
+    room = fields.String(validate=validate.Length(max=100))
+    note = fields.String(validate=validate.Length(max=2000))
+
+
+class SessionPatchSchema(SessionInSchema):
+    class Meta:
+        unknown = RAISE
+        partial = True
+
+
+class GenerateSessionsSchema(StrictSchema):
+    """ "weekly on Tuesday 18:00-19:30, 10 times from 2027-02-02, skipping these dates"."""
+
+    first_date = fields.Date(required=True)
+    weekday = Int(strict=True, required=True, validate=validate.Range(min=1, max=7))
+    start = fields.Time(required=True, metadata={"description": "Europe/Berlin wall-clock time"})
+    end = fields.Time(required=True)
+    count = Int(strict=True, required=True, validate=validate.Range(min=1, max=200))
+    skip_dates = fields.List(fields.Date(), load_default=list)
+    interval_weeks = Int(strict=True, load_default=1, validate=validate.Range(min=1, max=4))
+
+    @validates_schema
+    def _end_after_start(self, data: dict[str, Any], **_kw: Any) -> None:
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            raise ValidationError("must be after start", field_name="end")
+
+
+class ReasonSchema(StrictSchema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class CopySchema(StrictSchema):
+    term_id = Int(strict=True, required=True, validate=validate.Range(min=1))
+
+
+class MoveSchema(StrictSchema):
+    course_id = Int(strict=True, required=True, validate=validate.Range(min=1))
+
+
+class BelowMinimumArgsSchema(StrictSchema):
+    days = Int(load_default=14, validate=validate.Range(min=1, max=365))
+
+
+class MessageSchema(StrictSchema):
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+
+
+class MessageResultSchema(Schema):
+    recipients = fields.Integer(required=True)

@@ -1,0 +1,332 @@
+"""Who may call which route: the expectations behind ``tests/test_authz_matrix.py``.
+
+Every route of ``app.url_map`` (rule + method, HEAD/OPTIONS and static left out) needs an entry
+in ``EXPECTATIONS``; the matrix test fails for a route without one, and for an entry whose route
+no longer exists. A later issue that adds routes adds their entries here (and, when its URLs
+carry ids, a builder in ``BUILDERS`` that makes the object the URL points at).
+
+An entry maps ``(METHOD, rule)`` to one ``Case``, a list of them (object-level cases: "A's own
+token" and "B's token" are two cases of one route), or just a shorthand string. A case says,
+per role, what status the request gets:
+
+- a shorthand (``ACCESS``): ``"public"``, ``"user"``, ``"instructor"``, ``"staff"``, ``"admin"``;
+  the roles it lets in get the case's ``ok`` status, the others ``LOGIN`` or 403;
+- or a dict ``role -> status | set of statuses | LOGIN`` naming all five roles.
+
+``LOGIN`` is how anonymous visitors are refused: a GET of an HTML page redirects to the login
+page, anything else (API, HTML POST) answers 401.
+
+HTML POSTs are sent with a valid CSRF token and API calls with the role's Bearer token, so the
+matrix tests authorisation, not CSRF. Each (route, case, role) runs as its own test in its own
+rolled-back transaction, so destructive requests (log out, delete account) harm nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+
+from vhs.accounts.models import ApiToken, Role, User
+from vhs.db import db
+
+ROLES: tuple[str, ...] = ("anonymous", "resident", "instructor", "staff", "admin")
+SIGNED_IN: tuple[str, ...] = ROLES[1:]
+
+LOGIN = "login"
+OK = "ok"
+
+Outcome = int | Collection[int] | str
+
+# Shorthand -> per-role outcome; ``OK`` stands for the case's ``ok`` status.
+ACCESS: dict[str, dict[str, Outcome]] = {
+    "public": dict.fromkeys(ROLES, OK),
+    "user": {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, OK)},
+    "instructor": {
+        "anonymous": LOGIN,
+        "resident": 403,
+        "instructor": OK,
+        "staff": OK,
+        "admin": OK,
+    },
+    "staff": {"anonymous": LOGIN, "resident": 403, "instructor": 403, "staff": OK, "admin": OK},
+    "admin": {"anonymous": LOGIN, "resident": 403, "instructor": 403, "staff": 403, "admin": OK},
+}
+
+
+class Objects:
+    """What one matrix request refers to; each named object is built on first use.
+
+    ``user`` is the acting account (None for anonymous), ``victim`` another resident with
+    data of their own (name, address, a token), ``account`` the account the request is about:
+    the acting user, or the victim for anonymous requests. Further objects (``own_token_id``,
+    ``reset_token``, later ``course_id``...) come from ``BUILDERS`` by attribute access.
+    """
+
+    def __init__(self, app: Flask, role: str, user: User | None, victim: User, password: str):
+        self.app = app
+        self.role = role
+        self.user = user
+        self.victim = victim
+        self.account = user or victim
+        self.password = password
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in BUILDERS:
+            raise AttributeError(f"no builder for {name!r}: add one to BUILDERS")
+        with self.app.app_context():
+            value = BUILDERS[name](self)
+            db.session.commit()
+        setattr(self, name, value)
+        return value
+
+
+Builder = Callable[[Objects], Any]
+BUILDERS: dict[str, Builder] = {}
+
+
+def builds(name: str) -> Callable[[Builder], Builder]:
+    """Register how to make the object ``Objects.<name>`` (runs in an app context)."""
+
+    def register(func: Builder) -> Builder:
+        BUILDERS[name] = func
+        return func
+
+    return register
+
+
+PathSpec = str | Callable[[Objects], str]
+DataSpec = Mapping[str, Any] | Callable[[Objects], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request to a route, and the status each role gets for it."""
+
+    access: str | Mapping[str, Outcome]
+    ok: int | Collection[int] = 200
+    path: PathSpec | None = None  # the concrete URL; defaults to the rule (no parameters)
+    data: DataSpec | None = None  # form fields (HTML) or JSON body (API)
+    query: DataSpec | None = None
+    note: str = ""
+    # Extra assertions on a response that got the ``ok`` status (object-level checks).
+    check: Callable[[Any, Objects], None] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def outcome(self, role: str) -> Outcome:
+        """What ``role`` gets: a status, a set of statuses, or ``LOGIN``."""
+        table = ACCESS[self.access] if isinstance(self.access, str) else self.access
+        outcome = table[role]
+        return self.ok if outcome == OK else outcome
+
+
+Entry = str | Case | list[Case]
+
+
+# --- builders for objects that URLs point at -------------------------------------------------
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    assert user is not None
+    return user
+
+
+def _token_id(user_id: int, name: str) -> int:
+    from vhs.accounts.services import create_api_token
+
+    token, _plaintext = create_api_token(_user(user_id), name)
+    return token.id
+
+
+@builds("own_token_id")
+def _own_token_id(o: Objects) -> int:
+    return _token_id(o.account.id, "own")
+
+
+@builds("victim_token_id")
+def _victim_token_id(o: Objects) -> int:
+    token = db.session.execute(
+        db.select(ApiToken).where(ApiToken.user_id == o.victim.id).limit(1)
+    ).scalar_one_or_none()
+    return token.id if token is not None else _token_id(o.victim.id, "victim")
+
+
+@builds("verify_token")
+def _verify_token(o: Objects) -> str:
+    from vhs.accounts.services import make_token
+
+    user = _user(o.account.id)
+    return make_token("verify", user, email=user.email)
+
+
+@builds("reset_token")
+def _reset_token(o: Objects) -> str:
+    from vhs.accounts.services import make_token
+
+    return make_token("reset", _user(o.account.id))
+
+
+@builds("email_change_token")
+def _email_change_token(o: Objects) -> str:
+    from vhs.accounts.services import make_token
+
+    return make_token("email_change", _user(o.account.id), new_email=f"neu-{o.role}@example.org")
+
+
+@builds("grantee_id")
+def _grantee_id(o: Objects) -> int:
+    """A fresh resident whose role an administrator changes."""
+    user = User(
+        email=f"grantee-{o.role}@example.org",
+        name="Gerda Grant",
+        role=Role.RESIDENT,
+        password_hash=None,
+        locale="de",
+        session_token="grantee",
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user.id
+
+
+# --- object-level checks ---------------------------------------------------------------------
+
+
+def only_own_data(resp: Any, o: Objects) -> None:
+    """A data export names the acting account and nobody else."""
+    body = resp.get_data(as_text=True)
+    assert o.account.email in body, "the export lacks the account's own e-mail address"
+    assert o.victim.email not in body, "the export leaks another account's e-mail address"
+    assert o.victim.name not in body, "the export leaks another account's name"
+    assert o.victim.street not in body, "the export leaks another account's address"
+
+
+def only_own_tokens(resp: Any, o: Objects) -> None:
+    """A token list holds the acting account's tokens only."""
+    ids = {t["id"] for t in resp.get_json()}
+    assert o.victim_token_id not in ids, "another account's token is listed"
+
+
+def is_me(resp: Any, o: Objects) -> None:
+    """``/api/v1/me`` is the caller."""
+    assert resp.get_json()["id"] == o.account.id
+
+
+# --- the expectations ------------------------------------------------------------------------
+
+EXPECTATIONS: dict[tuple[str, str], Entry] = {
+    # core pages
+    ("GET", "/"): "public",
+    ("GET", "/privacy"): "public",
+    ("GET", "/healthz"): "public",
+    ("GET", "/readyz"): "public",
+    ("POST", "/language"): Case("public", ok=302, data={"lang": "en", "next": "/privacy"}),
+    # accounts: anonymous flows (open to everyone; a signed-in visitor may use them too)
+    ("GET", "/account/register"): "public",
+    ("POST", "/account/register"): Case(
+        "public",
+        ok=302,
+        data=lambda o: {
+            "name": "Neu Angemeldet",
+            "email": f"neu-{o.role}@example.org",
+            "password": "ein-langes-passwort",
+            "password_confirm": "ein-langes-passwort",
+            "accept_privacy": "y",
+        },
+    ),
+    ("GET", "/account/login"): "public",
+    ("POST", "/account/login"): Case(
+        "public", ok=302, data=lambda o: {"email": o.account.email, "password": o.password}
+    ),
+    ("POST", "/account/logout"): Case("public", ok=302),
+    ("GET", "/account/forgot"): "public",
+    ("POST", "/account/forgot"): Case("public", ok=302, data=lambda o: {"email": o.account.email}),
+    ("GET", "/account/reset/<token>"): Case(
+        "public", path=lambda o: f"/account/reset/{o.reset_token}"
+    ),
+    ("POST", "/account/reset/<token>"): Case(
+        "public",
+        ok=302,
+        path=lambda o: f"/account/reset/{o.reset_token}",
+        data={"password": "ganz-neues-passwort", "password_confirm": "ganz-neues-passwort"},
+    ),
+    ("GET", "/account/verify/<token>"): Case(
+        "public", ok=302, path=lambda o: f"/account/verify/{o.verify_token}"
+    ),
+    ("GET", "/account/email/confirm/<token>"): Case(
+        "public", ok=302, path=lambda o: f"/account/email/confirm/{o.email_change_token}"
+    ),
+    # accounts: the signed-in person's own pages
+    ("GET", "/account"): "user",
+    ("POST", "/account"): Case("user", ok=302, data={"name": "Neuer Name", "locale": "de"}),
+    ("POST", "/account/verify/resend"): Case("user", ok=302),
+    ("POST", "/account/password"): Case(
+        "user",
+        ok=302,
+        data=lambda o: {"current_password": o.password, "new_password": "ganz-neues-passwort"},
+    ),
+    ("POST", "/account/email"): Case(
+        "user",
+        ok=302,
+        data=lambda o: {"new_email": f"anders-{o.role}@example.org", "password": o.password},
+    ),
+    ("POST", "/account/tokens"): Case("user", ok=201, data={"token_name": "Skript"}),
+    ("POST", "/account/tokens/<int:token_id>/revoke"): [
+        Case("user", ok=302, path=lambda o: f"/account/tokens/{o.own_token_id}/revoke"),
+        Case(
+            {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 404)},
+            path=lambda o: f"/account/tokens/{o.victim_token_id}/revoke",
+            note="someone else's token",
+        ),
+    ],
+    ("GET", "/account/export"): Case("user", check=only_own_data),
+    ("GET", "/account/delete"): "user",
+    ("POST", "/account/delete"): Case(
+        # The last administrator cannot erase their account (409).
+        {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN[:-1], 302), "admin": {302, 409}},
+        data=lambda o: {"password": o.password, "confirm": "y"},
+    ),
+    # administration
+    ("GET", "/admin/users"): "admin",
+    ("POST", "/admin/users/<int:user_id>/role"): [
+        Case(
+            "admin",
+            ok=302,
+            path=lambda o: f"/admin/users/{o.grantee_id}/role",
+            data={"role": "instructor"},
+        ),
+    ],
+    # API: the caller's own account
+    ("GET", "/api/v1/openapi.json"): "public",
+    ("GET", "/api/v1/me"): Case("user", check=is_me),
+    ("PATCH", "/api/v1/me"): Case("user", data={"name": "Per API"}, check=is_me),
+    ("GET", "/api/v1/me/tokens"): Case("user", check=only_own_tokens),
+    ("POST", "/api/v1/me/tokens"): Case("user", ok=201, data={"name": "Skript"}),
+    ("DELETE", "/api/v1/me/tokens/<int:token_id>"): [
+        Case("user", ok=204, path=lambda o: f"/api/v1/me/tokens/{o.own_token_id}"),
+        Case(
+            {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 404)},
+            path=lambda o: f"/api/v1/me/tokens/{o.victim_token_id}",
+            note="someone else's token",
+        ),
+    ],
+    ("GET", "/api/v1/me/export"): Case("user", check=only_own_data),
+    # API: staff and administrators
+    ("GET", "/api/v1/users"): Case("staff", query={"q": "example"}),
+    ("PUT", "/api/v1/users/<int:user_id>/role"): [
+        Case(
+            "admin",
+            path=lambda o: f"/api/v1/users/{o.grantee_id}/role",
+            data={"role": "instructor"},
+        ),
+        Case(
+            {**ACCESS["admin"], "admin": 409},
+            path=lambda o: f"/api/v1/users/{o.account.id}/role",
+            data={"role": "resident"},
+            note="one's own role",
+        ),
+    ],
+}
