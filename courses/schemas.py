@@ -234,9 +234,11 @@ class TermInSchema(StrictSchema):
 
 
 class TermPatchSchema(TermInSchema):
-    class Meta:
-        unknown = RAISE
-        partial = True
+    """The same fields, all optional (PATCH)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
 
 
 class CategoryInSchema(StrictSchema):
@@ -270,9 +272,11 @@ class CourseInSchema(StrictSchema):
 
 
 class CoursePatchSchema(CourseInSchema):
-    class Meta:
-        unknown = RAISE
-        partial = True
+    """The same fields, all optional (PATCH)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
 
 
 class SessionInSchema(StrictSchema):
@@ -284,9 +288,11 @@ class SessionInSchema(StrictSchema):
 
 
 class SessionPatchSchema(SessionInSchema):
-    class Meta:
-        unknown = RAISE
-        partial = True
+    """The same fields, all optional (PATCH)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
 
 
 class GenerateSessionsSchema(StrictSchema):

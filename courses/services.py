@@ -184,7 +184,6 @@ def save_category(actor: User, data: dict[str, Any], category: Category | None =
     require_manager(actor)
     if category is None:
         category = Category()
-        db.session.add(category)
     parent_id = data.get("parent_id", category.parent_id)
     if parent_id is not None:
         parent = db.session.get(Category, parent_id)
@@ -205,6 +204,7 @@ def save_category(actor: User, data: dict[str, Any], category: Category | None =
     for key in ("parent_id", "slug", "name_de", "name_en", "position"):
         if key in data:
             setattr(category, key, data[key])
+    db.session.add(category)
     db.session.flush()
     audit(actor, "category.saved", category, slug=category.slug)
     return category
@@ -320,7 +320,6 @@ def save_course(actor: User, data: dict[str, Any], course: Course | None = None)
     created = course is None
     if course is None:
         course = Course(status=CourseStatus.DRAFT)
-        db.session.add(course)
     for key in COURSE_FIELDS:
         if key in data:
             value = data[key]
@@ -332,7 +331,9 @@ def save_course(actor: User, data: dict[str, Any], course: Course | None = None)
                 value = value.strip()
             setattr(course, key, value)
     if "instructor_ids" in data:
-        _set_instructors(course, data["instructor_ids"])
+        with db.session.no_autoflush:
+            _set_instructors(course, data["instructor_ids"])
+    db.session.add(course)
     db.session.flush()
     refresh_search_document(course)
     if not created and "capacity" in data and course.status is CourseStatus.PUBLISHED:

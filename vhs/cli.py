@@ -47,8 +47,11 @@ def create_user(email: str, name: str, role: str, password: str | None) -> None:
         db.session.commit()
     except VhsError as exc:
         db.session.rollback()
-        detail = exc.errors or exc.detail
-        raise click.ClickException(str(detail)) from exc
+        detail = "; ".join(
+            f"{field}: {' '.join(map(str, msgs if isinstance(msgs, list | tuple) else [msgs]))}"
+            for field, msgs in exc.errors.items()
+        )
+        raise click.ClickException(detail or str(exc.detail)) from exc
     click.echo(f"Created {user.email} ({user.role.value}), id {user.id}.")
     if generated:
         click.echo(f"Password: {generated}")

@@ -6,6 +6,7 @@ import json
 
 import sqlalchemy as sa
 
+from tests.vhs.conftest import tr
 from vhs.accounts.models import Role, User
 from vhs.audit import AuditEntry
 from vhs.db import db
@@ -57,11 +58,12 @@ def test_users_create_refusals(runner, app, make_user):
     make_user(email="vergeben@vhs.example")
     result = runner.invoke(args=["users", "create", "vergeben@vhs.example", "--name", "X"])
     assert result.exit_code != 0
-    assert "Error" in result.output
+    assert result.output.strip() == "Error: " + tr(app, "This address belongs to another account.")
     result = runner.invoke(
         args=["users", "create", "kurz@vhs.example", "--name", "X", "--password", "kurz"]
     )
     assert result.exit_code != 0
+    assert result.output.strip() == "Error: password: " + tr(app, "Use at least %(n)d characters.", n=10)
     assert account(app, "kurz@vhs.example") is None
     result = runner.invoke(args=["users", "create", "k@vhs.example", "--name", "X", "--role", "kaiser"])
     assert result.exit_code != 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import html as html_lib
 import logging
 import smtplib
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
 
 from vhs.db import db, is_postgres, utcnow, write_intent
@@ -57,7 +58,7 @@ def queue_mail(
             raise ValueError("recipient has no e-mail address (erased account?)")
         address, user, lang = to.email, to, locale or to.locale
     ctx = {"recipient": user, "settings": current_app.config["VHS"], **(context or {})}
-    with force_locale(lang):
+    with _url_context(), force_locale(lang):
         subject, text, html = render_mail(template, ctx)
     msg = OutboxMessage(
         user_id=user.id if user is not None else None,
@@ -79,6 +80,14 @@ def queue_mail(
     db.session.add(msg)
     mark_queued()
     return msg
+
+
+def _url_context() -> Any:
+    """Jobs render mail outside a request: give ``url_for`` the public base URL."""
+    if has_request_context():
+        return contextlib.nullcontext()
+    base = current_app.config["VHS"].public_base_url
+    return current_app.test_request_context("/", base_url=base)
 
 
 def render_mail(template: str, ctx: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -1,0 +1,190 @@
+"""bench/results.json and bench/results.md: the figures, the targets, pass or MISSED.
+
+``results.json`` keeps the latest run per database under ``runs`` (so a PostgreSQL and a SQLite
+run sit side by side); its top-level keys repeat the run just made.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.scenarios import Outcome, Scenario
+
+BENCH_DIR = Path(__file__).resolve().parent
+JSON_PATH = BENCH_DIR / "results.json"
+MD_PATH = BENCH_DIR / "results.md"
+
+STANDARD = ("rps", "p50_ms", "p99_ms", "ratio_to_healthz")
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 3 if abs(value) < 10 else 1)
+    return value
+
+
+def scenario_entry(sc: Scenario, outcome: Outcome | None, error: str | None) -> dict[str, Any]:
+    """One scenario's line in results.json."""
+    metrics = dict(outcome.metrics) if outcome else {}
+    checks = []
+    for t in sc.targets:
+        ok = t.check(metrics)
+        checks.append(
+            {
+                "metric": t.metric,
+                "op": t.op,
+                "limit": t.limit,
+                "value": _round(metrics.get(t.metric)),
+                "pass": ok,
+                "source": t.source,
+            }
+        )
+    notes = list(outcome.notes) if outcome else []
+    if error:
+        passed: bool | None = False
+        notes.append(f"did not run: {error}")
+    elif metrics.get("errors"):
+        passed = False
+        notes.append(f"{metrics['errors']} error responses during the run")
+    elif any(c["pass"] is False for c in checks):
+        passed = False
+    elif checks and all(c["pass"] for c in checks):
+        passed = True
+    else:
+        passed = None  # nothing to check (no target, or not measured)
+    entry: dict[str, Any] = {
+        "name": sc.name,
+        "title": sc.title,
+        "path": outcome.path if outcome else None,
+    }
+    for key in STANDARD:
+        entry[key] = _round(metrics.get(key))
+    entry["target"] = "; ".join(t.describe() for t in sc.targets) or None
+    entry["pass"] = passed
+    entry["checks"] = checks
+    entry["metrics"] = {k: _round(v) for k, v in metrics.items() if k not in STANDARD}
+    entry["notes"] = notes
+    return entry
+
+
+def missed(entries: list[dict[str, Any]]) -> list[str]:
+    """Human lines for each missed target."""
+    lines = []
+    for e in entries:
+        if e["pass"] is not False:
+            continue
+        failed = [c for c in e["checks"] if c["pass"] is False]
+        if failed:
+            for c in failed:
+                lines.append(f"{e['name']}: {c['metric']} = {c['value']} (target {c['op']} {c['limit']:g})")
+        else:
+            lines.append(f"{e['name']}: {'; '.join(e['notes']) or 'failed'}")
+    return lines
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def table(entries: list[dict[str, Any]]) -> str:
+    """The Markdown table of one run (also printed)."""
+    extra_keys: list[str] = []
+    for e in entries:
+        for key in ("seconds", "peak_mb"):
+            if e["metrics"].get(key) is not None and key not in extra_keys:
+                extra_keys.append(key)
+    head = ["Scenario", "Path", "req/s", "p50 ms", "p99 ms", "× /healthz"]
+    head += [{"seconds": "time s", "peak_mb": "peak MB"}[k] for k in extra_keys]
+    head += ["Target", "Result"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for e in entries:
+        result = {True: "pass", False: "**MISSED**", None: "–"}[e["pass"]]
+        cells = [
+            e["title"],
+            f"`{e['path']}`" if e["path"] else "–",
+            _fmt(e["rps"], 0),
+            _fmt(e["p50_ms"], 1),
+            _fmt(e["p99_ms"], 1),
+            _fmt(e["ratio_to_healthz"], 2),
+        ]
+        cells += [_fmt(e["metrics"].get(k), 3 if k == "seconds" else 1) for k in extra_keys]
+        cells += [e["target"] or "–", result]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _run_markdown(run: dict[str, Any]) -> str:
+    m = run["machine"]
+    seed = run["seed"]
+    counts = seed["counts"]
+    seed_time = f"{seed['seconds']:.1f} s" if seed.get("seconds") is not None else "reused"
+    lines = [
+        f"## {run['database']['kind']}: {run['generated_at']}",
+        "",
+        f"- **Database:** {run['database']['description']} ({run['database']['version']})",
+        f"- **Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, "
+        f"{m['os']}, Python {m['python']}",
+        f"- **Server:** {run['server']['description']}, VHS_ENV unset (development), "
+        "no access log; load generator and server share the machine",
+        f"- **Load:** {run['load']['tool']}, {run['load']['connections']} connections, "
+        f"{run['load']['threads']} threads, {run['load']['duration_s']:g} s per scenario "
+        f"after a {run['load']['warmup_s']:g} s warm-up",
+        f"- **Code:** {run.get('commit') or 'unknown commit'}",
+        f"- **Data:** `flask demo seed --scale {seed['scale']}` in {seed_time}: "
+        + ", ".join(f"{_fmt(v)} {k.replace('_', ' ')}" for k, v in counts.items()),
+        "",
+        table(run["scenarios"]),
+        "",
+    ]
+    miss = missed(run["scenarios"])
+    lines.append("**Result:** " + ("all targets met." if not miss else "MISSED: " + "; ".join(miss)))
+    notes = [f"{e['name']}: {n}" for e in run["scenarios"] for n in e["notes"]]
+    if notes:
+        lines += ["", "Notes:", *[f"- {n}" for n in notes]]
+    return "\n".join(lines)
+
+
+TARGETS_MD = """\
+## Targets
+
+From issue 3 ("Speed"), measured with 2 gunicorn workers against a bare `/healthz` route served
+by the same gunicorn in the same run:
+
+- catalogue API (`GET /api/v1/courses?q=englisch&page=1`): at least 0.5 × the requests/s of `/healthz`
+- HTML catalogue (`GET /courses`): at least 0.35 × the requests/s of `/healthz`
+- p99 latency below 100 ms for every page (8 concurrent connections)
+
+The ratios matter more than the absolute figures: they are taken on the same machine, in the
+same minute, with the same server and load generator, so they cancel out most of the machine.
+"""
+
+
+def write(run: dict[str, Any]) -> None:
+    """Merge ``run`` into results.json (latest run per database) and rewrite results.md."""
+    runs: list[dict[str, Any]] = []
+    if JSON_PATH.exists():
+        try:
+            runs = list(json.loads(JSON_PATH.read_text()).get("runs") or [])
+        except (ValueError, AttributeError):
+            runs = []
+    runs = [r for r in runs if r.get("database", {}).get("kind") != run["database"]["kind"]]
+    runs.insert(0, run)
+    runs.sort(key=lambda r: r["database"]["kind"] != "postgresql")  # PostgreSQL first
+    document = {**run, "runs": runs}
+    JSON_PATH.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    parts = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`python -m bench`); `bench/results.json` holds the same figures.",
+        "Each database keeps its latest run; the date of each run is in its heading.",
+        "",
+        TARGETS_MD,
+    ]
+    parts += [_run_markdown(r) + "\n" for r in runs]
+    MD_PATH.write_text("\n".join(parts).rstrip() + "\n")
