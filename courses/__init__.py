@@ -7,7 +7,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Wire the courses domain into the app (models, blueprints, registries, jobs)."""
-    from courses import demo, gdpr, jobs, models  # noqa: F401  (register with the core)
+    from courses import demo, gdpr, jobs, models, payments  # noqa: F401  (register with the core)
 
     try:
         from courses import api, views

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from courses import cache as catalogue_cache
 from courses import services
+from courses.cache import cached_json
 from courses.models import Category, Course, Enrolment, Session, Term
 from courses.schemas import (
     BelowMinimumArgsSchema,
@@ -43,6 +46,7 @@ from vhs.accounts.models import User
 from vhs.auth import current, require_user, staff_required, user_required
 from vhs.db import db
 from vhs.errors import Forbidden, NotFound
+from vhs.payments.schemas import PayArgsSchema, PaymentOutSchema
 
 bp = Blueprint("courses_api", __name__, url_prefix="/api/v1", description="Courses and enrolment")
 staff_bp = Blueprint(
@@ -93,16 +97,30 @@ class Courses(MethodView):
     @bp.arguments(CatalogueArgsSchema, location="query")
     @bp.response(200, CoursePageSchema)
     @_alt(422)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The public catalogue: filters, full-text search (`q`), sorting, pages."""
-        page = search(catalogue_query(args))
-        return {
-            "items": page.items,
-            "total": page.total,
-            "page": page.page,
-            "per_page": page.per_page,
-            "pages": page.pages,
-        }
+    def get(self, args: dict[str, Any]) -> Any:
+        """The public catalogue: filters, full-text search (`q`), sorting, pages.
+
+        Answers carry an ETag and `Cache-Control: no-cache`: revalidate with `If-None-Match`
+        (304 while nothing changed; any booking or edit changes the answer at once).
+        """
+        # Same body for everyone: cached per arguments and category-name language until the
+        # catalogue's data version changes (courses/cache.py); a miss costs 3 statements.
+        locale = g.get("locale", "de")  # what CategoryOutSchema reads
+        key = ("api", tuple(sorted(args.items(), key=lambda kv: kv[0])), locale)
+
+        def dump() -> Any:
+            page = search(catalogue_query(args))
+            return CoursePageSchema().dump(
+                {
+                    "items": page.items,
+                    "total": page.total,
+                    "page": page.page,
+                    "per_page": page.per_page,
+                    "pages": page.pages,
+                }
+            )
+
+        return cached_json(catalogue_cache.api_pages, key, dump)
 
 
 @bp.route("/courses/<int:course_id>")
@@ -191,6 +209,22 @@ class EnrolmentItem(MethodView):
         actor = require_user()
         enrolment = services.get_enrolment(enrolment_id, actor)
         return services.cancel_enrolment(enrolment, actor, override=args.get("override", False))
+
+
+@bp.route("/enrolments/<int:enrolment_id>/payment")
+class EnrolmentPayment(MethodView):
+    @user_required
+    @bp.arguments(PayArgsSchema)
+    @bp.response(201, PaymentOutSchema)
+    @_alt(401, 404, 409, 422, 503)
+    @bp.alt_response(502, response="BAD_GATEWAY")
+    def post(self, args: dict[str, Any], enrolment_id: int) -> Any:
+        """Pay a pending booking: the Stripe Checkout URL, or bank-transfer instructions."""
+        from courses.payments import pay_enrolment
+
+        actor = require_user()
+        enrolment = services.get_enrolment(enrolment_id, actor)
+        return pay_enrolment(enrolment, actor, args.get("provider"))
 
 
 @bp.route("/enrolments/<int:enrolment_id>/move")

@@ -401,7 +401,12 @@ def cancel_course(actor: User, course: Course, reason: str = "") -> list[Enrolme
     course.waitlist_count = 0
     db.session.flush()
     audit(actor, "course.cancelled", course, code=course.code, enrolments=len(enrolments))
-    signals.course_cancelled.send(course, enrolments=enrolments, actor=actor)
+    signals.course_cancelled.send(
+        course,
+        enrolments=enrolments,
+        actor=actor,
+        purposes=[("enrolment", e.id) for e in enrolments],
+    )
     return enrolments
 
 
@@ -846,7 +851,12 @@ def cancel_enrolment(
             else [],
         )
     signals.enrolment_cancelled.send(
-        enrolment, actor=actor, previous=previous, in_time=in_time or override
+        enrolment,
+        actor=actor,
+        previous=previous,
+        in_time=in_time or override,
+        purpose_type="enrolment",
+        purpose_id=enrolment.id,
     )
     return enrolment
 
@@ -868,6 +878,14 @@ def expire_enrolment(enrolment: Enrolment, now: datetime | None = None) -> bool:
     enrolment.hold_expires_at = None
     course.seats_taken = max(course.seats_taken - 1, 0)
     promote_waitlist(course, now)
+    signals.enrolment_cancelled.send(
+        enrolment,
+        actor=None,
+        previous=EnrolmentStatus.PENDING_PAYMENT,
+        in_time=False,
+        purpose_type="enrolment",
+        purpose_id=enrolment.id,
+    )
     if enrolment.user.email:
         queue_mail(enrolment.user, "enrolment_expired", {"course": course, "enrolment": enrolment})
     return True
@@ -890,9 +908,10 @@ def expire_holds(now: datetime | None = None, hold_guard: Any = None) -> int:
         enrolment = db.session.get(Enrolment, enrolment_id)
         if enrolment is None:
             continue
-        if any(
-            r for _f, r in signals.payment_expired.send(enrolment, check_only=True) if r is False
-        ):
+        answers = signals.hold_expiring.send(
+            enrolment, purpose_type="enrolment", purpose_id=enrolment.id
+        )
+        if any(result is False for _receiver, result in answers):
             continue  # a payment is still being processed (SEPA): keep the seat
         if expire_enrolment(enrolment, now):
             count += 1
@@ -947,6 +966,7 @@ def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolme
     db.session.add(new)
     db.session.flush()
     promote_waitlist(source, now)
+    signals.purpose_moved.send(new, purpose_type="enrolment", old_id=enrolment.id, new_id=new.id)
     audit(actor, "enrolment.moved", new, source=source.id, target=target.id, previous=enrolment.id)
     if new.user.email:
         queue_mail(

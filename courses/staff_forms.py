@@ -20,13 +20,22 @@ from wtforms import (
     EmailField,
     Field,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from courses.models import CEFR_LEVELS, CourseFormat, CourseStatus, TermStatus
@@ -47,8 +56,7 @@ def parse_euros(text: str) -> int:
     Decimal does the arithmetic, so no amount is ever off by a cent through float rounding.
     Raises ``ValueError`` for anything else (negative amounts, three decimals, letters).
     """
-    raw = (text or "").replace("€", "").replace("EUR", "").replace("\u00a0", "").strip()
-    raw = raw.replace(" ", "")
+    raw = (text or "").replace("€", "").replace("EUR", "").strip()
     if match := _AMOUNT_COMMA.match(raw):
         number = f"{match.group(1).replace('.', '')}.{match.group(2) or '0'}"
     elif _THOUSANDS.match(raw):
@@ -120,7 +128,7 @@ def check_wall_clock(day: date | None, field: Field) -> None:
         return
     at = value.time() if isinstance(value, datetime) else value
     if not exists_in_berlin(day, at):
-        raise ValueError(SKIPPED_TIME)
+        raise ValidationError(SKIPPED_TIME)
 
 
 class EuroField(StringField):
@@ -188,7 +196,7 @@ def _date_field(label: Any, *validators: Any) -> DateField:
 
 
 def _time_field(label: Any) -> TimeField:
-    return TimeField(label, format="%H:%M", validators=[InputRequired()])
+    return TimeField(label, format=["%H:%M", "%H:%M:%S"], validators=[InputRequired()])
 
 
 TERM_STATUS_LABELS = {
@@ -219,7 +227,7 @@ class TermForm(FlaskForm):
     )
     status = SelectField(
         _l("Status"),
-        choices=[(s.value, label) for s, label in TERM_STATUS_LABELS.items()],
+        choices=[SelectChoice(s.value, label) for s, label in TERM_STATUS_LABELS.items()],
         default=TermStatus.DRAFT.value,
     )
 
@@ -257,7 +265,7 @@ class CategoryForm(FlaskForm):
     def validate_slug(self, field: Field) -> None:
         """Lower-case letters, digits and hyphens only: the slug is part of URLs."""
         if field.data and not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", field.data):
-            raise ValueError(_l("Use lower-case letters, digits and hyphens only."))
+            raise ValidationError(_l("Use lower-case letters, digits and hyphens only."))
 
     def to_data(self) -> dict[str, Any]:
         """What ``save_category`` takes."""
@@ -284,7 +292,7 @@ class CourseForm(FlaskForm):
     language = SelectField(_l("Language of instruction"), choices=[], validate_choice=True)
     level = SelectField(
         _l("Level (CEFR)"),
-        choices=[("", _l("No level")), *[(lv, lv) for lv in CEFR_LEVELS]],
+        choices=[SelectChoice("", _l("No level")), *[SelectChoice(lv, lv) for lv in CEFR_LEVELS]],
         default="",
     )
     format = SelectField(_l("Format"), choices=[], default=CourseFormat.IN_PERSON.value)
@@ -412,6 +420,7 @@ class BookForm(FlaskForm):
     email = EmailField(
         _l("E-mail address of the participant"),
         validators=[DataRequired(), Email(), Length(max=254)],
+        filters=[lambda s: s.strip() if isinstance(s, str) else s],
     )
     reduction_reason = SelectField(_l("Reduced fee"), choices=[], validate_choice=True)
 

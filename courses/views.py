@@ -77,7 +77,8 @@ LANGUAGES = {
 class EnrolForm(FlaskForm):
     """Booking, with an optional reduction reason."""
 
-    reduction_reason = SelectField(_l("Reduced fee"), choices=[], validate_choice=True)
+    # The select is shown only when a reduced fee exists; without it "" (full fee) is valid.
+    reduction_reason = SelectField(_l("Reduced fee"), choices=[], validate_choice=True, default="")
 
 
 class EmptyForm(FlaskForm):
@@ -105,7 +106,8 @@ def query_from_request() -> CatalogueQuery:
     """Read the filter form; unknown or malformed values are ignored, never a 500."""
     fmt = request.args.get("format")
     return CatalogueQuery(
-        q=(request.args.get("q") or "")[:200],
+        # PostgreSQL refuses NUL characters in text parameters (a 500 otherwise).
+        q=(request.args.get("q") or "").replace("\x00", "")[:200],
         term_id=_int_arg("term"),
         category_id=_int_arg("category"),
         format=CourseFormat(fmt) if fmt in {f.value for f in CourseFormat} else None,
@@ -196,7 +198,8 @@ def course_decision(course: Course) -> dict[str, Any]:
         reason = _l("This course is not open for booking.")
     return {
         "enrolment": enrolment,
-        "can_enrol": enrolment is None and reason is None,
+        # Visitors who are not logged in get "Log in to book", not a form that answers 401.
+        "can_enrol": user is not None and enrolment is None and reason is None,
         "refusal": reason,
         "button_label": _l("Join the waiting list") if course.is_full else _l("Book now"),
         "can_cancel_free": enrolment is not None and services.can_cancel_free(enrolment),
@@ -242,17 +245,10 @@ def enrol(course_id: int) -> Any:
         )
     elif enrolment.status is EnrolmentStatus.PENDING_PAYMENT:
         flash(_("Your seat is reserved. Please pay the fee to confirm it."), "success")
-        if "payments.pay" in _endpoints():
-            return redirect(url_for("payments.pay", enrolment_id=enrolment.id))
+        return redirect(url_for("courses_pay.pay", enrolment_id=enrolment.id))
     else:
         flash(_("You are booked. We have sent you a confirmation."), "success")
     return redirect(url_for("courses.my_courses"))
-
-
-def _endpoints() -> set[str]:
-    from flask import current_app
-
-    return set(current_app.view_functions)
 
 
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
@@ -305,7 +301,9 @@ register_home_section(_home_highlights)
 
 def blueprints() -> list[Blueprint]:
     """HTML blueprints of the courses package (staff and teaching pages join when present)."""
-    result = [bp]
+    from courses import payment_views
+
+    result = [bp, payment_views.bp]
     try:
         from courses import teaching_views
 

@@ -330,3 +330,217 @@ EXPECTATIONS: dict[tuple[str, str], Entry] = {
         ),
     ],
 }
+
+
+# --- staff pages (/staff: courses/staff_views.py) --------------------------------------------
+# Staff and administrators get the page (200) or the write's redirect (302) with data that
+# works; residents and instructors 403; anonymous visitors the login page (GET) or 401 (POST).
+
+
+def _staff_course(published: bool = True, **kw: Any) -> Any:
+    from courses.models import CourseStatus
+    from tests.courses import factories
+
+    status = CourseStatus.PUBLISHED if published else CourseStatus.DRAFT
+    return factories.new_course(status=status, **kw)
+
+
+@builds("staff_term_id")
+def _staff_term_id(o: Objects) -> int:
+    from tests.courses import factories
+
+    return factories.new_term(name=f"Matrix {o.role}").id
+
+
+@builds("staff_category_id")
+def _staff_category_id(o: Objects) -> int:
+    from tests.courses import factories
+
+    return factories.new_category().id
+
+
+@builds("staff_course_id")
+def _staff_course_id(o: Objects) -> int:
+    """A published course with sessions, one booking, and a sister course in the same term."""
+    return _staff_course(True).id
+
+
+@builds("staff_draft_course_id")
+def _staff_draft_course_id(o: Objects) -> int:
+    return _staff_course(False, sessions=2).id
+
+
+@builds("staff_session_id")
+def _staff_session_id(o: Objects) -> int:
+    from courses.models import Course
+
+    course = db.session.get(Course, o.staff_course_id)
+    return course.sessions[0].id
+
+
+@builds("staff_enrolment_id")
+def _staff_enrolment_id(o: Objects) -> int:
+    from tests.courses import factories
+
+    return factories.new_enrolment(o.staff_course_id).id
+
+
+@builds("staff_move_target_code")
+def _staff_move_target_code(o: Objects) -> str:
+    from courses.models import Course
+
+    course = db.session.get(Course, o.staff_course_id)
+    return _staff_course(True, term=course.term_id).code
+
+
+def _staff_course_form(o: Objects) -> dict[str, Any]:
+    return {
+        "term_id": str(o.staff_term_id),
+        "category_id": str(o.staff_category_id),
+        "code": f"999-{o.role[:3]}",
+        "title": "Matrixkurs",
+        "language": "de",
+        "format": "in_person",
+        "fee_cents": "79,50",
+        "capacity": "12",
+        "min_participants": "1",
+        "cancellation_days": "7",
+        "teaching_units": "0",
+    }
+
+
+_STAFF_TERM_FORM = {
+    "name": "Herbst 2027",
+    "starts_on": "2027-09-01",
+    "ends_on": "2028-01-31",
+    "enrolment_opens_at": "2027-06-01T08:00",
+    "status": "draft",
+}
+_STAFF_SESSION_FORM = {"day": "2027-03-30", "start": "18:00", "end": "19:30"}
+
+
+def _staff_category_form(o: Objects) -> dict[str, Any]:
+    return {
+        "name_de": "Matrix",
+        "name_en": "Matrix",
+        "slug": f"matrix-{o.role}",
+        "parent_id": "",
+        "position": "0",
+    }
+
+
+def _course_path(suffix: str, attr: str = "staff_course_id") -> PathSpec:
+    return lambda o: f"/staff/courses/{getattr(o, attr)}{suffix}"
+
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/staff"): "staff",
+        ("GET", "/staff/terms"): "staff",
+        ("POST", "/staff/terms"): Case("staff", ok=302, data=_STAFF_TERM_FORM),
+        ("GET", "/staff/terms/<int:term_id>/edit"): Case(
+            "staff", path=lambda o: f"/staff/terms/{o.staff_term_id}/edit"
+        ),
+        ("POST", "/staff/terms/<int:term_id>/edit"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/terms/{o.staff_term_id}/edit",
+            data=_STAFF_TERM_FORM,
+        ),
+        ("GET", "/staff/categories"): "staff",
+        ("POST", "/staff/categories"): Case("staff", ok=302, data=_staff_category_form),
+        ("GET", "/staff/categories/<int:category_id>/edit"): Case(
+            "staff", path=lambda o: f"/staff/categories/{o.staff_category_id}/edit"
+        ),
+        ("POST", "/staff/categories/<int:category_id>/edit"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/categories/{o.staff_category_id}/edit",
+            data=_staff_category_form,
+        ),
+        ("GET", "/staff/courses"): Case("staff", query={"q": "271", "status": "published"}),
+        ("GET", "/staff/courses/new"): "staff",
+        ("POST", "/staff/courses/new"): Case("staff", ok=302, data=_staff_course_form),
+        ("GET", "/staff/courses/<int:course_id>/edit"): Case("staff", path=_course_path("/edit")),
+        ("POST", "/staff/courses/<int:course_id>/edit"): Case(
+            "staff", ok=302, path=_course_path("/edit"), data=_staff_course_form
+        ),
+        ("POST", "/staff/courses/<int:course_id>/publish"): Case(
+            "staff", ok=302, path=_course_path("/publish", "staff_draft_course_id")
+        ),
+        ("POST", "/staff/courses/<int:course_id>/complete"): Case(
+            "staff", ok=302, path=_course_path("/complete")
+        ),
+        ("GET", "/staff/courses/<int:course_id>/cancel"): Case(
+            "staff", path=_course_path("/cancel")
+        ),
+        ("POST", "/staff/courses/<int:course_id>/cancel"): Case(
+            "staff", ok=302, path=_course_path("/cancel"), data={"reason": "Krankheit"}
+        ),
+        ("POST", "/staff/courses/<int:course_id>/copy"): Case(
+            "staff",
+            ok=302,
+            path=_course_path("/copy"),
+            data=lambda o: {"copy-term_id": str(o.staff_term_id)},
+        ),
+        ("GET", "/staff/courses/<int:course_id>/sessions"): Case(
+            "staff", path=_course_path("/sessions")
+        ),
+        ("POST", "/staff/courses/<int:course_id>/sessions"): Case(
+            "staff",
+            ok=302,
+            path=_course_path("/sessions"),
+            data={f"one-{k}": v for k, v in _STAFF_SESSION_FORM.items()},
+        ),
+        ("POST", "/staff/courses/<int:course_id>/sessions/generate"): Case(
+            "staff",
+            ok=302,
+            path=_course_path("/sessions/generate"),
+            data={
+                "gen-weekday": "2",
+                "gen-start": "18:00",
+                "gen-end": "19:30",
+                "gen-count": "3",
+                "gen-first_date": "2027-02-02",
+                "gen-interval_weeks": "1",
+            },
+        ),
+        ("GET", "/staff/sessions/<int:session_id>/edit"): Case(
+            "staff", path=lambda o: f"/staff/sessions/{o.staff_session_id}/edit"
+        ),
+        ("POST", "/staff/sessions/<int:session_id>/edit"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/sessions/{o.staff_session_id}/edit",
+            data=_STAFF_SESSION_FORM,
+        ),
+        ("POST", "/staff/sessions/<int:session_id>/cancel"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/sessions/{o.staff_session_id}/cancel",
+            data={"cancel-reason": "Raum belegt"},
+        ),
+        ("GET", "/staff/courses/<int:course_id>/enrolments"): Case(
+            "staff", path=_course_path("/enrolments")
+        ),
+        ("POST", "/staff/courses/<int:course_id>/enrolments"): Case(
+            "staff",
+            ok=302,
+            path=_course_path("/enrolments"),
+            data=lambda o: {"book-email": o.victim.email, "book-reduction_reason": ""},
+        ),
+        ("POST", "/staff/enrolments/<int:enrolment_id>/cancel"): Case(
+            "staff", ok=302, path=lambda o: f"/staff/enrolments/{o.staff_enrolment_id}/cancel"
+        ),
+        ("GET", "/staff/enrolments/<int:enrolment_id>/move"): Case(
+            "staff", path=lambda o: f"/staff/enrolments/{o.staff_enrolment_id}/move"
+        ),
+        ("POST", "/staff/enrolments/<int:enrolment_id>/move"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/enrolments/{o.staff_enrolment_id}/move",
+            data=lambda o: {"course_id": o.staff_move_target_code},
+        ),
+        ("GET", "/staff/reports/below-minimum"): Case("staff", query={"days": "30"}),
+    }
+)

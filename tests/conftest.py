@@ -25,6 +25,8 @@ from vhs.accounts.services import hash_password
 from vhs.db import db, utcnow
 from vhs.extensions import limiter
 
+pytest_plugins = ["tests.courses.plan_fixture"]
+
 PASSWORD = "correct horse battery"
 _TMP = Path(tempfile.mkdtemp(prefix="vhs-tests-"))
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

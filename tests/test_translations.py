@@ -7,8 +7,8 @@ up as English text on a German page. These tests re-extract the messages from th
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +45,16 @@ def _mapping() -> tuple[Any, Any]:
         return parse(f, filename=str(ROOT / "babel.cfg"))
 
 
-def extracted_messages() -> Iterator[tuple[str | tuple[str, ...], str | None, str]]:
+@functools.cache
+def extracted_messages() -> list[tuple[str | tuple[str, ...], str | None, str]]:
     """Every translatable message in the source: (message id, context, ``file:line``)."""
     method_map, options_map = _mapping()
-    for filename, lineno, message, _comments, context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords=KEYWORDS
-    ):
-        yield message, context, f"{filename}:{lineno}"
+    return [
+        (message, context, f"{filename}:{lineno}")
+        for filename, lineno, message, _comments, context in extract_from_dir(
+            str(ROOT), method_map, options_map, keywords=KEYWORDS
+        )
+    ]
 
 
 @pytest.fixture(scope="module")

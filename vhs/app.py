@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 
 from vhs.config import REPO_ROOT, Settings, flask_config
@@ -33,9 +34,9 @@ class VhsFlask(Flask):
         session = db.session()
         if session.new or session.dirty or session.deleted or session.in_transaction():
             session.commit()
-        from vhs.mail.hooks import after_commit
+        from vhs.hooks import run_after_commit
 
-        after_commit()
+        run_after_commit()
         return rv
 
 
@@ -125,7 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     # home-page parts with the core's registries as they are imported).
     import vhs.auth
     import vhs.demo
-    import vhs.mail.jobs  # noqa: F401  (the delivery job)
+    import vhs.mail.jobs
     from vhs import main
     from vhs.accounts import api as accounts_api
     from vhs.accounts import views as accounts_views
@@ -134,6 +135,35 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(accounts_views.admin_bp)
     api.register_blueprint(accounts_api.bp)
+
+    from vhs.calendar import api as calendar_api
+    from vhs.calendar import views as calendar_views
+
+    app.register_blueprint(calendar_views.bp)
+    api.register_blueprint(calendar_api.bp)
+
+    import vhs.payments.jobs
+    import vhs.payments.receivers  # noqa: F401  (reactions to domain signals)
+    from vhs import gdpr
+    from vhs.payments import api as payments_api
+    from vhs.payments import services as payments_services
+    from vhs.payments import views as payments_views
+
+    app.register_blueprint(payments_views.bp)
+    app.register_blueprint(payments_views.webhooks)
+    api.register_blueprint(payments_api.bp)
+    gdpr.register_exporter("payments", payments_services.export_payments)
+    gdpr.register_eraser(
+        "payments",
+        payments_services.erase_payments,
+        gdpr.Retention(
+            what=_l("Payments, refunds and invoices, with the amounts and dates."),
+            why=_l(
+                "Tax law requires invoices to be kept for ten years; the name and address "
+                "on them are removed."
+            ),
+        ),
+    )
 
     from courses import register as register_courses
 

@@ -201,6 +201,9 @@ def _stringify(value: Any) -> Any:
 
 def _rollback() -> None:
     from vhs.db import db
+    from vhs.hooks import discard_pending
+
+    discard_pending()
 
     try:
         db.session.rollback()

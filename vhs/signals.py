@@ -18,3 +18,8 @@ refund_completed = _signals.signal("refund-completed")
 course_cancelled = _signals.signal("course-cancelled")
 enrolment_cancelled = _signals.signal("enrolment-cancelled")
 enrolment_confirmed = _signals.signal("enrolment-confirmed")
+# Sent before an unpaid seat hold lapses; a receiver returning False keeps the seat
+# (money is on its way, e.g. a SEPA direct debit being processed).
+hold_expiring = _signals.signal("hold-expiring")
+# A purpose moved (a participant moved to another course): payments follow it.
+purpose_moved = _signals.signal("purpose-moved")

@@ -60,6 +60,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "concurrency-test-secret-" + "k" * 32
 USERS = 200
 T = TypeVar("T")
+Reply = tuple[int, Any]  # HTTP status, parsed body
 
 
 # --- the database and its seed --------------------------------------------------------------
@@ -218,6 +219,7 @@ def pg_db() -> Iterator[LiveDatabase]:
     if not is_postgres_url(test_url):
         pytest.skip("needs PostgreSQL: set VHS_TEST_DATABASE_URL=postgresql+psycopg://...")
     import psycopg
+    from psycopg import sql
 
     base = sa.engine.make_url(test_url)
     name = f"{base.database}_conc"
@@ -226,19 +228,19 @@ def pg_db() -> Iterator[LiveDatabase]:
         hide_password=False
     )
 
-    def admin_sql(sql: str) -> None:
+    def admin_sql(statement: str) -> None:
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
 
-    admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin_sql(f'CREATE DATABASE "{name}"')
+    admin_sql("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+    admin_sql("CREATE DATABASE {}")
     app = create_app(base_config(url=url))
     try:
         yield _seed(app, url, USERS)
     finally:
         with app.app_context():
             db.engine.dispose()
-        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_sql("DROP DATABASE IF EXISTS {} WITH (FORCE)")
 
 
 @pytest.fixture(scope="module")
@@ -295,6 +297,7 @@ def gunicorn(
         "--timeout=60",
         "--graceful-timeout=10",
         "--preload",
+        *_no_control_socket(),
         "tests.courses.live_wsgi:app",
     ]
     with (
@@ -311,6 +314,14 @@ def gunicorn(
             except subprocess.TimeoutExpired:  # pragma: no cover - a hung worker
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+def _no_control_socket() -> list[str]:
+    """gunicorn 27 opens ~/.gunicorn/gunicorn.ctl, shared by every server on the machine."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    known = any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS)
+    return ["--no-control-socket"] if known else []
 
 
 def _wait_until_up(proc: subprocess.Popen[bytes], log_path: Path) -> LiveServer:
@@ -343,7 +354,7 @@ def request(
     token: str | None = None,
     body: Any = None,
     timeout: float = 60,
-) -> tuple[int, Any]:
+) -> Reply:
     """One HTTP request on a connection of its own; returns (status, parsed JSON or text)."""
     headers = {"Accept": "application/json"}
     if token:
@@ -378,10 +389,12 @@ def all_at_once(calls: list[Callable[[], T]]) -> list[T]:
         return list(pool.map(run, calls))
 
 
-def enrol_call(server: LiveServer, live: LiveDatabase, user: int, course_id: int) -> Callable:
+def enrol_call(
+    server: LiveServer, live: LiveDatabase, user: int, course_id: int
+) -> Callable[[], Reply]:
     """A deferred booking of ``course_id`` by seed user number ``user``."""
 
-    def call() -> tuple[int, Any]:
+    def call() -> Reply:
         return request(
             server.host,
             server.port,
@@ -394,10 +407,12 @@ def enrol_call(server: LiveServer, live: LiveDatabase, user: int, course_id: int
     return call
 
 
-def cancel_call(server: LiveServer, live: LiveDatabase, user: int, enrolment_id: int) -> Callable:
+def cancel_call(
+    server: LiveServer, live: LiveDatabase, user: int, enrolment_id: int
+) -> Callable[[], Reply]:
     """A deferred cancellation of one of seed user ``user``'s bookings."""
 
-    def call() -> tuple[int, Any]:
+    def call() -> Reply:
         return request(
             server.host,
             server.port,
@@ -409,17 +424,17 @@ def cancel_call(server: LiveServer, live: LiveDatabase, user: int, enrolment_id:
     return call
 
 
-def storm(server: LiveServer, live: LiveDatabase, course_id: int, users: range) -> list[Any]:
+def storm(server: LiveServer, live: LiveDatabase, course_id: int, users: range) -> list[Reply]:
     """Every user in ``users`` books ``course_id`` at the same moment; the responses."""
     return all_at_once([enrol_call(server, live, u, course_id) for u in users])
 
 
-def status_counts(responses: list[tuple[int, Any]]) -> Counter[int]:
+def status_counts(responses: list[Reply]) -> Counter[int]:
     """How many responses had each HTTP status."""
     return Counter(status for status, _ in responses)
 
 
-def server_errors(responses: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+def server_errors(responses: list[Reply]) -> list[Reply]:
     """Responses with a status of 500 or more (a 503 lock timeout counts as a failure)."""
     return [(status, body) for status, body in responses if status >= 500]
 
@@ -431,9 +446,7 @@ def assert_clean_log(server: LiveServer) -> None:
         assert bad not in log, f"{bad!r} in the server log:\n{log[-4000:]}"
 
 
-def check_rush(
-    live: LiveDatabase, course_id: int, responses: list[tuple[int, Any]], capacity: int
-) -> None:
+def check_rush(live: LiveDatabase, course_id: int, responses: list[Reply], capacity: int) -> None:
     """After N bookings for ``capacity`` seats: exactly the seats, then 1..N-capacity waiting."""
     n = len(responses)
     assert not server_errors(responses), (
@@ -489,7 +502,7 @@ def test_200_simultaneous_bookings_fill_20_seats_exactly(
 
 @pytest.mark.postgres
 def test_control_without_the_row_lock_the_invariant_breaks(
-    pg_db: LiveDatabase, pg_server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    pg_db: LiveDatabase, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The same rush with the lock switched off overbooks: proof the test above can fail."""
     broken: list[str] = []

@@ -1,11 +1,54 @@
-"""Calendar: ICS building and feeds. Domains register their event sources here."""
+"""Calendar: ICS building and feeds. Domains register their event sources here.
+
+A source is a function ``source(user) -> Iterable[CalendarEvent]`` giving the events one
+person's feed shows (courses: the sessions they attend or teach; later the library: loan end
+dates). The core only knows ``CalendarEvent``; it never imports a domain.
+"""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
-EventSource = Callable[..., Iterable[Any]]
+if TYPE_CHECKING:
+    from vhs.accounts.models import User
+
+
+class EventStatus(enum.StrEnum):
+    """RFC 5545 STATUS of a VEVENT."""
+
+    CONFIRMED = "CONFIRMED"
+    TENTATIVE = "TENTATIVE"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEvent:
+    """One VEVENT, as a domain describes it; ``vhs.calendar.ics`` turns it into RFC 5545.
+
+    ``start``/``end`` are aware datetimes (written with TZID=Europe/Berlin) or dates (all-day
+    events, e.g. a loan's end date). ``uid`` must be stable forever for the same thing;
+    ``sequence`` grows with every change of time, place or status. ``stamp`` (DTSTAMP) defaults
+    to ``last_modified`` so that a feed's bytes only change when its content does.
+    """
+
+    uid: str
+    start: datetime | date
+    end: datetime | date
+    summary: str
+    last_modified: datetime
+    location: str = ""
+    description: str = ""
+    url: str = ""
+    status: EventStatus = EventStatus.CONFIRMED
+    sequence: int = 0
+    stamp: datetime | None = None
+
+
+EventSource = Callable[["User"], Iterable[CalendarEvent]]
 
 _sources: dict[str, EventSource] = {}
 
@@ -33,3 +76,14 @@ def attachments_for(kind: str, **kwargs: Any) -> list[Any]:
     """Calendar files to attach to a mail, or none when no builder is registered."""
     builder = _attachment_builders.get(kind)
     return builder(**kwargs) if builder else []
+
+
+__all__ = [
+    "CalendarEvent",
+    "EventSource",
+    "EventStatus",
+    "attachments_for",
+    "register_attachment_builder",
+    "register_source",
+    "sources",
+]

@@ -1,0 +1,77 @@
+"""The catalogue's caches: what feeds them, and how cached answers are served.
+
+Everything the catalogue (page and API) shows comes from courses, their categories, terms,
+sessions, instructor links and instructor names; a change of any of them through the ORM gives
+the ``catalogue`` version a new number in the same transaction (see :mod:`vhs.cache`), so a
+booking or an edit shows in the very next response. Cached answers also carry an ETag of their
+body, so clients that revalidate (``Cache-Control: no-cache``) get a 304 without the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, request
+from flask.wrappers import Response
+from markupsafe import Markup
+
+from courses.models import Category, Course, Session, Term, course_instructors
+from vhs.accounts.models import User
+from vhs.cache import VersionedCache, track
+
+CATALOGUE = "catalogue"
+
+track(CATALOGUE, Course, Category, Term, Session, course_instructors, (User, ("name",)))
+
+# Bounded: search words are free text. A catalogue page is ~40 KB of HTML, an API page ~25 KB.
+api_pages = VersionedCache(CATALOGUE, maxsize=256)
+html_fragments = VersionedCache(CATALOGUE, maxsize=256)
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    """A response body worth keeping: bytes, type and their ETag."""
+
+    body: bytes
+    mimetype: str
+    etag: str
+
+
+def _body(data: bytes, mimetype: str) -> CachedBody:
+    return CachedBody(data, mimetype, hashlib.blake2b(data, digest_size=16).hexdigest())
+
+
+def cached_json(cache: VersionedCache, key: Hashable, compute: Callable[[], Any]) -> Response:
+    """A JSON response from ``cache`` (``compute`` answers the data to dump on a miss)."""
+
+    def build() -> CachedBody:
+        resp = current_app.json.response(compute())
+        return _body(resp.get_data(), resp.mimetype or "application/json")
+
+    return conditional(cache.get_or_set(key, build))
+
+
+def conditional(cached: CachedBody) -> Response:
+    """200 with the body, or 304 when the client already holds this ETag."""
+    resp = current_app.response_class(cached.body, mimetype=cached.mimetype)
+    resp.set_etag(cached.etag)
+    resp.headers["Cache-Control"] = "no-cache"  # always revalidate: bookings change the page
+    return resp.make_conditional(request)
+
+
+def render_block(template_name: str, block: str, context: dict[str, Any]) -> Markup:
+    """Render one block of a template with the usual context (for fragment caching)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_or_select_template(template_name)
+    ctx = dict(context)
+    app.update_template_context(ctx)
+    # Autoescaped template output is safe HTML already, as render_template would return it.
+    return Markup("".join(template.blocks[block](template.new_context(ctx))))  # noqa: S704
+
+
+def request_key(*extra: Hashable) -> tuple[Hashable, ...]:
+    """The query string as a key (all values, in order), plus ``extra``."""
+    return (request.path, tuple(sorted(request.args.items(multi=True))), *extra)

@@ -1,0 +1,95 @@
+"""Payment API under /api/v1: own payments, and the staff desk (mark paid, refunds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from vhs.auth import require_user, staff_required, user_required
+from vhs.db import db
+from vhs.payments import services
+from vhs.payments.models import Payment
+from vhs.payments.schemas import (
+    PaymentOutSchema,
+    PaymentQuerySchema,
+    RefundInSchema,
+    RefundOutSchema,
+)
+
+bp = Blueprint("payments_api", __name__, url_prefix="/api/v1", description="Payments")
+
+
+@bp.route("/me/payments")
+class MyPayments(MethodView):
+    @user_required
+    @bp.response(200, PaymentOutSchema(many=True))
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    def get(self) -> list[Payment]:
+        """The current user's payments with refunds and invoice numbers."""
+        user = require_user()
+        return list(
+            db.session.execute(
+                sa.select(Payment).where(Payment.user_id == user.id).order_by(Payment.id.desc())
+            ).scalars()
+        )
+
+
+@bp.route("/payments/<int:payment_id>")
+class PaymentItem(MethodView):
+    @user_required
+    @bp.response(200, PaymentOutSchema)
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    @bp.alt_response(404, response="NOT_FOUND")
+    def get(self, payment_id: int) -> Payment:
+        """One payment (own; staff: any)."""
+        return services.get_payment(payment_id, require_user())
+
+
+@bp.route("/staff/payments")
+class StaffPayments(MethodView):
+    @staff_required
+    @bp.arguments(PaymentQuerySchema, location="query")
+    @bp.response(200, PaymentOutSchema(many=True))
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    @bp.alt_response(403, response="FORBIDDEN")
+    def get(self, args: dict[str, Any]) -> list[Payment]:
+        """All payments (filter by status, provider), 100 per page."""
+        query = sa.select(Payment).order_by(Payment.id.desc())
+        if args.get("status"):
+            query = query.where(Payment.status == args["status"])
+        if args.get("provider"):
+            query = query.where(Payment.provider == args["provider"])
+        page = args.get("page", 1)
+        return list(db.session.execute(query.limit(100).offset((page - 1) * 100)).scalars())
+
+
+@bp.route("/staff/payments/<int:payment_id>/mark-paid", methods=["POST"])
+@staff_required
+@bp.response(200, PaymentOutSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def mark_paid(payment_id: int) -> Payment:
+    """Record a manual payment as received (audited); the booking is confirmed."""
+    user = require_user()
+    return services.mark_paid_manually(services.get_payment(payment_id, user), user)
+
+
+@bp.route("/staff/payments/<int:payment_id>/refunds", methods=["POST"])
+@staff_required
+@bp.arguments(RefundInSchema)
+@bp.response(201, RefundOutSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def refund(data: dict[str, Any], payment_id: int) -> Any:
+    """Refund up to what was paid (audited); Stripe refunds go out after the commit."""
+    user = require_user()
+    payment = services.get_payment(payment_id, user)
+    return services.refund_by_staff(payment, user, data["amount_cents"], data["reason"])

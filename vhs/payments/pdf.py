@@ -1,0 +1,130 @@
+"""Invoice/receipt PDFs with fpdf2 and an embedded DejaVu font (umlauts, €)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from fpdf import FPDF
+
+from vhs.i18n import fmt_date, money
+from vhs.payments.models import Invoice, InvoiceStatus, Provider
+
+FONTS = Path(__file__).resolve().parent.parent / "fonts"
+
+
+def _pdf() -> FPDF:
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=20)
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_font("DejaVu", size=10)
+    return pdf
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """Render an invoice: issuer, recipient, number, lines, total, VAT note, payment method."""
+    settings = current_app.config["VHS"]
+    payment = invoice.payment
+    pdf = _pdf()
+    pdf.set_title(f"{_('Invoice')} {invoice.number}")
+    pdf.set_author(settings.org_name)
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 14)
+    pdf.cell(0, 8, settings.org_name, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    pdf.cell(0, 5, settings.org_address, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(8)
+    pdf.set_font("DejaVu", "", 10)
+    pdf.multi_cell(
+        0,
+        5,
+        "\n".join(filter(None, [invoice.recipient_name, invoice.recipient_address])),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.ln(6)
+    pdf.set_font("DejaVu", "B", 13)
+    title = (
+        _("Invoice")
+        if payment.provider is Provider.MANUAL and payment.status.value == "pending"
+        else _("Invoice and receipt")
+    )
+    if invoice.status is InvoiceStatus.CANCELLED:
+        title += " – " + _("CANCELLED")
+    pdf.cell(0, 8, f"{title} {invoice.number}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 10)
+    pdf.cell(
+        0,
+        6,
+        f"{_('Date of issue')}: {fmt_date(invoice.issued_at, 'dd.MM.yyyy')}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.ln(4)
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(140, 7, _("Description"), border="B")
+    pdf.cell(0, 7, _("Amount"), border="B", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 10)
+    for line in invoice.lines:
+        pdf.cell(140, 7, str(line.get("description", ""))[:90])
+        pdf.cell(
+            0,
+            7,
+            money(int(line.get("amount_cents", 0)), "de"),
+            align="R",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(140, 8, _("Total"), border="T")
+    pdf.cell(
+        0,
+        8,
+        money(invoice.amount_cents, "de"),
+        border="T",
+        align="R",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font("DejaVu", "", 9)
+    pdf.ln(4)
+    pdf.multi_cell(
+        0,
+        5,
+        str(_("Exempt from VAT under § 4 No. 22 a of the German VAT Act (UStG).")),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.ln(2)
+    if payment.provider is Provider.MANUAL:
+        method = _(
+            "Bank transfer to IBAN %(iban)s (BIC %(bic)s), reference %(ref)s.",
+            iban=settings.org_iban,
+            bic=settings.org_bic,
+            ref=invoice.number,
+        )
+    else:
+        method = _("Paid online by card or SEPA direct debit (Stripe).")
+    pdf.multi_cell(0, 5, f"{_('Payment method')}: {method}", new_x="LMARGIN", new_y="NEXT")
+    if payment.succeeded_at:
+        pdf.multi_cell(
+            0,
+            5,
+            _(
+                "Received on %(date)s with thanks.",
+                date=fmt_date(payment.succeeded_at, "dd.MM.yyyy"),
+            ),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    if payment.refunded_cents:
+        pdf.multi_cell(
+            0,
+            5,
+            _("Refunded: %(amount)s", amount=money(payment.refunded_cents, "de")),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    return bytes(pdf.output())

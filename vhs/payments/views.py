@@ -1,0 +1,306 @@
+"""Payment pages (instructions, receipt), staff payment desk, and the Stripe webhook."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from vhs.auth import require_user, staff_required, user_required
+from vhs.db import db
+from vhs.errors import Invalid
+from vhs.extensions import csrf
+from vhs.i18n import BERLIN, fmt_datetime
+from vhs.payments import services
+from vhs.payments.models import Payment, PaymentStatus, Provider
+
+bp = Blueprint("payments", __name__)
+webhooks = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+VAT_NOTE = _l("Exempt from VAT under § 4 No. 22 a of the German VAT Act (UStG).")
+STATUS_LABELS = {
+    PaymentStatus.CREATED: _l("created"),
+    PaymentStatus.PENDING: _l("awaiting payment"),
+    PaymentStatus.PROCESSING: _l("being processed"),
+    PaymentStatus.SUCCEEDED: _l("paid"),
+    PaymentStatus.FAILED: _l("failed"),
+    PaymentStatus.EXPIRED: _l("expired"),
+    PaymentStatus.REFUNDED: _l("refunded"),
+    PaymentStatus.PARTIALLY_REFUNDED: _l("partially refunded"),
+}
+PROVIDER_LABELS = {
+    Provider.MANUAL: _l("Bank transfer / office"),
+    Provider.STRIPE: _l("Online (Stripe)"),
+}
+
+
+class EmptyForm(FlaskForm):
+    """CSRF only."""
+
+
+class RefundForm(FlaskForm):
+    """Staff refund: amount in euros and a reason."""
+
+    amount = StringField(_l("Amount (€)"), validators=[DataRequired(), Length(max=12)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
+
+
+def parse_euros(text: str) -> int:
+    """ "79,50" or "79.50" -> 7950 cents, exactly."""
+    from decimal import Decimal, InvalidOperation
+
+    cleaned = (text or "").strip().replace("€", "").replace(" ", "")
+    if "," in cleaned:
+        cleaned = cleaned.replace(".", "").replace(",", ".")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise Invalid(errors={"amount": [_l("Enter an amount like 12,50.")]}) from exc
+    cents = value * 100
+    if cents != cents.to_integral_value() or cents < 0:
+        raise Invalid(errors={"amount": [_l("Enter an amount like 12,50.")]})
+    return int(cents)
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "status_labels": STATUS_LABELS,
+        "provider_labels": PROVIDER_LABELS,
+        "vat_note": VAT_NOTE,
+    }
+
+
+@bp.route("/payments/<int:payment_id>")
+@user_required
+def detail(payment_id: int) -> str:
+    """A payment: status, bank-transfer details for manual payments, receipt link."""
+    user = require_user()
+    payment = services.get_payment(payment_id, user)
+    return render_template("payments/detail.html", payment=payment, **_labels())
+
+
+@bp.route("/payments/<int:payment_id>/receipt")
+@user_required
+def receipt(payment_id: int) -> str:
+    """The invoice/receipt as a page."""
+    user = require_user()
+    payment = services.get_payment(payment_id, user)
+    if payment.invoice is None:
+        from vhs.errors import NotFound
+
+        raise NotFound(_l("There is no invoice for this payment yet."), code="no_invoice")
+    return render_template(
+        "payments/receipt.html", payment=payment, invoice=payment.invoice, **_labels()
+    )
+
+
+@bp.route("/payments/<int:payment_id>/receipt.pdf")
+@user_required
+def receipt_pdf(payment_id: int) -> Response:
+    """The invoice/receipt as a PDF."""
+    from vhs.payments.pdf import invoice_pdf
+
+    user = require_user()
+    payment = services.get_payment(payment_id, user)
+    if payment.invoice is None:
+        from vhs.errors import NotFound
+
+        raise NotFound(_l("There is no invoice for this payment yet."), code="no_invoice")
+    data = invoice_pdf(payment.invoice)
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="rechnung-{payment.invoice.number}.pdf"'
+        },
+    )
+
+
+@bp.route("/me/payments")
+@user_required
+def mine() -> str:
+    """The resident's payments and receipts."""
+    user = require_user()
+    rows = (
+        db.session.execute(
+            sa.select(Payment).where(Payment.user_id == user.id).order_by(Payment.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+    return render_template("payments/mine.html", payments=rows, **_labels())
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+
+def _staff_query(args: Any) -> Any:
+    query = sa.select(Payment).order_by(Payment.id.desc())
+    status = args.get("status")
+    if status in {s.value for s in PaymentStatus}:
+        query = query.where(Payment.status == PaymentStatus(status))
+    provider = args.get("provider")
+    if provider in {p.value for p in Provider}:
+        query = query.where(Payment.provider == Provider(provider))
+    for key, op in (("from", "ge"), ("to", "lt")):
+        raw = args.get(key)
+        try:
+            day = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            day = None
+        if day is not None:
+            if op == "lt":
+                day += timedelta(days=1)
+            moment = datetime.combine(day, time(0), tzinfo=BERLIN)
+            query = query.where(
+                Payment.created_at >= moment if op == "ge" else Payment.created_at < moment
+            )
+    text = (args.get("q") or "").strip()
+    if text:
+        query = query.where(Payment.description.ilike(f"%{text[:100]}%"))
+    if args.get("disputed") == "1":
+        query = query.where(Payment.disputed.is_(True))
+    return query
+
+
+@bp.route("/staff/payments")
+@staff_required
+def staff_list() -> str:
+    """All payments with filters, for the VHS office."""
+    rows = db.session.execute(_staff_query(request.args).limit(200)).scalars().all()
+    return render_template(
+        "payments/staff_list.html",
+        payments=rows,
+        args=request.args,
+        statuses=list(PaymentStatus),
+        providers=list(Provider),
+        form=EmptyForm(),
+        **_labels(),
+    )
+
+
+@bp.route("/staff/payments.csv")
+@staff_required
+def staff_csv() -> Response:
+    """The filtered payments as CSV for the accounting office (UTF-8 BOM, semicolons)."""
+
+    def rows() -> Any:
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(
+            [
+                _("Payment"),
+                _("Invoice"),
+                _("Date"),
+                _("Name"),
+                _("Purpose"),
+                _("Method"),
+                _("Status"),
+                _("Amount"),
+                _("Refunded"),
+                _("Disputed"),
+            ]
+        )
+        yield "\ufeff" + out.getvalue()
+        for p in db.session.execute(_staff_query(request.args)).scalars():
+            out.seek(0)
+            out.truncate()
+            writer.writerow(
+                [
+                    p.id,
+                    p.invoice.number if p.invoice else "",
+                    fmt_datetime(p.created_at, "dd.MM.yyyy HH:mm"),
+                    _cell(p.user.name),
+                    _cell(p.description),
+                    p.provider.value,
+                    p.status.value,
+                    f"{p.amount_cents / 100:.2f}".replace(".", ","),
+                    f"{p.refunded_cents / 100:.2f}".replace(".", ","),
+                    "ja" if p.disputed else "",
+                ]
+            )
+            yield out.getvalue()
+
+    return Response(
+        rows(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="zahlungen.csv"'},
+    )
+
+
+def _cell(value: str) -> str:
+    """Keep spreadsheet programs from running cell text as a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+@bp.route("/staff/payments/<int:payment_id>")
+@staff_required
+def staff_detail(payment_id: int) -> str:
+    """One payment with its refunds; mark paid or refund from here."""
+    user = require_user()
+    payment = services.get_payment(payment_id, user)
+    return render_template(
+        "payments/staff_detail.html",
+        payment=payment,
+        form=EmptyForm(),
+        refund_form=RefundForm(),
+        **_labels(),
+    )
+
+
+@bp.route("/staff/payments/<int:payment_id>/mark-paid", methods=["POST"])
+@staff_required
+def mark_paid(payment_id: int) -> Any:
+    """Record a bank transfer or cash payment (audited)."""
+    user = require_user()
+    EmptyForm().validate_on_submit()
+    payment = services.get_payment(payment_id, user)
+    services.mark_paid_manually(payment, user)
+    flash(_("The payment has been recorded as received."), "success")
+    return redirect(url_for("payments.staff_detail", payment_id=payment.id))
+
+
+@bp.route("/staff/payments/<int:payment_id>/refund", methods=["POST"])
+@staff_required
+def refund(payment_id: int) -> Any:
+    """Refund up to what was paid (audited)."""
+    user = require_user()
+    payment = services.get_payment(payment_id, user)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        raise Invalid(errors=form.errors)
+    services.refund_by_staff(payment, user, parse_euros(form.amount.data), form.reason.data)
+    flash(_("The refund has been recorded."), "success")
+    return redirect(url_for("payments.staff_detail", payment_id=payment.id))
+
+
+# --- webhook -------------------------------------------------------------------------------
+
+
+@webhooks.route("/stripe", methods=["POST"])
+@csrf.exempt
+def stripe_webhook() -> Response:
+    """Stripe events: verified, recorded by id, then acted on by re-reading from Stripe."""
+    status, outcome = services.process_webhook(
+        request.get_data(cache=False), request.headers.get("Stripe-Signature")
+    )
+    current_app.logger.info("stripe webhook: %s %s", status, outcome)
+    return Response(outcome + "\n", status=status, mimetype="text/plain")
