@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     p.add_argument("--worker-class", choices=["gthread", "sync"], default="gthread")
     p.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
-    p.add_argument("--only", default="", help="comma-separated scenario names (healthz always runs)")
+    p.add_argument(
+        "--only", default="", help="comma-separated scenario names (healthz always runs)"
+    )
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
     return p
 
@@ -151,7 +153,9 @@ def run_database(database: Database, args: argparse.Namespace, driver: Driver) -
         "load": {
             "tool": driver.tool,
             "connections": args.connections,
-            "threads": min(args.wrk_threads, args.connections) if driver.use_wrk else args.connections,
+            "threads": min(args.wrk_threads, args.connections)
+            if driver.use_wrk
+            else args.connections,
             "duration_s": args.duration,
             "warmup_s": args.warmup,
         },
@@ -201,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         report.write(run)
         print()
-        print(f"Benchmark on {database.description} ({database.version}), {run['server']['description']}")
+        print(
+            f"Benchmark on {database.description} ({database.version}), {run['server']['description']}"
+        )
         print(f"load: {run['load']['tool']}, {args.connections} connections, {args.duration:g} s")
         print()
         print(report.table(run["scenarios"]))
@@ -212,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  MISSED  {line}")
         else:
             print("All targets met.")
-        print(f"({time.perf_counter() - started:.0f} s; written to bench/results.json and bench/results.md)")
+        print(
+            f"({time.perf_counter() - started:.0f} s; written to bench/results.json and bench/results.md)"
+        )
         print()
     return status

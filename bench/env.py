@@ -87,7 +87,9 @@ def choose_database(kind: str) -> Database:
         kind = "postgresql" if postgres_answers() else "sqlite"
     if kind == "postgresql":
         url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
-        return Database("postgresql", url, f"PostgreSQL on {PG_HOST}:{PG_PORT}, database {PG_DATABASE}")
+        return Database(
+            "postgresql", url, f"PostgreSQL on {PG_HOST}:{PG_PORT}, database {PG_DATABASE}"
+        )
     path = WORK_DIR / "vhs_bench.sqlite3"
     return Database("sqlite", f"sqlite:///{path}", f"SQLite file {path.relative_to(REPO_ROOT)}")
 
@@ -193,7 +195,10 @@ def count_rows(database: Database) -> dict[str, int]:
     engine = sa.create_engine(database.url)
     try:
         with engine.connect() as conn:
-            return {name: int(conn.execute(sa.text(q)).scalar() or 0) for name, q in COUNT_QUERIES.items()}
+            return {
+                name: int(conn.execute(sa.text(q)).scalar() or 0)
+                for name, q in COUNT_QUERIES.items()
+            }
     finally:
         engine.dispose()
 
@@ -213,7 +218,9 @@ def server_version(database: Database) -> str:
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     info: dict[str, Any] = {
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "nproc": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
         "cpu": platform.processor() or platform.machine(),
         "memory_gib": None,
         "os": platform.platform(),

@@ -78,7 +78,9 @@ def missed(entries: list[dict[str, Any]]) -> list[str]:
         failed = [c for c in e["checks"] if c["pass"] is False]
         if failed:
             for c in failed:
-                lines.append(f"{e['name']}: {c['metric']} = {c['value']} (target {c['op']} {c['limit']:g})")
+                lines.append(
+                    f"{e['name']}: {c['metric']} = {c['value']} (target {c['op']} {c['limit']:g})"
+                )
         else:
             lines.append(f"{e['name']}: {'; '.join(e['notes']) or 'failed'}")
     return lines
@@ -143,7 +145,9 @@ def _run_markdown(run: dict[str, Any]) -> str:
         "",
     ]
     miss = missed(run["scenarios"])
-    lines.append("**Result:** " + ("all targets met." if not miss else "MISSED: " + "; ".join(miss)))
+    lines.append(
+        "**Result:** " + ("all targets met." if not miss else "MISSED: " + "; ".join(miss))
+    )
     notes = [f"{e['name']}: {n}" for e in run["scenarios"] for n in e["notes"]]
     if notes:
         lines += ["", "Notes:", *[f"- {n}" for n in notes]]

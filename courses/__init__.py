@@ -19,3 +19,9 @@ def register(app: Flask) -> None:
         app.register_blueprint(bp)
     for bp in api.blueprints():
         smorest_api.register_blueprint(bp)
+
+    from courses import calendar_api, calendar_views
+
+    app.register_blueprint(calendar_views.bp)
+    for bp in calendar_api.blueprints():
+        smorest_api.register_blueprint(bp)

@@ -94,7 +94,8 @@ def catalogue_query(args: dict[str, Any]) -> CatalogueQuery:
 
 @bp.route("/courses")
 class Courses(MethodView):
-    @bp.arguments(CatalogueArgsSchema, location="query")
+    # An instance, not the class: webargs would build (deep-copy) a new schema per request.
+    @bp.arguments(CatalogueArgsSchema(), location="query")
     @bp.response(200, CoursePageSchema)
     @_alt(422)
     def get(self, args: dict[str, Any]) -> Any:

@@ -9,9 +9,12 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import SelectChoice, SelectField
 
+from courses import cache as catalogue_cache
 from courses import services
+from courses.cache import render_block, request_key
 from courses.markdown import render_markdown
 from courses.models import (
     CEFR_LEVELS,
@@ -28,6 +31,7 @@ from courses.search import SORTS, TIME_OF_DAY, CatalogueQuery, search
 from vhs.auth import current, require_user, user_required
 from vhs.db import db
 from vhs.errors import Conflict, Invalid
+from vhs.i18n import page_locale
 from vhs.main import register_home_section, register_nav
 
 bp = Blueprint("courses", __name__)
@@ -150,16 +154,26 @@ def _filter_options() -> dict[str, Any]:
 def catalogue() -> str:
     """The public course catalogue with filters and search."""
     query = query_from_request()
-    page = search(query)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template(
-        "courses/catalogue.html",
-        page=page,
-        query=query,
-        args=args,
-        options=_filter_options(),
-        **_labels(),
-    )
+
+    def content() -> Markup:
+        return render_block(
+            "courses/catalogue.html",
+            "content",
+            {
+                "page": search(query, instructors=False),  # the cards show no instructors
+                "query": query,
+                "args": args,
+                "options": _filter_options(),
+                **_labels(),
+            },
+        )
+
+    # The content block is the same for every visitor (no account, no form token): rendered
+    # once per query string, language and catalogue version (courses/cache.py), so a hit
+    # costs one SELECT and a booking or an edit shows in the very next response.
+    html = catalogue_cache.html_fragments.get_or_set(request_key(page_locale()), content)
+    return render_template("courses/catalogue.html", content_html=html, query=query)
 
 
 def _labels() -> dict[str, Any]:

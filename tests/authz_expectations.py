@@ -544,3 +544,189 @@ EXPECTATIONS.update(
         ("GET", "/staff/reports/below-minimum"): Case("staff", query={"days": "30"}),
     }
 )
+
+
+# --- resident pages (courses/views.py) and instructors' pages (courses/teaching_views.py) -----
+# Object-level cases: a draft is invisible to everyone but staff; one's own booking can be
+# cancelled, someone else's is "not found" (staff may cancel any); instructor A never sees
+# instructor B's participants, while staff see every course's.
+
+
+@builds("published_course_id")
+def _published_course_id(o: Objects) -> int:
+    """A free, published course with places, taught by nobody in the matrix."""
+    from tests.courses import factories
+
+    return factories.new_course(title="Matrix-Kurs").id
+
+
+@builds("draft_course_id")
+def _draft_course_id(o: Objects) -> int:
+    from tests.courses import factories
+
+    return factories.new_course(status="draft", title="Matrix-Entwurf").id
+
+
+def _taught_course(instructor_id: int, victim_id: int) -> int:
+    """A course taught by ``instructor_id`` on which the victim holds a seat."""
+    from tests.courses import factories
+
+    course = factories.new_course(instructors=[instructor_id], title="Matrix-Unterricht")
+    factories.new_enrolment(course, victim_id)
+    return course.id
+
+
+@builds("taught_course_id")
+def _taught_course_id(o: Objects) -> int:
+    """A course the acting instructor, staff member or admin teaches (residents cannot)."""
+    from tests.courses import factories
+
+    teaches = o.user is not None and o.role in ("instructor", "staff", "admin")
+    instructor_id = o.user.id if teaches else factories.new_user("instructor").id
+    return _taught_course(instructor_id, o.victim.id)
+
+
+@builds("others_course_id")
+def _others_course_id(o: Objects) -> int:
+    """A course taught by another instructor (instructor B)."""
+    from tests.courses import factories
+
+    return _taught_course(factories.new_user("instructor", name="Ines Andere").id, o.victim.id)
+
+
+@builds("own_enrolment_id")
+def _own_enrolment_id(o: Objects) -> int:
+    from tests.courses import factories
+
+    return factories.new_enrolment(factories.new_course(), o.account.id).id
+
+
+@builds("victim_enrolment_id")
+def _victim_enrolment_id(o: Objects) -> int:
+    from tests.courses import factories
+
+    course = factories.new_course(title="Bernds Fremdkurs")
+    return factories.new_enrolment(course, o.victim.id).id
+
+
+def shows_participants(resp: Any, o: Objects) -> None:
+    """A participant list (page or CSV) names the course's participants."""
+    assert o.victim.email in resp.get_data(as_text=True), "the participant is missing"
+
+
+def only_own_bookings(resp: Any, o: Objects) -> None:
+    """ "Meine Kurse" lists the acting account's bookings and nobody else's."""
+    assert "Bernds Fremdkurs" not in resp.get_data(as_text=True), "another person's booking"
+
+
+def _my_courses_path(o: Objects) -> str:
+    o.victim_enrolment_id  # the victim has a booking that must not show up
+    return "/me/courses"
+
+
+def _teaching_path(attr: str, suffix: str = "") -> PathSpec:
+    return lambda o: f"/teaching/courses/{getattr(o, attr)}{suffix}"
+
+
+_NOT_FOUND_BUT_STAFF: dict[str, Outcome] = {
+    "anonymous": 404,
+    "resident": 404,
+    "instructor": 404,
+    "staff": OK,
+    "admin": OK,
+}
+# Instructor B asking for instructor A's course: refused (403, code not_instructor).
+_OTHERS_COURSE: dict[str, Outcome] = {**ACCESS["instructor"], "instructor": 403}
+_MESSAGE = {"subject": "Raumänderung", "body": "Wir treffen uns in Raum 2.04."}
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/courses"): Case("public", query={"q": "Englisch", "max_price": "50,00"}),
+        ("GET", "/courses/<int:course_id>"): [
+            Case("public", path=lambda o: f"/courses/{o.published_course_id}"),
+            Case(
+                _NOT_FOUND_BUT_STAFF,
+                path=lambda o: f"/courses/{o.draft_course_id}",
+                note="a draft",
+            ),
+        ],
+        ("POST", "/courses/<int:course_id>/enrol"): [
+            Case("user", ok=302, path=lambda o: f"/courses/{o.published_course_id}/enrol"),
+            Case(
+                {
+                    "anonymous": LOGIN,
+                    "resident": 302,
+                    "instructor": 409,
+                    "staff": 409,
+                    "admin": 409,
+                },
+                path=lambda o: f"/courses/{o.taught_course_id}/enrol",
+                note="one's own course",
+            ),
+            Case(
+                {
+                    "anonymous": LOGIN,
+                    "resident": 404,
+                    "instructor": 404,
+                    "staff": 409,
+                    "admin": 409,
+                },
+                path=lambda o: f"/courses/{o.draft_course_id}/enrol",
+                note="a draft",
+            ),
+        ],
+        ("POST", "/enrolments/<int:enrolment_id>/cancel"): [
+            Case("user", ok=302, path=lambda o: f"/enrolments/{o.own_enrolment_id}/cancel"),
+            Case(
+                {
+                    "anonymous": LOGIN,
+                    "resident": 404,
+                    "instructor": 404,
+                    "staff": 302,
+                    "admin": 302,
+                },
+                path=lambda o: f"/enrolments/{o.victim_enrolment_id}/cancel",
+                note="someone else's booking",
+            ),
+        ],
+        ("GET", "/me/courses"): Case("user", path=_my_courses_path, check=only_own_bookings),
+        ("GET", "/teaching"): "instructor",
+        ("GET", "/teaching/courses/<int:course_id>"): [
+            Case("instructor", path=_teaching_path("taught_course_id"), check=shows_participants),
+            Case(
+                _OTHERS_COURSE,
+                path=_teaching_path("others_course_id"),
+                check=shows_participants,
+                note="another instructor's course",
+            ),
+        ],
+        ("GET", "/teaching/courses/<int:course_id>/participants.csv"): [
+            Case(
+                "instructor",
+                path=_teaching_path("taught_course_id", "/participants.csv"),
+                check=shows_participants,
+            ),
+            Case(
+                _OTHERS_COURSE,
+                path=_teaching_path("others_course_id", "/participants.csv"),
+                check=shows_participants,
+                note="another instructor's course",
+            ),
+        ],
+        ("POST", "/teaching/courses/<int:course_id>/message"): [
+            Case(
+                "instructor",
+                ok=302,
+                path=_teaching_path("taught_course_id", "/message"),
+                data=_MESSAGE,
+            ),
+            Case(
+                _OTHERS_COURSE,
+                ok=302,
+                path=_teaching_path("others_course_id", "/message"),
+                data=_MESSAGE,
+                note="another instructor's course",
+            ),
+        ],
+    }
+)

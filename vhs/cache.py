@@ -178,16 +178,57 @@ def bump(name: str) -> None:
     _bump_in(db.session(), name)
 
 
+_engine_lock = threading.Lock()
+
+
+def _version_engine() -> sa.Engine:
+    """PostgreSQL: a small autocommit pool without pre-ping, so a version check is one round
+    trip (the session would add a ping, BEGIN and COMMIT). A dropped connection is retried."""
+    engines = current_app.extensions.setdefault("vhs_cache_engines", {})
+    engine = engines.get("version")
+    if engine is None:
+        with _engine_lock:
+            engine = engines.get("version")
+            if engine is None:
+                engine = sa.create_engine(
+                    db.engine.url,
+                    isolation_level="AUTOCOMMIT",
+                    pool_pre_ping=False,
+                    pool_size=4,
+                    max_overflow=8,
+                )
+                engines["version"] = engine
+    return engine
+
+
+_VERSION_QUERY = sa.select(CacheVersion.__table__.c.version).where(
+    CacheVersion.__table__.c.name == sa.bindparam("name")
+)
+
+
+def _read_version(name: str) -> int | None:
+    if db.engine.dialect.name != "postgresql":
+        # SQLite keeps one snapshot per transaction: read the number in the session's own
+        # transaction, so the data read after it is never older than the number.
+        return db.session.execute(_VERSION_QUERY, {"name": name}).scalar_one_or_none()
+    # PostgreSQL (read committed): every later statement of the session sees at least what
+    # this separate read saw.
+    for attempt in (1, 2):
+        try:
+            with _version_engine().connect() as conn:
+                return conn.execute(_VERSION_QUERY, {"name": name}).scalar_one_or_none()
+        except sa.exc.DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    return None  # pragma: no cover
+
+
 def current_version(name: str) -> int:
     """The version of ``name`` now (one SELECT, remembered until the request ends)."""
     memo: dict[str, int] | None = g.get("_vhs_cache_versions") if has_request_context() else None
     if memo is not None and name in memo:
         return memo[name]
-    table = CacheVersion.__table__
-    value = db.session.execute(
-        sa.select(table.c.version).where(table.c.name == name)
-    ).scalar_one_or_none()
-    version = int(value or 0)
+    version = int(_read_version(name) or 0)
     if has_request_context():
         g.setdefault("_vhs_cache_versions", {})[name] = version
     return version

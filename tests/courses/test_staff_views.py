@@ -259,9 +259,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client: Any, world: Any) -> None:
         assert client.submit(url, {}).status_code == 401, url
 
 
-def test_staff_see_the_staff_link_residents_do_not(
-    client: Any, make_user: Any, login: Any
-) -> None:
+def test_staff_see_the_staff_link_residents_do_not(client: Any, make_user: Any, login: Any) -> None:
     """The main navigation links to the staff area for staff only."""
     login(make_user(Role.RESIDENT))
     assert 'href="/staff"' not in body(client.get("/"))
@@ -286,9 +284,7 @@ def test_forms_without_csrf_token_are_refused(client: Any, staff: Any) -> None:
     assert resp.status_code == 400
 
 
-def test_dashboard_counts(
-    client: Any, staff: Any, make_course: Any, make_enrolment: Any
-) -> None:
+def test_dashboard_counts(client: Any, staff: Any, make_course: Any, make_enrolment: Any) -> None:
     """The overview counts courses per status and the people on waiting lists."""
     full = make_course(capacity=1)
     make_enrolment(full)
@@ -300,9 +296,7 @@ def test_dashboard_counts(
     assert 'href="/staff/courses?status=draft"' in body(resp)
 
 
-def test_the_staff_area_speaks_german(
-    app: Any, client: Any, make_user: Any, login: Any
-) -> None:
+def test_the_staff_area_speaks_german(app: Any, client: Any, make_user: Any, login: Any) -> None:
     """German is the default: the staff pages and their messages come out in German."""
     login(make_user(Role.STAFF, locale="de"))
     resp = client.get("/staff/terms")
@@ -320,8 +314,12 @@ def test_the_staff_area_speaks_german(
         },
     )
     assert resp.status_code == 422
-    assert field_error(resp, "ends_on") == str(escape(tr(app, "The end must not be before the start.")))
-    assert tr(app, "The end must not be before the start.") != "The end must not be before the start."
+    assert field_error(resp, "ends_on") == str(
+        escape(tr(app, "The end must not be before the start."))
+    )
+    assert (
+        tr(app, "The end must not be before the start.") != "The end must not be before the start."
+    )
 
 
 # --- terms ------------------------------------------------------------------------------------
@@ -391,9 +389,7 @@ def test_create_categories_as_a_tree(client: Any, staff: Any, query: Any) -> Non
     (saved,) = query(sa.select(Category).where(Category.slug == "englisch"))
     assert saved.parent_id == parent.id
     html = body(client.get("/staff/categories"))
-    assert re.search(r"Languages</a>.*?<ul>\s*<li><a [^>]*>English</a>", html, re.S) or re.search(
-        r"Sprachen</a>.*?<ul>\s*<li><a [^>]*>Englisch</a>", html, re.S
-    )
+    assert re.search(r"Languages</a>.*?<ul>\s*<li><a [^>]*>English</a>", html, re.S)
 
 
 def test_category_refusals(
@@ -428,8 +424,13 @@ def test_edit_category(client: Any, staff: Any, make_category: Any, load: Any) -
     assert f'<option value="{cat.id}"' not in body(page)
     resp = client.submit(
         f"/staff/categories/{cat.id}/edit",
-        {"name_de": "Kochen & Backen", "name_en": "Cooking", "slug": "kochen", "parent_id": "",
-         "position": "3"},
+        {
+            "name_de": "Kochen & Backen",
+            "name_en": "Cooking",
+            "slug": "kochen",
+            "parent_id": "",
+            "position": "3",
+        },
     )
     assert resp.status_code == 302
     saved = load(Category, cat.id)
@@ -462,7 +463,7 @@ def test_parse_euros(typed: str, cents: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "typed", ["79,505", "-5", "abc", "1,2,3", "", "12.34.56", "100.000,00", "1e3", "7 9 ,"]
+    "typed", ["79,505", "-5", "abc", "1,2,3", "", "12.34.56", "100.000,00", "1e3", "7 9", "NaN"]
 )
 def test_parse_euros_refuses(typed: str) -> None:
     """Anything else is not an amount (three decimals, a sign, letters, too much)."""
@@ -592,16 +593,17 @@ def test_course_numbers_are_unique_per_term(
     assert len(query(sa.select(Course))) == 1
 
 
-def test_edit_course(
-    client: Any, staff: Any, make_course: Any, make_user: Any, load: Any
-) -> None:
+def test_edit_course(client: Any, staff: Any, make_course: Any, make_user: Any, load: Any) -> None:
     """The form shows the fee in euros; saving changes it in cents and swaps instructors."""
     old = make_user(Role.INSTRUCTOR, name="Otto Alt")
     new = make_user(Role.INSTRUCTOR, name="Nina Neu")
     course = make_course(fee_cents=7950, instructors=[old], status="draft")
     page = client.get(f"/staff/courses/{course.id}/edit")
     assert 'value="79.50"' in body(page)  # English page; German shows 79,50
-    assert re.search(rf'<input checked id="instructor_ids-\d+" name="instructor_ids" type="checkbox" value="{old.id}">', body(page))
+    assert re.search(
+        rf'<input checked id="instructor_ids-\d+" name="instructor_ids" type="checkbox" value="{old.id}">',
+        body(page),
+    )
     form = {
         "term_id": str(course.term_id),
         "category_id": str(course.category_id),
@@ -672,8 +674,8 @@ def test_course_list_filters_and_pages(
     assert "1 course found" in body(drafts) and "Töpfern" in body(drafts)
     by_code = client.get("/staff/courses", query_string={"q": "27-01"})
     assert "10 courses found" in body(by_code)
-    by_title = client.get("/staff/courses", query_string={"q": "töpf"})
-    assert "Töpfern" in body(by_title) or "0 courses found" not in body(by_title)
+    by_title = client.get("/staff/courses", query_string={"q": "YOGA 26"})
+    assert "1 course found" in body(by_title) and "Yoga 26<" in body(by_title)
     odd = client.get("/staff/courses", query_string={"q": "100%_", "page": "x", "term": "y"})
     assert odd.status_code == 200 and "0 courses found" in body(odd)
 
@@ -743,9 +745,10 @@ def test_cancel_course_asks_first_then_cancels_everything(
     for e in (seat, waiting):
         (mail,) = outbox_for("course_cancelled", e.user.email)
         assert "Die Kursleiterin ist erkrankt." in mail.body_text
-    assert client.submit(
-        f"/staff/courses/{course.id}/cancel", {"reason": "Nochmal"}
-    ).status_code == 409
+    assert (
+        client.submit(f"/staff/courses/{course.id}/cancel", {"reason": "Nochmal"}).status_code
+        == 409
+    )
 
 
 def test_copy_course_into_another_term(
@@ -1019,7 +1022,7 @@ def test_book_on_behalf_writes_an_audit_entry(
     assert enrolment.status is EnrolmentStatus.PENDING_PAYMENT
     assert (enrolment.price_cents, enrolment.reduction_reason.value) == (4900, "student")
     assert enrolment.created_by_id == staff.id
-    ((action, actor, details),) = audit_actions("enrolment.created_on_behalf")
+    ((_action, actor, details),) = audit_actions("enrolment.created_on_behalf")
     assert actor == staff.id and details["user"] == anna.id and details["course"] == course.id
     assert outbox_for("enrolment_pending_payment", "anna@example.org")
     assert "Anna Anders is booked" in body(client.get(resp.headers["Location"]))
@@ -1035,7 +1038,9 @@ def test_book_on_behalf_refusals(
     assert resp.status_code == 422
     assert field_error(resp, "book-email") == "There is no account with this address."
     bert = make_user(email="bert@example.org")
-    resp = client.submit(url, {"book-email": "bert@example.org", "book-reduction_reason": "student"})
+    resp = client.submit(
+        url, {"book-email": "bert@example.org", "book-reduction_reason": "student"}
+    )
     assert resp.status_code == 422
     assert field_error(resp, "book-reduction_reason")
     make_enrolment(course, bert)

@@ -37,7 +37,7 @@ CONTENT_TYPE = "text/calendar; charset=utf-8"
 # How often subscribed clients should fetch a feed again (they may choose to wait longer).
 REFRESH = timedelta(hours=1)
 
-_END = b"END:VCALENDAR\r\n"
+CALENDAR_END = b"END:VCALENDAR\r\n"
 _FOLD_LIMIT = 74  # octets per physical line before the fold (icalendar folds "at 75")
 _BACKSLASH, _CARET = 0x5C, 0x5E
 
@@ -96,10 +96,11 @@ def new_calendar(name: str, *, feed: bool = False, description: str = "") -> Cal
 
 
 @functools.lru_cache(maxsize=64)
-def _head(name: str, feed: bool, description: str) -> bytes:
+def calendar_head(name: str, *, feed: bool = False, description: str = "") -> bytes:
+    """The serialised envelope up to the first event (cached: it rarely differs)."""
     body = new_calendar(name, feed=feed, description=description).to_ical()
-    assert body.endswith(_END)
-    return body[: -len(_END)]
+    assert body.endswith(CALENDAR_END)
+    return body[: -len(CALENDAR_END)]
 
 
 def iter_calendar(
@@ -110,10 +111,10 @@ def iter_calendar(
     description: str = "",
 ) -> Iterator[bytes]:
     """The calendar as chunks of bytes: the envelope, then one chunk per event (streams)."""
-    yield _head(name, feed, description)
+    yield calendar_head(name, feed=feed, description=description)
     for event in events:
         yield event_bytes(event)
-    yield _END
+    yield CALENDAR_END
 
 
 def calendar_bytes(
