@@ -161,7 +161,8 @@ def _csv_row(e: Enrolment) -> list[str]:
 
 
 def _filename(course: Course) -> str:
-    stem = f"{_('participants')}-{course.code}"
+    # ASCII only: the name goes into a header (German: "teilnehmende-271-105.csv").
+    stem = _("participants") + "-" + course.code
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") + ".csv"
 
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice, SelectField
 
 from courses import cache as catalogue_cache
@@ -222,10 +223,27 @@ def course_decision(course: Course) -> dict[str, Any]:
     }
 
 
+def _preload_course(course_id: int) -> Course | None:
+    """Load what the course page shows in 3 statements instead of one per relationship
+    (get_course then finds the course in the session's identity map)."""
+    return db.session.execute(
+        sa.select(Course)
+        .where(Course.id == course_id)
+        .options(
+            joinedload(Course.term),
+            joinedload(Course.category),
+            selectinload(Course.sessions),
+            selectinload(Course.instructors),
+        )
+    ).unique().scalar_one_or_none()
+
+
 @bp.route("/courses/<int:course_id>")
 def detail(course_id: int) -> str:
     """A course: description, all sessions, instructors, fee, seats, booking."""
+    preloaded = _preload_course(course_id)  # held: the identity map only keeps weak refs
     course = services.get_course(course_id, current())
+    del preloaded
     return render_template(
         "courses/detail.html",
         course=course,

@@ -273,7 +273,11 @@ class LiveServer:
 
 @contextmanager
 def gunicorn(
-    live: LiveDatabase, log_path: Path, *, disable_row_locks: bool = False
+    live: LiveDatabase,
+    log_path: Path,
+    *,
+    disable_row_locks: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """Serve ``live``'s database with gunicorn (4 processes x 8 threads) on 127.0.0.1."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VHS_")}
@@ -286,6 +290,7 @@ def gunicorn(
         VHS_TEST_DISABLE_ROW_LOCKS="1" if disable_row_locks else "0",
         PYTHONDONTWRITEBYTECODE="1",
     )
+    env.update(extra_env or {})
     cmd = [
         sys.executable,
         "-m",

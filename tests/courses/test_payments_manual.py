@@ -106,7 +106,7 @@ def test_staff_pages_list_filter_csv_and_refund(client, app, make_user, api_toke
 
 
 def test_resident_pages_and_receipt_pdf(client, app, make_user, api_token, plan, login):
-    user, headers, e, _c = booked(client, make_user, api_token, plan)
+    user, _headers, e, _c = booked(client, make_user, api_token, plan)
     login(user)
     page = client.get(f"/enrolments/{e['id']}/pay")
     assert page.status_code == 200 and "79,00" in page.get_data(as_text=True)

@@ -254,7 +254,7 @@ def test_csv_is_excel_ready_german_with_one_row_per_participant(
     assert resp.mimetype_params.get("charset") == "utf-8"
     disposition = resp.headers["Content-Disposition"]
     assert disposition.startswith("attachment;")
-    assert "271-105" in disposition and disposition.endswith('.csv"')
+    assert disposition == 'attachment; filename="teilnehmende-271-105.csv"'
     assert "no-store" in resp.headers["Cache-Control"]
     assert b";" in resp.get_data().splitlines()[0]
     rows = _csv(resp)
@@ -322,7 +322,9 @@ def test_csv_follows_the_page_language(client, login, make_user, make_course, ma
     course = make_course(instructors=[english], code="271-106")
     make_enrolment(course, make_user(name="Zoë Ündine"))
     login(english)
-    rows = _csv(client.get(f"/teaching/courses/{course.id}/participants.csv"))
+    resp = client.get(f"/teaching/courses/{course.id}/participants.csv")
+    assert 'filename="participants-271-106.csv"' in resp.headers["Content-Disposition"]
+    rows = _csv(resp)
     assert rows[0] == [
         "Name",
         "E-mail address",
@@ -335,9 +337,12 @@ def test_csv_follows_the_page_language(client, login, make_user, make_course, ma
 
 
 def test_csv_of_an_empty_course_has_only_the_header(client, login, make_course, teacher):
-    course = make_course(instructors=[teacher])
+    course = make_course(instructors=[teacher], code="27.1/105")
     login(teacher)
-    assert len(_csv(client.get(f"/teaching/courses/{course.id}/participants.csv"))) == 1
+    resp = client.get(f"/teaching/courses/{course.id}/participants.csv")
+    assert len(_csv(resp)) == 1
+    # Characters that do not belong in a header's file name are replaced.
+    assert 'filename="teilnehmende-27.1_105.csv"' in resp.headers["Content-Disposition"]
 
 
 # --- message to all participants --------------------------------------------------------------

@@ -122,30 +122,36 @@ def test_control_add_missing_timezones_is_what_vobject_misreads():
     cal = icalendar.Calendar()
     cal.add("PRODID", "x")
     cal.add("VERSION", "2.0")
-    e = icalendar.Event()
-    e.add("UID", "s")
-    e.add("DTSTAMP", STAMP)
-    e.add("DTSTART", datetime(2027, 7, 13, 18, 0, tzinfo=BERLIN))
-    cal.add_component(e)
+    for uid, start in (("w", datetime(2027, 1, 12, 18, 0)), ("s", datetime(2027, 7, 13, 18, 0))):
+        e = icalendar.Event()
+        e.add("UID", uid)
+        e.add("DTSTAMP", STAMP)
+        e.add("DTSTART", start.replace(tzinfo=BERLIN))
+        cal.add_component(e)
     cal.add_missing_timezones()
-    read = vobject.readOne(cal.to_ical().decode()).vevent.dtstart.value
-    if read.utcoffset() == timedelta(hours=2):
+    assert b"RDATE:" in cal.to_ical()
+    vcal = vobject.readOne(cal.to_ical().decode())
+    summer = next(e.dtstart.value for e in vcal.vevent_list if e.uid.value == "s")
+    if summer.utcoffset() == timedelta(hours=2):
         pytest.skip("this vobject reads RDATE-list time zones correctly")
-    assert read.utcoffset() == timedelta(hours=1)  # the bug the issue describes
+    assert summer.utcoffset() == timedelta(hours=1)  # the bug the issue describes
 
 
-def test_a_time_in_the_repeated_autumn_hour_is_written_in_utc():
-    # 31 Oct 2027: 02:30 happens twice. The second one (fold=1) is 01:30 UTC.
-    second = datetime(2027, 10, 31, 1, 30, tzinfo=UTC)
-    first = datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
+def test_times_in_the_repeated_autumn_hour_are_written_in_utc():
+    """On 31 Oct 2027 02:30 happens twice: in UTC neither can be read as the other."""
+    first = datetime(2027, 10, 31, 0, 30, tzinfo=UTC)  # 02:30 CEST
+    second = datetime(2027, 10, 31, 1, 30, tzinfo=UTC)  # 02:30 CET
+    after = datetime(2027, 10, 31, 2, 30, tzinfo=UTC)  # 03:30 CET, unambiguous
     body = ics.calendar_bytes(
-        "x", [event(uid="a", start=first), event(uid="b", start=second)]
+        "x",
+        [event(uid="a", start=first), event(uid="b", start=second), event(uid="c", start=after)],
     )
+    assert b"DTSTART:20271031T003000Z" in body
     assert b"DTSTART:20271031T013000Z" in body
-    assert b"DTSTART;TZID=Europe/Berlin:20271031T023000" in body
+    assert b"DTSTART;TZID=Europe/Berlin:20271031T033000" in body
     cal, vcal = parse_both(body)
     starts = {str(e["UID"]): e["DTSTART"].dt.astimezone(UTC) for e in cal.walk("VEVENT")}
-    assert starts == {"a": first, "b": second}
+    assert starts == {"a": first, "b": second, "c": after}
     assert {e.uid.value: e.dtstart.value.astimezone(UTC) for e in vcal.vevent_list} == starts
 
 

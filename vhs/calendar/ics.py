@@ -156,8 +156,8 @@ def _utc(dt: datetime) -> datetime:
 def _when(value: datetime | date) -> datetime | date:
     """Berlin wall-clock time, except where that is ambiguous (then UTC).
 
-    When clocks go back, 02:00-03:00 happens twice; RFC 5545 reads such a local time as the
-    first one, so a time in the repeated hour is written in UTC instead.
+    When clocks go back, 02:00-03:00 happens twice. RFC 5545 says such a local time means the
+    first one, but not every parser agrees; either instant in that hour is written in UTC.
     """
     if not isinstance(value, datetime):
         return value
