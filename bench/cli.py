@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import statistics
 import subprocess
 import sys
 import time
@@ -46,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of discarded warm-up")
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--wrk-threads", type=int, default=2)
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the HTTP scenarios N times, interleaved, and report medians "
+        "(steadier figures on a busy machine)",
+    )
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     p.add_argument("--worker-class", choices=["gthread", "sync"], default="gthread")
     p.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
@@ -114,21 +122,21 @@ def run_database(database: Database, args: argparse.Namespace, driver: Driver) -
         if over_http:
             with serve(env, spec) as server:
                 ctx.base_url = server.base_url
-                for sc in over_http:
-                    outcomes[sc.name] = _run_one(sc, ctx)
+                rounds: list[dict[str, tuple[Outcome | None, str | None]]] = []
+                for r in range(args.rounds):
+                    if args.rounds > 1:
+                        log(f"round {r + 1} of {args.rounds}")
+                    done = {sc.name: _run_one(sc, ctx) for sc in over_http}
+                    _add_ratios(scenarios, done)
+                    rounds.append(done)
+                outcomes.update(_combine(rounds))
             ctx.base_url = None
         for sc in in_process:
             outcomes[sc.name] = _run_one(sc, ctx)
     finally:
         ctx.close()
-    baseline = next(
-        (outcomes[s.name][0] for s in scenarios if s.baseline and outcomes.get(s.name, (None,))[0]),
-        None,
-    )
-    base_rps = baseline.metrics.get("rps") if baseline else None
-    for outcome, _error in outcomes.values():
-        if outcome and outcome.metrics.get("rps") is not None and base_rps:
-            outcome.metrics["ratio_to_healthz"] = outcome.metrics["rps"] / base_rps
+    if args.rounds == 1 or not any(s.needs_server for s in scenarios):
+        _add_ratios(scenarios, outcomes)
     entries = [report.scenario_entry(s, *outcomes[s.name]) for s in scenarios]
     miss = report.missed(entries)
     return {
@@ -158,9 +166,62 @@ def run_database(database: Database, args: argparse.Namespace, driver: Driver) -
             else args.connections,
             "duration_s": args.duration,
             "warmup_s": args.warmup,
+            "rounds": args.rounds,
         },
         "scenarios": entries,
     }
+
+
+def _add_ratios(
+    scenarios: list[Scenario], outcomes: dict[str, tuple[Outcome | None, str | None]]
+) -> None:
+    """requests/s of each HTTP outcome over the baseline's (/healthz) of the same round."""
+    baseline = next(
+        (outcomes[s.name][0] for s in scenarios if s.baseline and outcomes.get(s.name, (None,))[0]),
+        None,
+    )
+    base_rps = baseline.metrics.get("rps") if baseline else None
+    for outcome, _error in outcomes.values():
+        if outcome and outcome.metrics.get("rps") is not None and base_rps:
+            outcome.metrics["ratio_to_healthz"] = outcome.metrics["rps"] / base_rps
+
+
+MEDIAN_KEYS = ("rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "ratio_to_healthz", "kb_per_response")
+
+
+def _combine(
+    rounds: list[dict[str, tuple[Outcome | None, str | None]]],
+) -> dict[str, tuple[Outcome | None, str | None]]:
+    """Several interleaved rounds into one outcome per scenario: the median of each figure
+    (ratios are taken within a round first, so slow drifts of the machine's load cancel)."""
+    if len(rounds) == 1:
+        return rounds[0]
+    combined: dict[str, tuple[Outcome | None, str | None]] = {}
+    for name in rounds[0]:
+        runs = [r[name][0] for r in rounds if r[name][0] is not None]
+        errors = [r[name][1] for r in rounds if r[name][1]]
+        if not runs:
+            combined[name] = (None, errors[0] if errors else "no result")
+            continue
+        metrics: dict[str, Any] = {}
+        for key in MEDIAN_KEYS:
+            values = [o.metrics[key] for o in runs if o.metrics.get(key) is not None]
+            if values:
+                metrics[key] = statistics.median(values)
+        metrics["requests"] = sum(o.metrics.get("requests", 0) for o in runs)
+        metrics["errors"] = sum(o.metrics.get("errors", 0) for o in runs)
+        metrics["rounds"] = [
+            {
+                k: round(o.metrics[k], 3)
+                for k in ("rps", "p50_ms", "p99_ms", "ratio_to_healthz")
+                if o.metrics.get(k) is not None
+            }
+            for o in runs
+        ]
+        notes = sorted({n for o in runs for n in o.notes})
+        notes.append(f"median of {len(runs)} interleaved rounds")
+        combined[name] = (Outcome(metrics=metrics, path=runs[0].path, notes=notes), None)
+    return combined
 
 
 def _r(value: float | None) -> float | None:

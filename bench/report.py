@@ -136,7 +136,12 @@ def _run_markdown(run: dict[str, Any]) -> str:
         "no access log; load generator and server share the machine",
         f"- **Load:** {run['load']['tool']}, {run['load']['connections']} connections, "
         f"{run['load']['threads']} threads, {run['load']['duration_s']:g} s per scenario "
-        f"after a {run['load']['warmup_s']:g} s warm-up",
+        f"after a {run['load']['warmup_s']:g} s warm-up"
+        + (
+            f", {run['load']['rounds']} interleaved rounds (medians)"
+            if run["load"].get("rounds", 1) > 1
+            else ""
+        ),
         f"- **Code:** {run.get('commit') or 'unknown commit'}",
         f"- **Data:** `flask demo seed --scale {seed['scale']}` in {seed_time}: "
         + ", ".join(f"{_fmt(v)} {k.replace('_', ' ')}" for k, v in counts.items()),

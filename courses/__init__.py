@@ -25,3 +25,11 @@ def register(app: Flask) -> None:
     app.register_blueprint(calendar_views.bp)
     for bp in calendar_api.blueprints():
         smorest_api.register_blueprint(bp)
+
+    # Webinars: models, GDPR registry, pages, webhook and API (courses/webinar_*.py).
+    from courses import webinar_api, webinar_models, webinar_views, webinars  # noqa: F401
+
+    for bp in webinar_views.blueprints():
+        app.register_blueprint(bp)
+    for bp in webinar_api.blueprints():
+        smorest_api.register_blueprint(bp)

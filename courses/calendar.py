@@ -117,6 +117,12 @@ class EventMaker:
             Role.PENDING: _("Your seat is reserved until your payment arrives."),
         }
         self.cancelled_text = _("This session has been cancelled.")
+        # Both plural forms now, placeholder kept: exports stream after the request is gone.
+        keep = {"names": "%(names)s"}
+        self.instructor_one = ngettext("Instructor: %(names)s", "Instructors: %(names)s", 1, **keep)
+        self.instructor_many = ngettext(
+            "Instructor: %(names)s", "Instructors: %(names)s", 2, **keep
+        )
         self._instructors: dict[int, str] = {}
 
     def load_instructors(self, course_ids: Iterable[int]) -> None:
@@ -124,26 +130,11 @@ class EventMaker:
         missing = {cid for cid in course_ids if cid not in self._instructors}
         if not missing:
             return
-        names: dict[int, list[str]] = {cid: [] for cid in missing}
-        rows = db.session.execute(
-            sa.select(course_instructors.c.course_id, User.name)
-            .join(User, User.id == course_instructors.c.user_id)
-            .where(course_instructors.c.course_id.in_(missing))
-            .order_by(User.name)
-        )
-        for course_id, name in rows:
-            names[course_id].append(name)
-        for course_id, people in names.items():
-            self._instructors[course_id] = (
-                ngettext(
-                    "Instructor: %(names)s",
-                    "Instructors: %(names)s",
-                    len(people),
-                    names=", ".join(people),
-                )
-                if people
-                else ""
-            )
+        for course_id, people in instructor_names(missing).items():
+            template = self.instructor_one if len(people) == 1 else self.instructor_many
+            self._instructors[course_id] = template % {"names": ", ".join(people)}
+        for course_id in missing - self._instructors.keys():
+            self._instructors[course_id] = ""
 
     def instructors(self, course_id: int) -> str:
         """The "Instructor: ..." line of a course ("" when none is assigned yet)."""
@@ -225,6 +216,20 @@ def _rows(*where: Any, order: Sequence[Any] = (Session.starts_at, Session.id)) -
     return list(db.session.execute(query.where(*where).order_by(*order)))
 
 
+def instructor_names(course_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The instructors of each course, by name (courses without any are left out)."""
+    names: dict[int, list[str]] = {}
+    rows = db.session.execute(
+        sa.select(course_instructors.c.course_id, User.name)
+        .join(User, User.id == course_instructors.c.user_id)
+        .where(course_instructors.c.course_id.in_(list(course_ids)))
+        .order_by(User.name)
+    )
+    for course_id, name in rows:
+        names.setdefault(course_id, []).append(name)
+    return names
+
+
 # --- one course, one session ----------------------------------------------------------------
 
 
@@ -265,7 +270,9 @@ def google_calendar_link(event: CalendarEvent) -> str:
         "location": event.location,
         "ctz": ics.TZID,
     }
-    return "https://calendar.google.com/calendar/render?" + urlencode(params)
+    return "https://calendar.google.com/calendar/render?" + urlencode(
+        {k: v for k, v in params.items() if v}
+    )
 
 
 # --- the personal feed source --------------------------------------------------------------
@@ -452,9 +459,14 @@ def export_name() -> str:
 
 
 def iter_export_ics(filters: SessionFilter) -> Iterator[bytes]:
-    """The staff export as .ics, streamed batch by batch."""
+    """The staff export as .ics; translated now, the sessions read and written as it streams."""
     maker = EventMaker()
-    yield ics.calendar_head(export_name())
+    head = ics.calendar_head(export_name())
+    return _stream_ics(filters, maker, head)
+
+
+def _stream_ics(filters: SessionFilter, maker: EventMaker, head: bytes) -> Iterator[bytes]:
+    yield head
     for rows in session_batches(filters):
         maker.load_instructors({row.course_id for row in rows})
         yield b"".join(ics.event_bytes(maker.event(row)) for row in rows)
@@ -470,9 +482,12 @@ def _cell(value: str) -> str:
 
 
 def iter_export_csv(filters: SessionFilter) -> Iterator[bytes]:
-    """The staff export as CSV for Excel: UTF-8 with BOM, semicolons, Berlin times, streamed."""
+    """The staff export as CSV for Excel: UTF-8 with BOM, semicolons, Berlin times.
+
+    Translated now; the sessions are read and written batch by batch as the response streams.
+    """
     maker = EventMaker()
-    status_labels = {
+    labels = {
         EventStatus.CONFIRMED: _("takes place"),
         EventStatus.TENTATIVE: _("in planning"),
         EventStatus.CANCELLED: _("cancelled"),
@@ -488,6 +503,15 @@ def iter_export_csv(filters: SessionFilter) -> Iterator[bytes]:
         _("Enrolled"),
         _("Capacity"),
     ]
+    return _stream_csv(filters, maker, labels, header)
+
+
+def _stream_csv(
+    filters: SessionFilter,
+    maker: EventMaker,
+    labels: dict[EventStatus, str],
+    header: list[str],
+) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(header)
@@ -495,35 +519,22 @@ def iter_export_csv(filters: SessionFilter) -> Iterator[bytes]:
     for rows in session_batches(filters):
         buffer.seek(0)
         buffer.truncate()
-        names = _instructor_names({row.course_id for row in rows})
+        names = instructor_names({row.course_id for row in rows})
         for row in rows:
             writer.writerow(
                 [
                     _cell(row.code),
                     _cell(row.title),
-                    _cell(names.get(row.course_id, "")),
+                    _cell(", ".join(names.get(row.course_id, ()))),
                     _cell(maker.location(row)),
                     _local(row.starts_at),
                     _local(row.ends_at),
-                    status_labels[maker.status(row)],
+                    labels[maker.status(row)],
                     row.seats_taken,
                     row.capacity,
                 ]
             )
         yield buffer.getvalue().encode("utf-8")
-
-
-def _instructor_names(course_ids: Iterable[int]) -> dict[int, str]:
-    names: dict[int, list[str]] = {}
-    rows = db.session.execute(
-        sa.select(course_instructors.c.course_id, User.name)
-        .join(User, User.id == course_instructors.c.user_id)
-        .where(course_instructors.c.course_id.in_(list(course_ids)))
-        .order_by(User.name)
-    )
-    for course_id, name in rows:
-        names.setdefault(course_id, []).append(name)
-    return {cid: ", ".join(people) for cid, people in names.items()}
 
 
 def _local(dt: datetime) -> str:

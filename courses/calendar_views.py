@@ -102,11 +102,11 @@ class ExportForm(FlaskForm):
     class Meta:
         csrf = False
 
-    term = SelectField(_l("Term"), choices=[], validate_choice=True)
-    category = SelectField(_l("Category"), choices=[], validate_choice=True)
-    instructor = SelectField(_l("Instructor"), choices=[], validate_choice=True)
+    term = SelectField(_l("Term"), choices=[], default="", validate_choice=True)
+    category = SelectField(_l("Category"), choices=[], default="", validate_choice=True)
+    instructor = SelectField(_l("Instructor"), choices=[], default="", validate_choice=True)
     room = StringField(_l("Room or venue"), validators=[Optional(), Length(max=100)])
-    format = SelectField(_l("Format"), choices=[], validate_choice=True)
+    format = SelectField(_l("Format"), choices=[], default="", validate_choice=True)
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("Until"), validators=[Optional()])
 

@@ -240,9 +240,35 @@ def seed_courses(scale: int, rng: random.Random, context: dict[str, Any]) -> Non
                 }
             )
         booked = rng.randint(0, capacity + 4) if resident_ids else 0
-        people = rng.sample(resident_ids, min(booked, len(resident_ids))) if booked else []
+        history = 0
+        if scale >= 10 and resident_ids:
+            # The benchmark data set: fuller courses and a booking history (cancelled and
+            # expired bookings), about 20 enrolments per course, ~100,000 at --scale 100.
+            booked = rng.randint(capacity // 3, capacity + 6)
+            history = rng.randint(4, 12)
+        wanted = min(booked + history, len(resident_ids))
+        people = rng.sample(resident_ids, wanted) if wanted else []
+        past = people[booked:]
+        people = people[:booked]
         seats = 0
         waiting = 0
+        for person in past:
+            expired = fee > 0 and rng.random() < 0.3
+            enrol_rows.append(
+                {
+                    "course_id": course_id,
+                    "user_id": person,
+                    "status": EnrolmentStatus.EXPIRED if expired else EnrolmentStatus.CANCELLED,
+                    "waitlist_position": None,
+                    "price_cents": fee,
+                    "currency": "EUR",
+                    "created_at": now - timedelta(days=rng.randint(8, 60)),
+                    "updated_at": now,
+                    "confirmed_at": None,
+                    "hold_expires_at": now - timedelta(days=1) if expired else None,
+                    "cancelled_at": None if expired else now - timedelta(days=rng.randint(1, 7)),
+                }
+            )
         for person in people:
             if seats < capacity:
                 seats += 1
@@ -270,6 +296,7 @@ def seed_courses(scale: int, rng: random.Random, context: dict[str, Any]) -> Non
                     "hold_expires_at": now + timedelta(days=7)
                     if status is EnrolmentStatus.PENDING_PAYMENT
                     else None,
+                    "cancelled_at": None,
                 }
             )
         course_rows.append(

@@ -188,14 +188,8 @@ class Course(db.Model):
         sa.CheckConstraint("fee_cents >= 0", name="fee_nonneg"),
         sa.CheckConstraint("seats_taken >= 0", name="seats_nonneg"),
         # The catalogue's default order (start date, then id) straight from the index, on every
-        # page: no sort of all published courses (migration 0003).
+        # page: no sort of all published courses (migration 0004_perf_indexes).
         sa.Index("ix_courses_status_first_id", "status", "first_session_at", "id"),
-        # Course-number prefix search ("271-1") next to full text: lower(code) LIKE 'q%'.
-        sa.Index(
-            "ix_courses_code_lower",
-            sa.func.lower(sa.literal_column("code")).label("code_lower"),
-            postgresql_ops={"code_lower": "text_pattern_ops"},
-        ),
         sa.Index("ix_courses_term_status", "term_id", "status"),
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 
 from courses.models import Enrolment, EnrolmentStatus
@@ -15,12 +14,9 @@ from vhs.db import db
 from vhs.errors import Conflict, NotFound
 from vhs.payments import services as payments
 from vhs.payments.models import Payment, Provider
+from vhs.urls import external_url
 
 PURPOSE = "enrolment"
-
-
-def _external(endpoint: str, **values: Any) -> str:
-    return current_app.config["VHS"].public_base_url.rstrip("/") + url_for(endpoint, **values)
 
 
 def pay_enrolment(enrolment: Enrolment, user: User, provider: Provider | None = None) -> Payment:
@@ -41,9 +37,9 @@ def pay_enrolment(enrolment: Enrolment, user: User, provider: Provider | None = 
         description=f"{course.code} {course.title}",
         hold_expires_at=enrolment.hold_expires_at,
         provider=provider,
-        success_url=_external("courses_pay.checkout_return", enrolment_id=enrolment.id)
+        success_url=external_url("courses_pay.checkout_return", enrolment_id=enrolment.id)
         + "?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url=_external("courses.detail", course_id=course.id),
+        cancel_url=external_url("courses.detail", course_id=course.id),
     )
 
 

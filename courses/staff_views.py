@@ -1,9 +1,10 @@
 """Staff pages ("Verwaltung"): terms, categories, courses, sessions, bookings, reports.
 
-Each write is a CSRF-protected POST that parses a form, calls ONE service and redirects with a
-confirmation; refused input re-renders the form with 422 and the messages next to the fields.
-Illegal transitions (the services' ``Conflict``) become the shared 409 error page. The request
-commits once, in ``VhsFlask.dispatch_request``; these views never write themselves.
+Each write is a POST (the app checks the CSRF token of every POST; the page's Flask-WTF form
+renders it) that parses the form, calls ONE service and redirects with a confirmation; refused
+input re-renders the form with 422 and the messages next to the fields. Illegal transitions
+(the services' ``Conflict``) become the shared 409 error page. The request commits once, in
+``VhsFlask.dispatch_request``; these views never write themselves.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ SESSION_STATUS_LABELS = {
     SessionStatus.SCHEDULED: _l("scheduled"),
     SessionStatus.CANCELLED: _l("cancelled"),
 }
+# Shown after the names of staff who also teach (instructors are listed by name alone).
 ROLE_LABELS = {
-    Role.INSTRUCTOR: _l("Instructor"),
     Role.STAFF: _l("Staff"),
     Role.ADMIN: _l("Administrator"),
 }
@@ -341,7 +342,7 @@ def courses() -> Page:
     )
 
 
-def _course_form(course: Course | None = None) -> CourseForm:
+def _course_form(course: Course | None = None, **kwargs: Any) -> CourseForm:
     data: dict[str, Any] | None = None
     if course is not None:
         data = {
@@ -365,7 +366,7 @@ def _course_form(course: Course | None = None) -> CourseForm:
             "teaching_units": course.teaching_units,
             "instructor_ids": [i.id for i in course.instructors],
         }
-    form = CourseForm(data=data)
+    form = CourseForm(data=data, **kwargs)
     form.term_id.choices = [SelectChoice(t.id, t.name) for t in _terms()]
     form.category_id.choices = [
         SelectChoice(cat.id, _category_label(cat, depth)) for cat, depth in _category_tree()
@@ -393,8 +394,8 @@ def _course_form(course: Course | None = None) -> CourseForm:
     return form
 
 
-def _copy_form(course: Course) -> CopyForm:
-    form = CopyForm(prefix="copy")
+def _copy_form(course: Course, **kwargs: Any) -> CopyForm:
+    form = CopyForm(prefix="copy", **kwargs)
     form.term_id.choices = [SelectChoice(t.id, t.name) for t in _terms() if t.id != course.term_id]
     return form
 
@@ -407,7 +408,7 @@ def _edit_page(
         status,
         course=course,
         form=form,
-        copy_form=copy_form or _copy_form(course),
+        copy_form=copy_form or _copy_form(course, formdata=None),
         action_form=EmptyForm(),
         actions={
             "publish": course.status is CourseStatus.DRAFT,
@@ -460,7 +461,6 @@ def edit_course(course_id: int) -> Any:
 @staff_required
 def publish_course(course_id: int) -> Any:
     """Show a draft in the catalogue (it needs at least one session)."""
-    EmptyForm().validate_on_submit()
     course = services.publish_course(require_user(), _get(Course, course_id))
     flash(_("The course %(code)s is now in the catalogue.", code=course.code), "success")
     return redirect(url_for("staff.edit_course", course_id=course.id))
@@ -470,7 +470,6 @@ def publish_course(course_id: int) -> Any:
 @staff_required
 def complete_course(course_id: int) -> Any:
     """Mark a published course as held."""
-    EmptyForm().validate_on_submit()
     course = services.complete_course(require_user(), _get(Course, course_id))
     flash(_("The course %(code)s is marked as completed.", code=course.code), "success")
     return redirect(url_for("staff.edit_course", course_id=course.id))
@@ -519,16 +518,20 @@ def copy_course(course_id: int) -> Any:
             "success",
         )
         return redirect(url_for("staff.edit_course", course_id=copy.id))
-    return _edit_page(course, _course_form(course), copy_form, status=422)
+    return _edit_page(course, _course_form(course, formdata=None), copy_form, status=422)
 
 
 # --- sessions ---------------------------------------------------------------------------------
 
 
-def _generate_form() -> GenerateForm:
-    form = GenerateForm(prefix="gen")
+def _generate_form(**kwargs: Any) -> GenerateForm:
+    form = GenerateForm(prefix="gen", **kwargs)
     form.weekday.choices = [SelectChoice(n, str(label)) for n, label in WEEKDAYS.items()]
     return form
+
+
+def _one_form(course: Course, **kwargs: Any) -> SessionForm:
+    return SessionForm(prefix="one", data={"room": course.room}, **kwargs)
 
 
 def _sessions_page(course: Course, one: SessionForm, gen: GenerateForm, status: int = 200) -> Page:
@@ -540,8 +543,7 @@ def _sessions_page(course: Course, one: SessionForm, gen: GenerateForm, status: 
 def sessions(course_id: int) -> Page:
     """A course's sessions, a form for one more, and the weekly generator."""
     course = _get(Course, course_id)
-    one = SessionForm(prefix="one", data={"room": course.room})
-    return _sessions_page(course, one, _generate_form())
+    return _sessions_page(course, _one_form(course), _generate_form())
 
 
 @bp.route("/courses/<int:course_id>/sessions", methods=["POST"])
@@ -549,7 +551,7 @@ def sessions(course_id: int) -> Page:
 def add_session(course_id: int) -> Any:
     """Add one session (date and Berlin wall-clock times)."""
     course = _get(Course, course_id)
-    one = SessionForm(prefix="one")
+    one = _one_form(course)
     if one.validate_on_submit():
         try:
             session = services.add_session(require_user(), course, one.to_data())
@@ -558,7 +560,7 @@ def add_session(course_id: int) -> Any:
         else:
             flash(_("A session on %(day)s has been added.", day=_day(session.starts_at)), "success")
             return redirect(url_for("staff.sessions", course_id=course.id))
-    return _sessions_page(course, one, _generate_form(), status=422)
+    return _sessions_page(course, one, _generate_form(formdata=None), status=422)
 
 
 @bp.route("/courses/<int:course_id>/sessions/generate", methods=["POST"])
@@ -587,7 +589,7 @@ def generate_sessions(course_id: int) -> Any:
                 "success",
             )
             return redirect(url_for("staff.sessions", course_id=course.id))
-    return _sessions_page(course, SessionForm(prefix="one"), gen, status=422)
+    return _sessions_page(course, _one_form(course, formdata=None), gen, status=422)
 
 
 def _day(dt: datetime) -> str:
@@ -634,7 +636,7 @@ def edit_session(session_id: int) -> Any:
         else:
             flash(_("The session has been saved."), "success")
             return redirect(url_for("staff.sessions", course_id=session.course_id))
-    return _session_edit_page(session, form, ReasonForm(prefix="cancel"), _status())
+    return _session_edit_page(session, form, ReasonForm(prefix="cancel", formdata=None), _status())
 
 
 @bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
@@ -680,7 +682,6 @@ def _enrolments_page(course: Course, book: BookForm, status: int = 200) -> Page:
         waiting=[e for e in active if e.status is EnrolmentStatus.WAITLISTED],
         history=services.participants(course, (EnrolmentStatus.CANCELLED, EnrolmentStatus.EXPIRED)),
         book=book,
-        cancel_form=CancelEnrolmentForm(),
     )
 
 

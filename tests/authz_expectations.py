@@ -730,3 +730,369 @@ EXPECTATIONS.update(
         ],
     }
 )
+
+
+# --- course API, paying for bookings, payments (courses/api.py, courses/payment_views.py,
+# vhs/payments) -----------------------------------------------------------------------------
+
+
+def _factories() -> Any:
+    from tests.courses import factories
+
+    return factories
+
+
+def _pending_enrolment_for(user_id: int) -> int:
+    f = _factories()
+    course = f.new_course(capacity=50, fee_cents=5000)
+    return f.new_enrolment(course, user_id).id
+
+
+@builds("api_course_id")
+def _api_course_id(o: Objects) -> int:
+    return _factories().new_course(capacity=50).id
+
+
+@builds("api_draft_course_id")
+def _api_draft_course_id(o: Objects) -> int:
+    from courses.models import CourseStatus
+
+    return _factories().new_course(status=CourseStatus.DRAFT).id
+
+
+@builds("own_taught_course_id")
+def _own_taught_course_id(o: Objects) -> int:
+    """A course the acting account teaches (instructors, staff, admins)."""
+    return _factories().new_course(instructors=[o.account.id]).id
+
+
+@builds("own_pending_enrolment_id")
+def _own_pending_enrolment_id(o: Objects) -> int:
+    return _pending_enrolment_for(o.account.id)
+
+
+@builds("victim_pending_enrolment_id")
+def _victim_pending_enrolment_id(o: Objects) -> int:
+    return _pending_enrolment_for(o.victim.id)
+
+
+def _manual_payment_for(enrolment_id: int) -> int:
+    from courses.models import Enrolment
+    from courses.payments import pay_enrolment
+    from vhs.payments.models import Provider
+
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    return pay_enrolment(enrolment, enrolment.user, Provider.MANUAL).id
+
+
+@builds("own_payment_id")
+def _own_payment_id(o: Objects) -> int:
+    return _manual_payment_for(o.own_pending_enrolment_id)
+
+
+@builds("victim_payment_id")
+def _victim_payment_id(o: Objects) -> int:
+    return _manual_payment_for(o.victim_pending_enrolment_id)
+
+
+@builds("paid_payment_id")
+def _paid_payment_id(o: Objects) -> int:
+    """A manual payment already received (so it can be refunded)."""
+    from vhs.payments import services as payments
+    from vhs.payments.models import Payment
+
+    payment = db.session.get(Payment, _manual_payment_for(o.victim_pending_enrolment_id))
+    admin = _factories().new_user(Role.STAFF)
+    payments.mark_paid_manually(payment, admin)
+    return payment.id
+
+
+@builds("api_session_id")
+def _api_session_id(o: Objects) -> int:
+    from courses.models import Course
+
+    return db.session.get(Course, o.api_course_id).sessions[0].id
+
+
+@builds("api_category_id")
+def _api_category_id(o: Objects) -> int:
+    return _factories().new_category().id
+
+
+@builds("api_other_term_id")
+def _api_other_term_id(o: Objects) -> int:
+    return _factories().new_term(name=f"Herbst {o.role}").id
+
+
+def _own_or_staff(ok: int) -> dict[str, Outcome]:
+    """Someone else's object: invisible (404) except to staff."""
+    return {"anonymous": LOGIN, "resident": 404, "instructor": 404, "staff": ok, "admin": ok}
+
+
+_NOT_OWN = {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 404)}
+_TEACHES = {"anonymous": LOGIN, "resident": 403, "instructor": 403, "staff": 200, "admin": 200}
+
+
+def _not_listed(key: str) -> Callable[[Any, Objects], None]:
+    def check(resp: Any, o: Objects) -> None:
+        ids = {item["id"] for item in resp.get_json()}
+        assert getattr(o, key) not in ids, "someone else's item is listed"
+
+    return check
+
+
+EXPECTATIONS.update(
+    {
+        # course API: catalogue and bookings
+        ("GET", "/api/v1/courses"): Case("public", query={"q": "englisch"}),
+        ("GET", "/api/v1/courses/<int:course_id>"): [
+            Case("public", path=lambda o: f"/api/v1/courses/{o.api_course_id}"),
+            Case(
+                {"anonymous": 404, "resident": 404, "instructor": 404, "staff": 200, "admin": 200},
+                path=lambda o: f"/api/v1/courses/{o.api_draft_course_id}",
+                note="a draft is invisible to the public",
+            ),
+        ],
+        ("POST", "/api/v1/courses/<int:course_id>/enrolments"): Case(
+            "user", ok=201, path=lambda o: f"/api/v1/courses/{o.api_course_id}/enrolments", data={}
+        ),
+        ("GET", "/api/v1/courses/<int:course_id>/enrolments"): [
+            Case(
+                _TEACHES,
+                path=lambda o: f"/api/v1/courses/{o.api_course_id}/enrolments",
+                note="a course the caller does not teach",
+            ),
+            Case(
+                "user",
+                path=lambda o: f"/api/v1/courses/{o.own_taught_course_id}/enrolments",
+                note="the caller's own course",
+            ),
+        ],
+        ("POST", "/api/v1/courses/<int:course_id>/messages"): [
+            Case(
+                {**_TEACHES, "staff": 201, "admin": 201},
+                path=lambda o: f"/api/v1/courses/{o.api_course_id}/messages",
+                data={"subject": "Hallo", "body": "Text"},
+            ),
+            Case(
+                "user",
+                ok=201,
+                path=lambda o: f"/api/v1/courses/{o.own_taught_course_id}/messages",
+                data={"subject": "Hallo", "body": "Text"},
+            ),
+        ],
+        ("GET", "/api/v1/me/enrolments"): Case(
+            "user", check=_not_listed("victim_pending_enrolment_id")
+        ),
+        ("GET", "/api/v1/enrolments/<int:enrolment_id>"): [
+            Case("user", path=lambda o: f"/api/v1/enrolments/{o.own_pending_enrolment_id}"),
+            Case(
+                _own_or_staff(200),
+                path=lambda o: f"/api/v1/enrolments/{o.victim_pending_enrolment_id}",
+                note="someone else's booking",
+            ),
+        ],
+        ("DELETE", "/api/v1/enrolments/<int:enrolment_id>"): [
+            Case("user", path=lambda o: f"/api/v1/enrolments/{o.own_pending_enrolment_id}"),
+            Case(
+                _own_or_staff(200),
+                path=lambda o: f"/api/v1/enrolments/{o.victim_pending_enrolment_id}",
+                note="someone else's booking",
+            ),
+        ],
+        ("POST", "/api/v1/enrolments/<int:enrolment_id>/payment"): [
+            Case(
+                "user",
+                ok=201,
+                path=lambda o: f"/api/v1/enrolments/{o.own_pending_enrolment_id}/payment",
+                data={"provider": "manual"},
+            ),
+            Case(
+                _own_or_staff(201),
+                path=lambda o: f"/api/v1/enrolments/{o.victim_pending_enrolment_id}/payment",
+                data={"provider": "manual"},
+                note="someone else's booking",
+            ),
+        ],
+        ("POST", "/api/v1/enrolments/<int:enrolment_id>/move"): Case(
+            "staff",
+            ok=201,
+            path=lambda o: f"/api/v1/enrolments/{o.victim_pending_enrolment_id}/move",
+            data=lambda o: {"course_id": o.api_course_id},
+        ),
+        # course API: planning (staff)
+        ("GET", "/api/v1/terms"): "public",
+        ("POST", "/api/v1/terms"): Case(
+            "staff",
+            ok=201,
+            data={
+                "name": "Herbst 2027",
+                "starts_on": "2027-08-30",
+                "ends_on": "2027-12-18",
+                "enrolment_opens_at": "2027-06-01T08:00:00+02:00",
+            },
+        ),
+        ("PATCH", "/api/v1/terms/<int:term_id>"): Case(
+            "staff", path=lambda o: f"/api/v1/terms/{o.api_other_term_id}", data={"name": "Neu"}
+        ),
+        ("GET", "/api/v1/categories"): "public",
+        ("POST", "/api/v1/categories"): Case(
+            "staff",
+            ok=201,
+            data=lambda o: {"slug": f"neu-{o.role}", "name_de": "Neu", "name_en": "New"},
+        ),
+        ("POST", "/api/v1/staff/courses"): Case(
+            "staff",
+            ok=201,
+            data=lambda o: {
+                "term_id": o.api_other_term_id,
+                "category_id": o.api_category_id,
+                "code": "999-001",
+                "title": "Neu",
+                "capacity": 10,
+            },
+        ),
+        ("GET", "/api/v1/staff/courses/<int:course_id>"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/courses/{o.api_draft_course_id}"
+        ),
+        ("PATCH", "/api/v1/staff/courses/<int:course_id>"): Case(
+            "staff",
+            path=lambda o: f"/api/v1/staff/courses/{o.api_draft_course_id}",
+            data={"title": "Geändert"},
+        ),
+        ("POST", "/api/v1/staff/courses/<int:course_id>/publish"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/courses/{o.api_draft_course_id}/publish"
+        ),
+        ("POST", "/api/v1/staff/courses/<int:course_id>/cancel"): Case(
+            "staff",
+            path=lambda o: f"/api/v1/staff/courses/{o.api_course_id}/cancel",
+            data={"reason": "Krank"},
+        ),
+        ("POST", "/api/v1/staff/courses/<int:course_id>/copy"): Case(
+            "staff",
+            ok=201,
+            path=lambda o: f"/api/v1/staff/courses/{o.api_course_id}/copy",
+            data=lambda o: {"term_id": o.api_other_term_id},
+        ),
+        ("POST", "/api/v1/staff/courses/<int:course_id>/sessions"): Case(
+            "staff",
+            ok=201,
+            path=lambda o: f"/api/v1/staff/courses/{o.api_draft_course_id}/sessions",
+            data={"starts_at": "2027-03-02T18:00:00+01:00", "ends_at": "2027-03-02T19:30:00+01:00"},
+        ),
+        ("POST", "/api/v1/staff/courses/<int:course_id>/sessions/generate"): Case(
+            "staff",
+            ok=201,
+            path=lambda o: f"/api/v1/staff/courses/{o.api_draft_course_id}/sessions/generate",
+            data={
+                "first_date": "2027-03-02",
+                "weekday": 2,
+                "start": "18:00",
+                "end": "19:30",
+                "count": 2,
+            },
+        ),
+        ("PATCH", "/api/v1/staff/sessions/<int:session_id>"): Case(
+            "staff",
+            path=lambda o: f"/api/v1/staff/sessions/{o.api_session_id}",
+            data={"room": "2.12"},
+        ),
+        ("POST", "/api/v1/staff/sessions/<int:session_id>/cancel"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/sessions/{o.api_session_id}/cancel", data={}
+        ),
+        ("GET", "/api/v1/staff/reports/below-minimum"): Case("staff", query={"days": 60}),
+        # paying for a booking (HTML)
+        ("GET", "/enrolments/<int:enrolment_id>/pay"): [
+            Case("user", path=lambda o: f"/enrolments/{o.own_pending_enrolment_id}/pay"),
+            Case(
+                _own_or_staff(200),
+                path=lambda o: f"/enrolments/{o.victim_pending_enrolment_id}/pay",
+                note="someone else's booking",
+            ),
+        ],
+        ("POST", "/enrolments/<int:enrolment_id>/pay"): [
+            Case(
+                "user",
+                ok=302,
+                path=lambda o: f"/enrolments/{o.own_pending_enrolment_id}/pay",
+                data={"provider": "manual"},
+            ),
+            Case(
+                _own_or_staff(302),
+                path=lambda o: f"/enrolments/{o.victim_pending_enrolment_id}/pay",
+                data={"provider": "manual"},
+                note="someone else's booking",
+            ),
+        ],
+        ("GET", "/enrolments/<int:enrolment_id>/paid"): [
+            Case("user", path=lambda o: f"/enrolments/{o.own_pending_enrolment_id}/paid"),
+            Case(
+                _own_or_staff(200),
+                path=lambda o: f"/enrolments/{o.victim_pending_enrolment_id}/paid",
+                note="someone else's booking",
+            ),
+        ],
+        # payments (HTML)
+        ("GET", "/me/payments"): "user",
+        ("GET", "/payments/<int:payment_id>"): [
+            Case("user", path=lambda o: f"/payments/{o.own_payment_id}"),
+            Case(
+                _own_or_staff(200),
+                path=lambda o: f"/payments/{o.victim_payment_id}",
+                note="someone else's payment",
+            ),
+        ],
+        ("GET", "/payments/<int:payment_id>/receipt"): [
+            Case("user", path=lambda o: f"/payments/{o.own_payment_id}/receipt"),
+            Case(
+                _own_or_staff(200),
+                path=lambda o: f"/payments/{o.victim_payment_id}/receipt",
+                note="someone else's invoice",
+            ),
+        ],
+        ("GET", "/payments/<int:payment_id>/receipt.pdf"): [
+            Case("user", path=lambda o: f"/payments/{o.own_payment_id}/receipt.pdf"),
+            Case(
+                _own_or_staff(200),
+                path=lambda o: f"/payments/{o.victim_payment_id}/receipt.pdf",
+                note="someone else's invoice",
+            ),
+        ],
+        ("GET", "/staff/payments"): Case("staff", query={"status": "pending"}),
+        ("GET", "/staff/payments.csv"): "staff",
+        ("GET", "/staff/payments/<int:payment_id>"): Case(
+            "staff", path=lambda o: f"/staff/payments/{o.victim_payment_id}"
+        ),
+        ("POST", "/staff/payments/<int:payment_id>/mark-paid"): Case(
+            "staff", ok=302, path=lambda o: f"/staff/payments/{o.victim_payment_id}/mark-paid"
+        ),
+        ("POST", "/staff/payments/<int:payment_id>/refund"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/payments/{o.paid_payment_id}/refund",
+            data={"amount": "10,00", "reason": "Kulanz"},
+        ),
+        # payments (API)
+        ("GET", "/api/v1/me/payments"): Case("user", check=_not_listed("victim_payment_id")),
+        ("GET", "/api/v1/payments/<int:payment_id>"): [
+            Case("user", path=lambda o: f"/api/v1/payments/{o.own_payment_id}"),
+            Case(
+                _own_or_staff(200),
+                path=lambda o: f"/api/v1/payments/{o.victim_payment_id}",
+                note="someone else's payment",
+            ),
+        ],
+        ("GET", "/api/v1/staff/payments"): "staff",
+        ("POST", "/api/v1/staff/payments/<int:payment_id>/mark-paid"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/payments/{o.victim_payment_id}/mark-paid"
+        ),
+        ("POST", "/api/v1/staff/payments/<int:payment_id>/refunds"): Case(
+            "staff",
+            ok=201,
+            path=lambda o: f"/api/v1/staff/payments/{o.paid_payment_id}/refunds",
+            data={"amount_cents": 1000, "reason": "Kulanz"},
+        ),
+        # Stripe's webhook: machines only, verified by signature (Stripe is off in these tests)
+        ("POST", "/webhooks/stripe"): Case("public", ok=404, data={}),
+    }
+)

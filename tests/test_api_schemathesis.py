@@ -5,13 +5,16 @@ with a Bearer token; the app must never answer 5xx, and every answer must match 
 codes and schemas the OpenAPI document declares. Later issues' endpoints join automatically.
 
 The document is read at collection time from an app of its own (no database needed), so that
-pytest shows one test per operation; the requests go to the session's ``app`` fixture, inside
-the per-test transaction. (``schemathesis.pytest.from_fixture`` would avoid the second app,
-but its lazy loader does not run under pytest 9.2: it writes ``Node._nodeid``.)
+each operation is a test item of its own; the requests go to the session's ``app`` fixture,
+inside the per-test transaction. (``schemathesis.pytest.from_fixture`` would avoid the second
+app, but its lazy loader does not run under pytest 9.2: it writes ``Node._nodeid``.) Under
+pytest 9.2 the items share one node id, but their names carry the operation: failures are
+headed ``test_...[GET /api/v1/me]`` and ``-k "/api/v1/me/tokens"`` selects operations.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +32,10 @@ from schemathesis.specs.openapi.checks import (
 from tests.conftest import base_config
 from vhs import create_app
 from vhs.accounts.models import Role
+
+# Generated cases per operation, besides schemathesis' boundary ("coverage") cases; raise it
+# locally for a deeper run: VHS_FUZZ_EXAMPLES=500 pytest tests/test_api_schemathesis.py
+FUZZ_EXAMPLES = int(os.environ.get("VHS_FUZZ_EXAMPLES", "25"))
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
@@ -66,7 +73,7 @@ schema = schemathesis.openapi.from_wsgi(
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=FUZZ_EXAMPLES,
     derandomize=True,
     database=None,
     deadline=None,

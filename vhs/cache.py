@@ -207,10 +207,17 @@ _VERSION_QUERY = sa.select(CacheVersion.__table__.c.version).where(
 
 
 def _read_version(name: str) -> int | None:
-    if db.engine.dialect.name != "postgresql":
-        # SQLite keeps one snapshot per transaction: read the number in the session's own
-        # transaction, so the data read after it is never older than the number.
-        return db.session.execute(_VERSION_QUERY, {"name": name}).scalar_one_or_none()
+    session = db.session()
+    if (
+        db.engine.dialect.name != "postgresql"
+        or session.in_transaction()
+        or not isinstance(session.get_bind(), sa.Engine)
+    ):
+        # In the session's own transaction: SQLite keeps one snapshot per transaction (the
+        # data read after the number must not be older than it); a transaction already open
+        # costs no extra round trip; a session bound to one connection (tests) sees its own
+        # uncommitted numbers.
+        return session.execute(_VERSION_QUERY, {"name": name}).scalar_one_or_none()
     # PostgreSQL (read committed): every later statement of the session sees at least what
     # this separate read saw.
     for attempt in (1, 2):

@@ -58,7 +58,13 @@ class Settings:
     jaas_kid: str = ""
     jaas_private_key_path: str = ""
     jaas_webhook_secret: str = ""
+    # JaaS features granted to moderators' tokens, comma-separated (recording, livestreaming,
+    # transcription, outbound-call...); everything not listed is switched off.
+    jaas_features: str = ""
+    # Minutes in the Jitsi room (from its webhooks) that count a session as attended.
+    attendance_min_minutes: int = 1
     certificate_min_attendance: int = 80
+    certificate_logo_text: str = "vhs"
     org_name: str = "Volkshochschule Iserlohn"
     org_address: str = "Stadtbahnhof, Bahnhofsplatz 2, 58644 Iserlohn"
     org_iban: str = "DE02 4455 0045 0000 1234 56"
@@ -120,6 +126,10 @@ class Settings:
             problems.append("set VHS_STRIPE_WEBHOOK_SECRET (Stripe is enabled by its secret key)")
         if not self.public_base_url.startswith("https://"):
             problems.append("set VHS_PUBLIC_BASE_URL to the https:// address residents use")
+        if bool(self.jitsi_app_id) != bool(self.jitsi_app_secret):
+            problems.append("set both VHS_JITSI_APP_ID and VHS_JITSI_APP_SECRET, or neither")
+        if self.jaas_app_id and not (self.jaas_kid and self.jaas_private_key_path):
+            problems.append("set VHS_JAAS_KID and VHS_JAAS_PRIVATE_KEY_PATH (JaaS is enabled)")
         if problems:
             raise ConfigError(
                 "Refusing to start with VHS_ENV=production: " + "; ".join(problems) + "."

@@ -152,7 +152,7 @@ def is_postgres() -> bool:
 
 # Search structures that differ per database (SQLite FTS5 tables, PostgreSQL tsvector
 # columns and their GIN indexes) live only in the migrations, not in the models.
-SEARCH_ONLY_NAMES = ("search_vector", "ix_courses_search_vector")
+SEARCH_ONLY_NAMES = ("search_vector", "ix_courses_search_vector", "ix_courses_code_lower")
 
 
 def include_object(

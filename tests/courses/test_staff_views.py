@@ -278,10 +278,14 @@ def test_unknown_objects_are_404(client: Any, staff: Any) -> None:
         assert client.get(url).status_code == 404, url
 
 
-def test_forms_without_csrf_token_are_refused(client: Any, staff: Any) -> None:
-    """A form posted from elsewhere (no token) changes nothing."""
-    resp = client.post("/staff/terms", data={"name": "Herbst 2027"})
-    assert resp.status_code == 400
+def test_forms_without_csrf_token_are_refused(
+    client: Any, staff: Any, make_course: Any, load: Any
+) -> None:
+    """A form posted from elsewhere (no token) changes nothing, buttons included."""
+    draft = make_course(status="draft", sessions=1)
+    assert client.post("/staff/terms", data={"name": "Herbst 2027"}).status_code == 400
+    assert client.post(f"/staff/courses/{draft.id}/publish").status_code == 400
+    assert load(Course, draft.id).status is CourseStatus.DRAFT
 
 
 def test_dashboard_counts(client: Any, staff: Any, make_course: Any, make_enrolment: Any) -> None:
@@ -579,6 +583,9 @@ def test_create_course_refusals(
     if message:
         assert field_error(resp, field) == str(escape(message))
     assert 'value="Englisch A1"' in body(resp)
+    # The summary at the top links to the field and is focused; the page stays accessible.
+    assert f'<a href="#{field}">' in body(resp) and "autofocus" in body(resp)
+    assert check_accessible(body(resp)) == []
     assert query(sa.select(Course)) == []
 
 
@@ -781,6 +788,7 @@ def test_copy_course_into_another_term(
     bad = client.submit(f"/staff/courses/{course.id}/copy", {"copy-term_id": "999999"})
     assert bad.status_code == 422
     assert field_error(bad, "copy-term_id")
+    assert 'value="Englisch für Anfänger"' in body(bad)  # the details form as saved
 
 
 # --- sessions ---------------------------------------------------------------------------------

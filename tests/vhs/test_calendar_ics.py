@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-import recurring_ical_events
-import vobject
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.ics_parsers import expand, read_icalendar, read_vobject
 from vhs.calendar import CalendarEvent, EventStatus, ics
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -40,7 +39,7 @@ def event(**kw):
 
 def parse_both(body: bytes):
     """The calendar as icalendar and as vobject read it."""
-    return icalendar.Calendar.from_ical(body), vobject.readOne(body.decode("utf-8"))
+    return read_icalendar(body), read_vobject(body)
 
 
 def test_envelope_has_every_property_clients_need():
@@ -97,13 +96,13 @@ def test_winter_and_summer_read_right_in_both_parsers():
     assert vob["w@vhs.test"].utcoffset() == timedelta(hours=1)
     assert vob["s@vhs.test"].utcoffset() == timedelta(hours=2)
     assert vob["s@vhs.test"].astimezone(UTC) == datetime(2027, 7, 13, 16, 0, tzinfo=UTC)
-    expanded = recurring_ical_events.of(cal).between(date(2027, 1, 1), date(2028, 1, 1))
+    expanded = expand(body, date(2027, 1, 1), date(2028, 1, 1))
     assert sorted(e["DTSTART"].dt.astimezone(UTC).hour for e in expanded) == [16, 17]
 
 
 def test_vobject_reads_our_vtimezone_like_zoneinfo_at_every_switch():
     """Around each DST switch 2000-2060 the VTIMEZONE gives the offsets zoneinfo gives."""
-    vtz = vobject.readOne(ics.calendar_bytes("x", [event()]).decode()).vtimezone.gettzinfo()
+    vtz = read_vobject(ics.calendar_bytes("x", [event()])).vtimezone.gettzinfo()
     for year in range(2000, 2061):
         for month in (3, 10):
             last_sunday = max(
@@ -130,7 +129,7 @@ def test_control_add_missing_timezones_is_what_vobject_misreads():
         cal.add_component(e)
     cal.add_missing_timezones()
     assert b"RDATE:" in cal.to_ical()
-    vcal = vobject.readOne(cal.to_ical().decode())
+    vcal = read_vobject(cal.to_ical())
     summer = next(e.dtstart.value for e in vcal.vevent_list if e.uid.value == "s")
     if summer.utcoffset() == timedelta(hours=2):
         pytest.skip("this vobject reads RDATE-list time zones correctly")
@@ -189,7 +188,7 @@ def test_text_round_trips_exactly_in_both_parsers(text):
 def test_control_characters_are_dropped_not_emitted():
     body = ics.calendar_bytes("x", [event(summary="Bell\x07 and NUL\x00 gone")])
     assert b"\x07" not in body and b"\x00" not in body
-    assert str(icalendar.Calendar.from_ical(body).walk("VEVENT")[0]["SUMMARY"]) == (
+    assert str(read_icalendar(body).walk("VEVENT")[0]["SUMMARY"]) == (
         "Bell and NUL gone"
     )
 
@@ -218,7 +217,7 @@ def test_status_sequence_and_stamps():
 
 def test_mail_copies_can_carry_their_own_stamp():
     ev = event(stamp=datetime(2027, 5, 5, 5, 5, 5, tzinfo=UTC))
-    vevent = icalendar.Calendar.from_ical(ics.calendar_bytes("x", [ev])).walk("VEVENT")[0]
+    vevent = read_icalendar(ics.calendar_bytes("x", [ev])).walk("VEVENT")[0]
     assert vevent["DTSTAMP"].dt == datetime(2027, 5, 5, 5, 5, 5, tzinfo=UTC)
     assert vevent["LAST-MODIFIED"].dt == STAMP
 
@@ -240,12 +239,12 @@ instants = st.datetimes(
 )
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(
     summary=texts,
     description=texts,
     location=texts,
-    uid=st.text(alphabet=st.characters(codec="ascii"), min_size=1, max_size=120),
+    uid=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=120),
     start=instants,
     minutes=st.integers(min_value=1, max_value=720),
     modified=instants,

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -20,6 +20,7 @@ from vhs.audit import AuditEntry, audit
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from vhs.mail import queue_mail
+from vhs.urls import external_url
 
 # OWASP: argon2id, 19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -106,11 +107,6 @@ def read_token(kind: str, token: str, max_age: int) -> tuple[User, dict[str, Any
     return user, data
 
 
-def _external(endpoint: str, **values: Any) -> str:
-    base = current_app.config["VHS"].public_base_url.rstrip("/")
-    return base + url_for(endpoint, **values)
-
-
 def register(email: str, password: str, name: str, locale: str = "de") -> User | None:
     """Create a resident account and mail the verification link.
 
@@ -122,7 +118,7 @@ def register(email: str, password: str, name: str, locale: str = "de") -> User |
         raise Invalid(errors={"name": [_l("Please enter your name.")]})
     existing = find_user_by_email(email)
     if existing is not None:
-        queue_mail(existing, "account_exists", {"reset_url": _external("accounts.forgot")})
+        queue_mail(existing, "account_exists", {"reset_url": external_url("accounts.forgot")})
         return None
     user = User(
         email=email,
@@ -141,7 +137,7 @@ def register(email: str, password: str, name: str, locale: str = "de") -> User |
 def send_verification(user: User) -> None:
     """Mail a fresh verification link to the account's address."""
     token = make_token("verify", user, email=user.email)
-    queue_mail(user, "verify_email", {"url": _external("accounts.verify", token=token)})
+    queue_mail(user, "verify_email", {"url": external_url("accounts.verify", token=token)})
 
 
 def verify_email(token: str) -> User:
@@ -173,7 +169,7 @@ def request_password_reset(email: str) -> None:
     if user is None or not user.is_active:
         return
     token = make_token("reset", user)
-    queue_mail(user, "reset_password", {"url": _external("accounts.reset", token=token)})
+    queue_mail(user, "reset_password", {"url": external_url("accounts.reset", token=token)})
 
 
 def reset_password(token: str, new_password: str) -> User:
@@ -212,7 +208,7 @@ def request_email_change(user: User, password: str, new_email: str) -> None:
     queue_mail(
         new_email,
         "confirm_email_change",
-        {"url": _external("accounts.confirm_email", token=token), "name": user.name},
+        {"url": external_url("accounts.confirm_email", token=token), "name": user.name},
         locale=user.locale,
     )
 

@@ -57,7 +57,7 @@ def berlin_vtimezone() -> Timezone:
     daylight.add("RRULE", vRecur(freq="YEARLY", bymonth=3, byday="-1SU"))
     daylight.add("TZNAME", "CEST")
     daylight.add("TZOFFSETFROM", timedelta(hours=1))
-    daylight.add("TZOFFSETTO", timedelta(hours=2))
+    daylight.add("TZOFFSETTO", timedelta(hours=1))
     standard = TimezoneStandard()
     standard.add("DTSTART", datetime(1970, 10, 25, 3, 0, 0))
     standard.add("RRULE", vRecur(freq="YEARLY", bymonth=10, byday="-1SU"))
@@ -82,7 +82,7 @@ def new_calendar(name: str, *, feed: bool = False, description: str = "") -> Cal
         prodid=PRODID,
         calscale="GREGORIAN",
         method="PUBLISH",
-        name=_clean(name),
+        name=" ".join(_clean(name).split()),
         description=_clean(description) or None,
         uid="",
     )
@@ -134,14 +134,14 @@ def calendar_bytes(
 def event_component(event: CalendarEvent) -> Event:
     """The VEVENT for ``event`` as an ``icalendar.Event`` (what ``event_bytes`` must equal)."""
     component = Event.new(
-        uid=event.uid,
+        uid=_clean(event.uid),
         stamp=_utc(event.stamp or event.last_modified),
         last_modified=_utc(event.last_modified),
         start=_when(event.start),
         end=_when(event.end),
         sequence=event.sequence,
         status=event.status.value,
-        summary=_clean(event.summary),
+        summary=_clean(event.summary) or None,
         location=_clean(event.location) or None,
         description=_clean(event.description) or None,
         url=event.url or None,
@@ -231,6 +231,8 @@ def _date_value(value: datetime | date) -> str:
 
 def _text_line(name: str, value: str) -> bytes:
     """A folded TEXT property; empty when the value is empty once cleaned."""
+    if not value:
+        return b""
     if value.isascii() and value.isprintable() and not _needs_escape(value):
         return _fold(f"{name}:{value}")  # nothing for icalendar to escape or clean
     return _escaped_line(name, value)

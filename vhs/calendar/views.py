@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, request, stream_with_context
+from flask import Blueprint, Response, current_app, flash, redirect, request
 from flask_babel import gettext as _
 
 from vhs.auth import current, require_user, user_required
 from vhs.calendar import ics, services
+from vhs.db import write_intent
 from vhs.extensions import limiter
 from vhs.forms import safe_next
 
@@ -46,10 +47,21 @@ def calendar_response(
 
 
 def download_response(
-    chunks: Iterable[bytes], *, filename: str, content_type: str = ics.CONTENT_TYPE
+    chunks: Iterator[bytes], *, filename: str, content_type: str = ics.CONTENT_TYPE
 ) -> Response:
-    """A streamed export (staff): no validators, never cached by shared caches."""
-    response = Response(stream_with_context(chunks), status=200)
+    """A streamed export (staff): no validators, never cached by shared caches.
+
+    Flask tears the request's app context (and its database session) down before the body
+    is sent, so the stream runs in an app context of its own, read-only. ``chunks`` must not
+    need the request: translate everything before returning (see ``courses.calendar``).
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def body() -> Iterator[bytes]:
+        with app.app_context(), write_intent(False):
+            yield from chunks
+
+    response = Response(body(), status=200)
     response.headers["Content-Type"] = content_type
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
