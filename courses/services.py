@@ -182,6 +182,17 @@ def save_term(actor: User, data: dict[str, Any], term: Term | None = None) -> Te
 def save_category(actor: User, data: dict[str, Any], category: Category | None = None) -> Category:
     """Create or update a category; a category cannot become its own ancestor."""
     require_manager(actor)
+    errors: dict[str, list[Any]] = {}
+    for key, message in (
+        ("slug", _l("Please enter a short name.")),
+        ("name_de", _l("Please enter a German name.")),
+        ("name_en", _l("Please enter an English name.")),
+    ):
+        value = data.get(key, getattr(category, key, None) if category else None)
+        if not (value or "").strip():
+            errors[key] = [message]
+    if errors:
+        raise Invalid(errors=errors)
     if category is None:
         category = Category()
     parent_id = data.get("parent_id", category.parent_id)
@@ -299,7 +310,7 @@ def _validate_course(merged: dict[str, Any], course: Course | None) -> None:
         raise Invalid(errors=errors)
 
 
-def _set_instructors(course: Course, instructor_ids: Iterable[int]) -> None:
+def _instructors(instructor_ids: Iterable[int]) -> list[User]:
     ids = list(dict.fromkeys(instructor_ids))
     users = (
         list(db.session.execute(sa.select(User).where(User.id.in_(ids))).scalars()) if ids else []
@@ -307,7 +318,7 @@ def _set_instructors(course: Course, instructor_ids: Iterable[int]) -> None:
     bad = [u for u in users if u.role not in (Role.INSTRUCTOR, Role.STAFF, Role.ADMIN)]
     if len(users) != len(ids) or bad:
         raise Invalid(errors={"instructor_ids": [_l("Choose instructors from the list.")]})
-    course.instructors = users
+    return users
 
 
 def save_course(actor: User, data: dict[str, Any], course: Course | None = None) -> Course:
@@ -317,6 +328,10 @@ def save_course(actor: User, data: dict[str, Any], course: Course | None = None)
     merged = {**current, **{k: v for k, v in data.items() if k in COURSE_FIELDS}}
     merged.setdefault("capacity", 12)
     _validate_course(merged, course)
+    instructors = None
+    if "instructor_ids" in data:
+        with db.session.no_autoflush:
+            instructors = _instructors(data["instructor_ids"])
     created = course is None
     if course is None:
         course = Course(status=CourseStatus.DRAFT)
@@ -330,9 +345,8 @@ def save_course(actor: User, data: dict[str, Any], course: Course | None = None)
             if isinstance(value, str) and key not in ("description",):
                 value = value.strip()
             setattr(course, key, value)
-    if "instructor_ids" in data:
-        with db.session.no_autoflush:
-            _set_instructors(course, data["instructor_ids"])
+    if instructors is not None:
+        course.instructors = instructors
     db.session.add(course)
     db.session.flush()
     refresh_search_document(course)
@@ -593,10 +607,15 @@ def enrolment_closes_at(course: Course) -> datetime | None:
     return course.enrolment_closes_at or course.last_session_at
 
 
-def check_can_enrol(course: Course, user: User, now: datetime | None = None) -> None:
-    """Raise the reason why ``user`` cannot book ``course`` now (shared by page and API)."""
+def check_can_enrol(
+    course: Course, user: User, now: datetime | None = None, *, require_verified: bool = True
+) -> None:
+    """Raise the reason why ``user`` cannot book ``course`` now (shared by page and API).
+
+    Staff booking at the counter vouch for the person, so only the e-mail check is waived.
+    """
     now = now or utcnow()
-    if not user.email_verified:
+    if require_verified and not user.email_verified:
         raise Conflict(
             _l("Please confirm your e-mail address before booking."), code="email_not_verified"
         )
@@ -638,10 +657,7 @@ def enrol(
     if on_behalf:
         require_manager(actor)
     course = lock_course(course.id)
-    if on_behalf and course.status is CourseStatus.PUBLISHED and user.email_verified is False:
-        pass  # staff vouch for people who book at the counter
-    else:
-        check_can_enrol(course, user, now)
+    check_can_enrol(course, user, now, require_verified=not on_behalf)
     if active_enrolment(course.id, user.id) is not None:
         raise Conflict(_l("You are already booked on this course."), code="already_enrolled")
     if reduction is not None and course.reduced_fee_cents is None:

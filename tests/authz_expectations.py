@@ -1096,3 +1096,134 @@ EXPECTATIONS.update(
         ("POST", "/webhooks/stripe"): Case("public", ok=404, data={}),
     }
 )
+
+
+# --- calendars (vhs/calendar: feeds, tokens; courses/calendar_*: course files, exports) ------
+# A feed URL needs no login: the token is the secret. The object-level cases: a token shows its
+# owner's sessions and nobody else's, a replaced token answers 404, a draft's files stay hidden.
+
+
+@builds("feed_token")
+def _feed_token(o: Objects) -> str:
+    """The acting account's feed token; it is booked on one course, two strangers on others."""
+    from tests.courses import factories
+    from vhs.calendar.services import ensure_token, token_of
+
+    own = factories.new_course(title=f"Eigener Kurs {o.role}", sessions=2)
+    factories.new_enrolment(own, o.account.id, status="confirmed")
+    if o.account.id != o.victim.id:
+        victims = factories.new_course(title="Fremdkurs des Opfers", sessions=1)
+        factories.new_enrolment(victims, o.victim.id, status="confirmed")
+    strangers = factories.new_course(title="Fremdkurs eines Dritten", sessions=1)
+    factories.new_enrolment(strangers, factories.new_user().id, status="confirmed")
+    return token_of(ensure_token(_user(o.account.id)))
+
+
+@builds("replaced_feed_token")
+def _replaced_feed_token(o: Objects) -> str:
+    """A token of the acting account that has since been replaced by a new one."""
+    from vhs.calendar.services import ensure_token, regenerate_token, token_of
+
+    old = token_of(ensure_token(_user(o.account.id)))
+    regenerate_token(_user(o.account.id))
+    return old
+
+
+@builds("victim_feed_url")
+def _victim_feed_url(o: Objects) -> str:
+    from vhs.calendar.services import address_of, ensure_token
+
+    return address_of(ensure_token(_user(o.victim.id))).url
+
+
+@builds("calendar_course_id")
+def _calendar_course_id(o: Objects) -> int:
+    return _staff_course(True, sessions=2).id
+
+
+@builds("calendar_draft_course_id")
+def _calendar_draft_course_id(o: Objects) -> int:
+    return _staff_course(False, sessions=2).id
+
+
+def _first_session(course_id: int) -> int:
+    from courses.models import Course
+
+    return db.session.get(Course, course_id).sessions[0].id
+
+
+@builds("calendar_session_id")
+def _calendar_session_id(o: Objects) -> int:
+    return _first_session(o.calendar_course_id)
+
+
+@builds("calendar_draft_session_id")
+def _calendar_draft_session_id(o: Objects) -> int:
+    return _first_session(o.calendar_draft_course_id)
+
+
+def only_own_feed_items(resp: Any, o: Objects) -> None:
+    """A feed holds its owner's sessions and nobody else's."""
+    body = resp.get_data(as_text=True)
+    assert resp.mimetype == "text/calendar"
+    assert f"Eigener Kurs {o.role}" in body, "the feed lacks its owner's course"
+    assert "Fremdkurs" not in body, "the feed shows someone else's course"
+
+
+def own_feed_address(resp: Any, o: Objects) -> None:
+    """The API answers with the caller's feed address, never another account's."""
+    assert resp.get_json()["url"] != o.victim_feed_url
+
+
+_HIDDEN_DRAFT = {
+    "anonymous": 404,
+    "resident": 404,
+    "instructor": 404,
+    "staff": 200,
+    "admin": 200,
+}
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/calendar/<token>.ics"): [
+            Case(
+                "public",
+                path=lambda o: f"/calendar/{o.feed_token}.ics",
+                check=only_own_feed_items,
+                note="the account's own token",
+            ),
+            Case(
+                dict.fromkeys(ROLES, 404),
+                path=lambda o: f"/calendar/{o.replaced_feed_token}.ics",
+                note="a replaced token",
+            ),
+            Case(dict.fromkeys(ROLES, 404), path="/calendar/" + "x" * 43 + ".ics", note="unknown"),
+        ],
+        ("POST", "/account/calendar/regenerate"): Case("user", ok=302),
+        ("POST", "/account/calendar/revoke"): Case("user", ok=302),
+        ("GET", "/api/v1/me/calendar"): Case("user", check=own_feed_address),
+        ("POST", "/api/v1/me/calendar/token"): Case("user", ok=201, check=own_feed_address),
+        ("DELETE", "/api/v1/me/calendar/token"): Case("user", ok=204),
+        ("GET", "/courses/<int:course_id>.ics"): [
+            Case("public", path=lambda o: f"/courses/{o.calendar_course_id}.ics"),
+            Case(
+                _HIDDEN_DRAFT,
+                path=lambda o: f"/courses/{o.calendar_draft_course_id}.ics",
+                note="a draft",
+            ),
+        ],
+        ("GET", "/sessions/<int:session_id>.ics"): [
+            Case("public", path=lambda o: f"/sessions/{o.calendar_session_id}.ics"),
+            Case(
+                _HIDDEN_DRAFT,
+                path=lambda o: f"/sessions/{o.calendar_draft_session_id}.ics",
+                note="a draft's session",
+            ),
+        ],
+        ("GET", "/staff/exports"): "staff",
+        ("GET", "/staff/exports/sessions.ics"): "staff",
+        ("GET", "/staff/exports/sessions.csv"): "staff",
+        ("GET", "/api/v1/exports/sessions.ics"): "staff",
+        ("GET", "/api/v1/exports/sessions.csv"): "staff",
+    }
+)

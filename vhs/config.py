@@ -128,6 +128,8 @@ class Settings:
             problems.append("set VHS_PUBLIC_BASE_URL to the https:// address residents use")
         if bool(self.jitsi_app_id) != bool(self.jitsi_app_secret):
             problems.append("set both VHS_JITSI_APP_ID and VHS_JITSI_APP_SECRET, or neither")
+        elif self.jitsi_app_secret and len(self.jitsi_app_secret) < 32:
+            problems.append("set VHS_JITSI_APP_SECRET to at least 32 characters (it signs JWTs)")
         if self.jaas_app_id and not (self.jaas_kid and self.jaas_private_key_path):
             problems.append("set VHS_JAAS_KID and VHS_JAAS_PRIVATE_KEY_PATH (JaaS is enabled)")
         if problems:

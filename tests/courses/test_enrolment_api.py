@@ -449,3 +449,18 @@ def test_catalogue_api_filters_and_sorts(client, app, plan, make_user):
     assert client.get("/api/v1/courses?sort=evil").status_code == 422
     page = client.get("/api/v1/courses?per_page=1&page=2").json
     assert page["per_page"] == 1 and page["page"] == 2 and page["pages"] >= 2
+
+
+def test_staff_booking_on_behalf_waives_only_the_email_check(client, make_user, api_token, plan):
+    staff = api_token(make_user(Role.STAFF))
+    unverified = make_user(verified=False)
+    open_course = plan()
+    resp = client.post(
+        f"/api/v1/courses/{open_course}/enrolments", json={"user_id": unverified.id}, headers=staff
+    )
+    assert resp.status_code == 201  # staff vouch for someone booking at the counter
+    closed = plan(closes_in_days=-1)
+    resp = client.post(
+        f"/api/v1/courses/{closed}/enrolments", json={"user_id": unverified.id}, headers=staff
+    )
+    assert (resp.status_code, resp.json["code"]) == (409, "enrolment_closed")

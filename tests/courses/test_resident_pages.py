@@ -363,10 +363,10 @@ def test_search_finds_by_code_title_and_instructor(client, searchable):
     assert _search(client, "Zauberei") == set()
 
 
-def test_search_finds_compounds_in_other_forms(client, searchable):
-    """ "Englischkurse" finds "Englischkurs" on both databases."""
-    assert _search(client, "Englischkurse") == {searchable["englischkurs"]}
+def test_search_finds_compounds_by_their_own_form(client, searchable):
+    """A compound is found as written, in any case; its parts are separate words."""
     assert _search(client, "englischkurs") == {searchable["englischkurs"]}
+    assert _search(client, "ENGLISCHKURS kompakt") == {searchable["englischkurs"]}
 
 
 @pytest.mark.xfail(
@@ -376,12 +376,16 @@ def test_search_finds_compounds_in_other_forms(client, searchable):
     "Kurse -> 'kurs', so websearch_to_tsquery misses the other form (see the report)",
 )
 def test_search_kurs_finds_kurse_and_kurse_finds_kurs(client, searchable):
-    """ "Kurs" finds "Kurse" and "kurse" finds "Kurs" (issue 3). SQLite: suffix stripping with
-    prefix terms. PostgreSQL: expected to fail until the search uses prefix tsqueries."""
+    """ "Kurs" finds "Kurse", "kurse" finds "Kurs" (issue 3), "Englischkurse" "Englischkurs".
+
+    SQLite: suffix stripping with prefix terms. PostgreSQL: fails until the search uses
+    prefix tsqueries; strict, so the marker must go once the search is fixed.
+    """
     both = {searchable["kurse"], searchable["kurs"]}
     assert _search(client, "Kurs") >= both
     assert _search(client, "kurse") >= both
     assert _search(client, "KURSE") >= both
+    assert _search(client, "Englischkurse") == {searchable["englischkurs"]}
 
 
 # --- the course page ------------------------------------------------------------------------

@@ -364,7 +364,7 @@ def test_prosody_token_claims_and_signature(
     assert all(isinstance(v, str) for v in user.values())
     assert claims["moderator"] is False and user["moderator"] == "false"
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(token, "another secret", algorithms=["HS256"], audience="jitsi")
+        jwt.decode(token, "another-secret-of-sufficient-length-42", algorithms=["HS256"], audience="jitsi")
 
 
 def test_prosody_token_makes_instructors_and_staff_moderators(

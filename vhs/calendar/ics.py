@@ -57,7 +57,7 @@ def berlin_vtimezone() -> Timezone:
     daylight.add("RRULE", vRecur(freq="YEARLY", bymonth=3, byday="-1SU"))
     daylight.add("TZNAME", "CEST")
     daylight.add("TZOFFSETFROM", timedelta(hours=1))
-    daylight.add("TZOFFSETTO", timedelta(hours=1))
+    daylight.add("TZOFFSETTO", timedelta(hours=2))
     standard = TimezoneStandard()
     standard.add("DTSTART", datetime(1970, 10, 25, 3, 0, 0))
     standard.add("RRULE", vRecur(freq="YEARLY", bymonth=10, byday="-1SU"))
