@@ -12,15 +12,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, request
 from flask.wrappers import Response
 from markupsafe import Markup
 
-from courses.models import Category, Course, Session, Term, course_instructors
+from courses.models import Category, Course, Session, SessionStatus, Term, course_instructors
 from vhs.accounts.models import User
 from vhs.cache import VersionedCache, track
+from vhs.db import utcnow
 
 CATALOGUE = "catalogue"
 
@@ -75,3 +77,45 @@ def render_block(template_name: str, block: str, context: dict[str, Any]) -> Mar
 def request_key(*extra: Hashable) -> tuple[Hashable, ...]:
     """The query string as a key (all values, in order), plus ``extra``."""
     return (request.path, tuple(sorted(request.args.items(multi=True))), *extra)
+
+
+# --- fragments of pages that differ per visitor --------------------------------------------
+
+# Parts of the course page that are the same for every visitor: ~1-3 KB each.
+fragments = VersionedCache(CATALOGUE, maxsize=4096)
+
+
+def cached(
+    name: str,
+    *keys: Hashable,
+    until: Callable[[], datetime | None] | None = None,
+    caller: Callable[[], str],
+) -> Markup:
+    """``{% call cached("name", course.id) %}...{% endcall %}`` in a template.
+
+    The block is rendered once per name, keys, language and catalogue version and kept in
+    :data:`fragments`; while it is cached, nothing inside it runs (so its lazy loads issue no
+    SQL). Only what is the same for every visitor belongs inside (no account, no form token).
+    ``until`` answers when the block turns stale by the clock alone (asked after rendering);
+    see :func:`dates_change`. A plain ``call`` block, so Babel still extracts its messages.
+    """
+    from vhs.i18n import page_locale
+
+    key = (name, *keys, page_locale())
+    return fragments.get_or_set(key, lambda: Markup(caller()), until)  # noqa: S704
+
+
+def dates_change(course: Course) -> Callable[[], datetime | None]:
+    """When "the next session" of ``course`` moves on: the end of the earliest scheduled
+    session still to end (asked after rendering, when the sessions are loaded anyway)."""
+
+    def at() -> datetime | None:
+        now = utcnow()
+        ends = [
+            s.ends_at
+            for s in course.sessions
+            if s.status is SessionStatus.SCHEDULED and s.ends_at > now
+        ]
+        return min(ends) if ends else None
+
+    return at

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app
-from flask_babel import force_locale, ngettext
+from flask_babel import force_locale, ngettext, pgettext
 from flask_babel import gettext as _
 from fpdf import FPDF
 
@@ -119,7 +119,7 @@ def _render(certificate: Certificate) -> bytes:
             date=fmt_date(certificate.issued_at, "long"),
         ),
     )
-    _line(pdf, _("Date of issue"), 9)
+    _line(pdf, pgettext("certificate", "Date of issue"), 9)
 
     pdf.set_y(-55)
     pdf.set_font("DejaVu", "", 9)
@@ -132,6 +132,7 @@ def _render(certificate: Certificate) -> bytes:
             code=certificate.code,
             url=verify_url(certificate.code),
         ),
+        align="L",
         new_x="LMARGIN",
         new_y="NEXT",
     )

@@ -64,29 +64,40 @@ class Page:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-def _sqlite_match(q: str) -> str | None:
-    terms = []
-    for token in re.findall(r"\w+", q.lower()):
+def _stems(q: str) -> list[str]:
+    """Search words with common German endings taken off (a prefix search adds them back)."""
+    stems = []
+    for token in re.findall(r"\w+", q.lower())[:12]:
         stem = token
         for suffix in _SUFFIXES:
             if len(token) - len(suffix) >= 4 and token.endswith(suffix):
                 stem = token[: -len(suffix)]
                 break
-        terms.append('"' + stem.replace('"', "") + '"*')
-    return " ".join(terms) or None
+        stems.append(stem)
+    return stems
+
+
+def _sqlite_match(q: str) -> str | None:
+    return " ".join('"' + stem + '"*' for stem in _stems(q)) or None
 
 
 def _text_condition(q: str) -> Any:
-    q = q.strip()[:200]
+    q = q.replace("\x00", "").strip()[:200]
     if not q:
         return None
     if db.engine.dialect.name == "postgresql":
-        vector = sa.literal_column("courses.search_vector")
-        tsquery = sa.func.websearch_to_tsquery("german", q)
         # lower(code) LIKE 'q%' (not ILIKE): ix_courses_code_lower serves it, so PostgreSQL
         # ORs two index scans instead of reading every course.
-        prefix = q.replace("%", "").lower() + "%"
-        return sa.or_(vector.op("@@")(tsquery), sa.func.lower(Course.code).like(prefix))
+        prefix = q.replace("%", "").replace("_", "").lower() + "%"
+        code = sa.func.lower(Course.code).like(prefix)
+        # German stemming alone misses forms ("Kurs" -> kur, "Kurse" -> kurs): prefix terms of
+        # the stripped words match every form of a word in the German tsvector.
+        stems = _stems(q)
+        if not stems:
+            return code
+        vector = sa.literal_column("courses.search_vector")
+        tsquery = sa.func.to_tsquery("german", " & ".join(f"{stem}:*" for stem in stems))
+        return sa.or_(vector.op("@@")(tsquery), code)
     match = _sqlite_match(q)
     if match is None:
         return sa.false()

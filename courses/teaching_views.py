@@ -70,12 +70,12 @@ def _course_for(user: User, course_id: int) -> Course:
 
 
 def _with_sessions(courses: list[Course]) -> None:
-    """Load the sessions of all listed courses in one query (no query per row)."""
+    """Load the sessions and terms of all listed courses at once (no queries per row)."""
     if courses:
         db.session.execute(
             sa.select(Course)
             .where(Course.id.in_([c.id for c in courses]))
-            .options(selectinload(Course.sessions))
+            .options(selectinload(Course.sessions), selectinload(Course.term))
         ).scalars().all()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,12 +11,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice, SelectField
 
 from courses import cache as catalogue_cache
 from courses import services
-from courses.cache import render_block, request_key
+from courses.cache import cached, dates_change, render_block, request_key
 from courses.markdown import render_markdown
 from courses.models import (
     CEFR_LEVELS,
@@ -223,34 +223,28 @@ def course_decision(course: Course) -> dict[str, Any]:
     }
 
 
-def _preload_course(course_id: int) -> Course | None:
-    """Load what the course page shows in 3 statements instead of one per relationship
-    (get_course then finds the course in the session's identity map)."""
-    return db.session.execute(
-        sa.select(Course)
-        .where(Course.id == course_id)
-        .options(
-            joinedload(Course.term),
-            joinedload(Course.category),
-            selectinload(Course.sessions),
-            selectinload(Course.instructors),
-        )
-    ).unique().scalar_one_or_none()
+# The course page's visitor-independent parts are `cached` blocks (courses/cache.py): while
+# cached, their lazy loads (term, category, instructors, sessions, calendar) issue no SQL.
+bp.add_app_template_global(cached)
+bp.add_app_template_global(dates_change)
+
+# Markdown to sanitised HTML is a pure function of the text: remember the recent ones.
+_description_html = functools.lru_cache(maxsize=512)(render_markdown)
 
 
 @bp.route("/courses/<int:course_id>")
 def detail(course_id: int) -> str:
     """A course: description, all sessions, instructors, fee, seats, booking."""
-    preloaded = _preload_course(course_id)  # held: the identity map only keeps weak refs
     course = services.get_course(course_id, current())
-    del preloaded
+    decision = course_decision(course)
     return render_template(
         "courses/detail.html",
         course=course,
-        description=render_markdown(course.description),
-        decision=course_decision(course),
-        form=_enrol_form(course),
-        cancel_form=EmptyForm(),
+        description=_description_html(course.description),
+        decision=decision,
+        # Forms only where the page shows them (building one costs a CSRF token and choices).
+        form=_enrol_form(course) if decision["can_enrol"] else None,
+        cancel_form=EmptyForm() if decision["enrolment"] is not None else None,
         **_labels(),
     )
 

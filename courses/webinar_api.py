@@ -11,7 +11,12 @@ from flask_smorest import Blueprint
 
 from courses import services, webinars
 from courses.webinar_models import Certificate
-from courses.webinar_schemas import AttendanceReportSchema, CertificateCheckSchema, JoinSchema
+from courses.webinar_schemas import (
+    AttendanceReportSchema,
+    CertificateCheckSchema,
+    JoinConflictSchema,
+    JoinSchema,
+)
 from vhs.auth import require_user, user_required
 
 bp = Blueprint(
@@ -39,7 +44,8 @@ def _alt(*codes: int) -> Any:
 class SessionJoin(MethodView):
     @user_required
     @bp.response(200, JoinSchema)
-    @_alt(401, 403, 404, 409)
+    @bp.alt_response(409, schema=JoinConflictSchema, content_type="application/problem+json")
+    @_alt(401, 403, 404)
     def get(self, session_id: int) -> Any:
         """Room, URL and a fresh token for the session's webinar.
 

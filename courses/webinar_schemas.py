@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from vhs.extensions import ProblemSchema
+
 
 class JoinSchema(Schema):
     """How to enter a session's room now (the token is minted for this answer only)."""
@@ -19,6 +21,13 @@ class JoinSchema(Schema):
     opens_at = fields.DateTime(required=True)
     closes_at = fields.DateTime(required=True)
     moderator = fields.Boolean(required=True)
+
+
+class JoinConflictSchema(ProblemSchema):
+    """409 outside the window: the problem document says when the room opens and closes."""
+
+    opens_at = fields.DateTime()
+    closes_at = fields.DateTime()
 
 
 class AttendanceSessionSchema(Schema):

@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, StringField
+from wtforms import IntegerField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from courses import services, webinars
@@ -130,7 +130,7 @@ def _marks_form(sheet: webinars.SessionSheet) -> FlaskForm:
     class MarksForm(FlaskForm):
         pass
 
-    choices = [(value, str(label)) for value, label in MARK_CHOICES.items()]
+    choices = [SelectChoice(value, str(label)) for value, label in MARK_CHOICES.items()]
     for user, row, _present in sheet.entries:
         current_value = ""
         if row is not None and row.manual_present is not None:

@@ -1227,3 +1227,341 @@ EXPECTATIONS.update(
         ("GET", "/api/v1/exports/sessions.csv"): "staff",
     }
 )
+
+
+# --- webinars, attendance and certificates (courses/webinar_views.py, webinar_api.py) ---------
+# Object-level cases: a participant of course A cannot join course B's session (403), nor can
+# an instructor who does not teach B; instructor B never sees instructor A's attendance
+# (403 not_instructor); certificates are the participant's own (someone else's course: 403).
+
+
+def _running_course(instructor_id: int | None, participant_id: int) -> Any:
+    """An online course whose session started five minutes ago (the room is open)."""
+    from datetime import timedelta
+
+    from tests.courses import factories
+    from tests.courses.webinar_helpers import online_course
+
+    course = online_course(
+        starts_in=timedelta(minutes=-5),
+        instructors=[instructor_id] if instructor_id else [],
+        title="Matrix-Webinar",
+    )
+    factories.new_enrolment(course, participant_id, status="confirmed")
+    return course
+
+
+def _teaches(o: Objects) -> bool:
+    return o.user is not None and o.role in ("instructor", "staff", "admin")
+
+
+@builds("webinar_own_session_id")
+def _webinar_own_session_id(o: Objects) -> int:
+    """A running webinar the acting account takes part in (residents) or teaches (others)."""
+    from tests.courses import factories
+    from tests.courses.webinar_helpers import first_session
+
+    if _teaches(o):
+        course = _running_course(o.user.id, o.victim.id)
+    else:
+        course = _running_course(factories.new_user("instructor").id, o.account.id)
+    return first_session(course).id
+
+
+@builds("webinar_others_session_id")
+def _webinar_others_session_id(o: Objects) -> int:
+    """Course B's running webinar: another instructor, the victim takes part; the acting
+    account is a confirmed participant of course A (another webinar) only."""
+    from tests.courses import factories
+    from tests.courses.webinar_helpers import first_session
+
+    _running_course(factories.new_user("instructor").id, o.account.id)  # course A
+    other = factories.new_user("instructor", name="Ines Andere").id
+    return first_session(_running_course(other, o.victim.id)).id
+
+
+def _past_class(instructor_id: int, participant_id: int) -> Any:
+    from datetime import timedelta
+
+    from tests.courses import factories
+    from tests.courses.webinar_helpers import online_course
+
+    course = online_course(
+        starts_in=timedelta(hours=-2), instructors=[instructor_id], title="Matrix-Anwesenheit"
+    )
+    factories.new_enrolment(course, participant_id, status="confirmed")
+    return course
+
+
+@builds("taught_past_session_id")
+def _taught_past_session_id(o: Objects) -> int:
+    """A session two hours ago of a course the acting instructor/staff member teaches."""
+    from tests.courses import factories
+    from tests.courses.webinar_helpers import first_session
+
+    teacher = o.user.id if _teaches(o) else factories.new_user("instructor").id
+    return first_session(_past_class(teacher, o.victim.id)).id
+
+
+@builds("others_past_session_id")
+def _others_past_session_id(o: Objects) -> int:
+    """Instructor B's session (two hours ago)."""
+    from tests.courses import factories
+    from tests.courses.webinar_helpers import first_session
+
+    other = factories.new_user("instructor", name="Ines Andere").id
+    return first_session(_past_class(other, o.victim.id)).id
+
+
+def _completed_course(participant_id: int, attended: bool = True) -> Any:
+    """A completed course of two past sessions; the participant attended both (by hand)."""
+    from datetime import timedelta
+
+    from courses.models import CourseStatus
+    from tests.courses import factories
+    from tests.courses.webinar_helpers import attend, online_course
+
+    course = online_course(
+        starts_in=timedelta(days=-20),
+        sessions=2,
+        instructors=[factories.new_user("instructor").id],
+        title="Matrix-Zertifikatskurs",
+    )
+    factories.new_enrolment(course, participant_id, status="confirmed")
+    if attended:
+        for s in course.sessions:
+            attend(s, participant_id, manual=True)
+    course.status = CourseStatus.COMPLETED
+    db.session.flush()
+    return course
+
+
+@builds("certificate_course_id")
+def _certificate_course_id(o: Objects) -> int:
+    """A completed course the acting account (or the victim) attended: a certificate is due."""
+    return _completed_course(o.account.id).id
+
+
+@builds("others_certificate_course_id")
+def _others_certificate_course_id(o: Objects) -> int:
+    """A completed course only the victim took part in."""
+    return _completed_course(o.victim.id).id
+
+
+@builds("issuable_course_id")
+def _issuable_course_id(o: Objects) -> int:
+    """A completed course where the victim took part but did not attend enough."""
+    return _completed_course(o.victim.id, attended=False).id
+
+
+def _issue(course: Any, user_id: int) -> Any:
+    from courses import webinars
+
+    return webinars._create_certificate(course, _user(user_id), None, 2, 2)
+
+
+@builds("certificate_id")
+def _certificate_id(o: Objects) -> int:
+    """The victim's certificate."""
+    course = _completed_course(o.victim.id)
+    return _issue(course, o.victim.id).id
+
+
+@builds("certificate_code")
+def _certificate_code(o: Objects) -> str:
+    return _issue(_completed_course(o.victim.id), o.victim.id).code
+
+
+@builds("revoked_certificate_code")
+def _revoked_certificate_code(o: Objects) -> str:
+    from vhs.db import utcnow
+
+    certificate = _issue(_completed_course(o.victim.id), o.victim.id)
+    certificate.revoked_at = utcnow()
+    return certificate.code
+
+
+def shows_victim_name(resp: Any, o: Objects) -> None:
+    """An attendance page lists the course's participants by name."""
+    assert o.victim.name in resp.get_data(as_text=True), "the participant is missing"
+
+
+def says_revoked(resp: Any, o: Objects) -> None:
+    """Verification of a revoked certificate says so."""
+    body = resp.get_data(as_text=True)
+    assert ("widerrufen" in body) or ("revoked" in body) or ('"valid": false' in body)
+
+
+def gives_a_room(resp: Any, o: Objects) -> None:
+    """The join answer names a room (page: the embed; API: room and URL)."""
+    if resp.mimetype == "application/json":
+        assert resp.get_json()["room"]
+    else:
+        assert 'id="jitsi-meeting"' in resp.get_data(as_text=True)
+
+
+def _pdf_is_theirs(resp: Any, o: Objects) -> None:
+    assert resp.mimetype == "application/pdf"
+
+
+_JOIN_OWN: dict[str, Outcome] = {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, OK)}
+_JOIN_OTHERS: dict[str, Outcome] = {**ACCESS["staff"], "instructor": 403}
+_NOT_THEIRS: dict[str, Outcome] = {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 403)}
+
+
+def _session_path(attr: str, prefix: str = "", suffix: str = "") -> PathSpec:
+    return lambda o: f"{prefix}/sessions/{getattr(o, attr)}{suffix}"
+
+
+def _mark(o: Objects) -> dict[str, str]:
+    return {f"mark_{o.victim.id}": "present"}
+
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/sessions/<int:session_id>/join"): [
+            Case(
+                _JOIN_OWN,
+                path=_session_path("webinar_own_session_id", suffix="/join"),
+                check=gives_a_room,
+            ),
+            Case(
+                _JOIN_OTHERS,
+                path=_session_path("webinar_others_session_id", suffix="/join"),
+                note="another course's session",
+            ),
+        ],
+        ("GET", "/api/v1/sessions/<int:session_id>/join"): [
+            Case(
+                _JOIN_OWN,
+                path=_session_path("webinar_own_session_id", "/api/v1", "/join"),
+                check=gives_a_room,
+            ),
+            Case(
+                _JOIN_OTHERS,
+                path=_session_path("webinar_others_session_id", "/api/v1", "/join"),
+                note="another course's session",
+            ),
+        ],
+        ("POST", "/staff/sessions/<int:session_id>/room/replace"): Case(
+            "staff",
+            ok=302,
+            path=_session_path("webinar_others_session_id", "/staff", "/room/replace"),
+        ),
+        ("GET", "/teaching/sessions/<int:session_id>/attendance"): [
+            Case(
+                "instructor",
+                path=_session_path("taught_past_session_id", "/teaching", "/attendance"),
+                check=shows_victim_name,
+            ),
+            Case(
+                _OTHERS_COURSE,
+                path=_session_path("others_past_session_id", "/teaching", "/attendance"),
+                check=shows_victim_name,
+                note="another instructor's course",
+            ),
+        ],
+        ("POST", "/teaching/sessions/<int:session_id>/attendance"): [
+            Case(
+                "instructor",
+                ok=302,
+                path=_session_path("taught_past_session_id", "/teaching", "/attendance"),
+                data=_mark,
+            ),
+            Case(
+                _OTHERS_COURSE,
+                ok=302,
+                path=_session_path("others_past_session_id", "/teaching", "/attendance"),
+                data=_mark,
+                note="another instructor's course",
+            ),
+        ],
+        ("GET", "/teaching/courses/<int:course_id>/attendance"): [
+            Case(
+                "instructor",
+                path=_teaching_path("taught_course_id", "/attendance"),
+                check=shows_victim_name,
+            ),
+            Case(
+                _OTHERS_COURSE,
+                path=_teaching_path("others_course_id", "/attendance"),
+                check=shows_victim_name,
+                note="another instructor's course",
+            ),
+        ],
+        ("GET", "/teaching/courses/<int:course_id>/attendance.csv"): [
+            Case(
+                "instructor",
+                path=_teaching_path("taught_course_id", "/attendance.csv"),
+                check=shows_participants,
+            ),
+            Case(
+                _OTHERS_COURSE,
+                path=_teaching_path("others_course_id", "/attendance.csv"),
+                check=shows_participants,
+                note="another instructor's course",
+            ),
+        ],
+        ("GET", "/api/v1/courses/<int:course_id>/attendance"): [
+            Case(
+                "instructor",
+                path=lambda o: f"/api/v1/courses/{o.taught_course_id}/attendance",
+                check=shows_participants,
+            ),
+            Case(
+                _OTHERS_COURSE,
+                path=lambda o: f"/api/v1/courses/{o.others_course_id}/attendance",
+                check=shows_participants,
+                note="another instructor's course",
+            ),
+        ],
+        ("GET", "/courses/<int:course_id>/certificate.pdf"): [
+            Case(
+                "user",
+                path=lambda o: f"/courses/{o.certificate_course_id}/certificate.pdf",
+                check=_pdf_is_theirs,
+            ),
+            Case(
+                _NOT_THEIRS,
+                path=lambda o: f"/courses/{o.others_certificate_course_id}/certificate.pdf",
+                note="a course one did not take part in",
+            ),
+        ],
+        ("GET", "/certificates/verify/<code>"): [
+            Case("public", path=lambda o: f"/certificates/verify/{o.certificate_code}"),
+            Case(
+                "public",
+                path=lambda o: f"/certificates/verify/{o.revoked_certificate_code}",
+                check=says_revoked,
+                note="revoked",
+            ),
+            Case(dict.fromkeys(ROLES, 404), path="/certificates/verify/AAAA-BBBB", note="unknown"),
+        ],
+        ("GET", "/api/v1/certificates/verify/<code>"): [
+            Case("public", path=lambda o: f"/api/v1/certificates/verify/{o.certificate_code}"),
+            Case(
+                dict.fromkeys(ROLES, 404), path="/api/v1/certificates/verify/AAAA", note="unknown"
+            ),
+        ],
+        ("GET", "/staff/courses/<int:course_id>/certificates"): Case(
+            "staff", path=lambda o: f"/staff/courses/{o.certificate_course_id}/certificates"
+        ),
+        ("POST", "/staff/courses/<int:course_id>/certificates"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/courses/{o.issuable_course_id}/certificates",
+            data=lambda o: {"user_id": o.victim.id},
+        ),
+        ("POST", "/staff/certificates/<int:certificate_id>/revoke"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/certificates/{o.certificate_id}/revoke",
+            data={"reason": "Anwesenheit falsch erfasst"},
+        ),
+        ("GET", "/staff/certificates/<int:certificate_id>.pdf"): Case(
+            "staff", path=lambda o: f"/staff/certificates/{o.certificate_id}.pdf"
+        ),
+        # No webhook secret is configured in the tests: Jitsi's endpoint accepts nothing.
+        ("POST", "/webhooks/jitsi"): Case(dict.fromkeys(ROLES, 401), data={}),
+    }
+)

@@ -105,7 +105,9 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
             db.session.remove()
             outer.rollback()
             connection.close()
-            db.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+            factory_kw = db.session.session_factory.kw
+            factory_kw.pop("bind", None)
+            factory_kw.pop("join_transaction_mode", None)
 
 
 class Client(FlaskClient):

@@ -28,6 +28,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -263,8 +264,17 @@ class VersionedCache:
             return False
         return self.name not in _changed_names(session)
 
-    def get_or_set(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The cached value of ``key`` for the current version, computing it on a miss."""
+    def get_or_set(
+        self,
+        key: Hashable,
+        compute: Callable[[], T],
+        until: Callable[[], datetime | None] | None = None,
+    ) -> T:
+        """The cached value of ``key`` for the current version, computing it on a miss.
+
+        ``until`` (asked after ``compute``) names the moment the value turns stale by the clock
+        alone (e.g. "the next session" moves on when a session ends); None: only data changes.
+        """
         if not self.enabled():
             return compute()
         version = current_version(self.name)
@@ -277,8 +287,12 @@ class VersionedCache:
                 return entry[2]  # type: ignore[no-any-return]
         self.misses += 1
         value = compute()
+        expires = now + self.ttl
+        stale_at = until() if until is not None else None
+        if stale_at is not None:
+            expires = min(expires, now + (stale_at - datetime.now(UTC)).total_seconds())
         with self._lock:
-            self._data[key] = (version, now + self.ttl, value)
+            self._data[key] = (version, expires, value)
             self._data.move_to_end(key)
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)

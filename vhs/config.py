@@ -73,6 +73,7 @@ class Settings:
     default_locale: str = "de"
     session_cookie_secure: bool | None = None
     login_rate_limit: str = "5 per minute"
+    calendar_feed_rate_limit: str = "60 per minute"  # per feed token
     lock_timeout_ms: int = 3000
     sqlite_busy_timeout_ms: int = 15000
     extra: dict[str, Any] = field(default_factory=dict)

@@ -12,16 +12,20 @@ that tests usually need are loaded too: a course's ``term``, ``category``, ``ins
     assert load(Course, course.id).waitlist_count == 1
 
 The builders behind them live in ``tests/courses/factories.py`` (plain functions that work in
-the caller's session), for code that already holds an app context.
+the caller's session), for code that already holds an app context. Also here: ``login_as``
+(a new account of a role, logged in) and ``count_sql`` (the SQL statements a request sends).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 from sqlalchemy.orm import selectinload
 
 from courses.models import Category, Course, Enrolment, Term
@@ -124,3 +128,33 @@ def login_as(app: Flask, make_user: Callable[..., Any], login: Callable[..., Any
         return account
 
     return _login_as
+
+
+# Statements the test harness adds around every unit of work (the per-test savepoints), and
+# SQLite's explicit BEGIN: transaction control, not queries of the code under test.
+_CONTROL = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT|BEGIN)\b", re.I)
+
+
+@pytest.fixture
+def count_sql(app: Flask) -> Callable[[], Any]:
+    """``with count_sql() as statements:`` collects the SQL sent meanwhile (no transaction
+    control), via the engine's ``before_cursor_execute`` event."""
+
+    @contextmanager
+    def _count() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def before_cursor_execute(*args: Any) -> None:
+            statement = args[2]
+            if not _CONTROL.match(statement):
+                statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", before_cursor_execute)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+    return _count

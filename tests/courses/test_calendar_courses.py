@@ -216,17 +216,19 @@ def test_course_ics_answers_304_to_either_validator(client, dated_course):
     course_id = dated_course()
     first = client.get(f"/courses/{course_id}.ics")
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
-    assert client.get(f"/courses/{course_id}.ics", headers={"If-None-Match": etag}).status_code == 304
+    assert (
+        client.get(f"/courses/{course_id}.ics", headers={"If-None-Match": etag}).status_code == 304
+    )
     assert (
         client.get(f"/courses/{course_id}.ics", headers={"If-Modified-Since": modified}).status_code
         == 304
     )
-    assert client.get(f"/courses/{course_id}.ics", headers={"If-None-Match": '"x"'}).status_code == 200
+    assert (
+        client.get(f"/courses/{course_id}.ics", headers={"If-None-Match": '"x"'}).status_code == 200
+    )
 
 
-def test_draft_course_files_are_hidden_from_the_public(
-    client, make_user, login, dated_course, app
-):
+def test_draft_course_files_are_hidden_from_the_public(client, make_user, login, dated_course, app):
     course_id = dated_course(status=CourseStatus.DRAFT)
     session_id = session_ids(app, course_id)[0]
     assert client.get(f"/courses/{course_id}.ics").status_code == 404
@@ -243,7 +245,7 @@ def test_draft_course_files_are_hidden_from_the_public(
 
 def test_session_ics_holds_one_event(app, client, dated_course):
     course_id = dated_course(title="Malen")
-    first, second = session_ids(app, course_id)
+    _first, second = session_ids(app, course_id)
     resp = client.get(f"/sessions/{second}.ics")
     assert resp.status_code == 200
     events = read_icalendar(resp.get_data()).walk("VEVENT")
@@ -339,6 +341,27 @@ def test_cancellation_mail_carries_the_cancelled_events(
     # Same SEQUENCE (the sessions did not change), later DTSTAMP: the later mail wins.
     assert [e["SEQUENCE"] for e in cancelled] == [e["SEQUENCE"] for e in confirmed]
     assert min(e["DTSTAMP"].dt for e in cancelled) >= max(e["DTSTAMP"].dt for e in confirmed)
+
+
+def test_a_session_cancellation_attachment_is_ready_for_the_session_mail(
+    app, make_user, dated_course, staff
+):
+    """``attachments_for("session", ...)``: what cancel_session's mail can carry."""
+    from vhs.calendar import attachments_for
+
+    user = make_user()
+    course_id = dated_course(title="Schach")
+    first = session_ids(app, course_id)[0]
+    with app.app_context():
+        session = db.session.get(Session, first)
+        services.cancel_session(db.session.get(User, staff.id), session)
+        [attachment] = attachments_for(
+            "session", session=session, user=db.session.get(User, user.id), cancelled=True
+        )
+    assert attachment.filename.startswith("termin-") and attachment.filename.endswith(".ics")
+    [event] = read_icalendar(attachment.data).walk("VEVENT")
+    assert str(event["STATUS"]) == "CANCELLED" and event["SEQUENCE"] == 1
+    assert read_vobject(attachment.data).vevent.status.value == "CANCELLED"
 
 
 # --- staff exports ---------------------------------------------------------------------------
@@ -464,9 +487,13 @@ def test_staff_ics_export_and_filters(
 def test_staff_export_page_validates_its_filters(client, make_user, login):
     login(make_user(Role.STAFF))
     assert client.get("/staff/exports").status_code == 200
-    resp = client.get("/staff/exports", query_string={"date_from": "2027-03-01", "date_to": "2027-02-01"})
+    resp = client.get(
+        "/staff/exports", query_string={"date_from": "2027-03-01", "date_to": "2027-02-01"}
+    )
     assert resp.status_code == 422
-    assert client.get("/staff/exports/sessions.ics", query_string={"term": "abc"}).status_code == 422
+    assert (
+        client.get("/staff/exports/sessions.ics", query_string={"term": "abc"}).status_code == 422
+    )
 
 
 def test_exports_read_in_keyset_batches(app, dated_course):

@@ -159,9 +159,15 @@ def exported(app, client, make_course, make_user, make_enrolment, api_token):
                 actor, c, {"starts_at": start, "ends_at": start + timedelta(minutes=90)}
             )
         db.session.flush()
-        last = db.session.execute(
-            db.select(Session).where(Session.course_id == c.id).order_by(Session.starts_at.desc())
-        ).scalars().first()
+        last = (
+            db.session.execute(
+                db.select(Session)
+                .where(Session.course_id == c.id)
+                .order_by(Session.starts_at.desc())
+            )
+            .scalars()
+            .first()
+        )
         services.cancel_session(actor, last)
         db.session.commit()
     resident = make_user()

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import time, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from courses.models import Course, CourseFormat, Enrolment, EnrolmentStatus
 from tests.conftest import database_url, is_postgres_url
@@ -369,17 +367,10 @@ def test_search_finds_compounds_by_their_own_form(client, searchable):
     assert _search(client, "ENGLISCHKURS kompakt") == {searchable["englischkurs"]}
 
 
-@pytest.mark.xfail(
-    ON_POSTGRES,
-    strict=True,
-    reason="courses/search.py: the German snowball stemmer makes Kurs -> 'kur' but "
-    "Kurse -> 'kurs', so websearch_to_tsquery misses the other form (see the report)",
-)
 def test_search_kurs_finds_kurse_and_kurse_finds_kurs(client, searchable):
     """ "Kurs" finds "Kurse", "kurse" finds "Kurs" (issue 3), "Englischkurse" "Englischkurs".
 
-    SQLite: suffix stripping with prefix terms. PostgreSQL: fails until the search uses
-    prefix tsqueries; strict, so the marker must go once the search is fixed.
+    Both databases strip common German endings and search with prefix terms.
     """
     both = {searchable["kurse"], searchable["kurs"]}
     assert _search(client, "Kurs") >= both
@@ -762,28 +753,6 @@ def test_english_confirmation_subject(client, login, make_course, make_user, out
 
 # --- SQL statements per list page ---------------------------------------------------------
 
-# Statements the test harness adds around every unit of work (the per-test savepoints), and
-# SQLite's explicit BEGIN: transaction control, not queries of the page.
-_CONTROL = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT|BEGIN)\b", re.I)
-
-
-@contextmanager
-def counted_statements(app):
-    """Collect the SQL statements sent while the block runs (transaction control left out)."""
-    statements: list[str] = []
-
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        if not _CONTROL.match(statement):
-            statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-        event.listen(engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before_cursor_execute)
-
 
 @pytest.fixture
 def many_courses(app, make_user):
@@ -806,7 +775,9 @@ def many_courses(app, make_user):
         return {"term": term.id, "category": parent.id}
 
 
-def test_catalogue_page_needs_at_most_six_statements_whatever_it_shows(client, app, many_courses):
+def test_catalogue_page_needs_at_most_six_statements_whatever_it_shows(
+    client, count_sql, many_courses
+):
     """Anonymous visitor: no session user is loaded, so nothing needs to be left out."""
     variants = [
         {},  # 20 of 55
@@ -817,33 +788,35 @@ def test_catalogue_page_needs_at_most_six_statements_whatever_it_shows(client, a
     ]
     counts = {}
     for args in variants:
-        with counted_statements(app) as statements:
+        with count_sql() as statements:
             resp = client.get("/courses", query_string=args)
         assert resp.status_code == 200
         assert len(statements) <= 6, "\n\n".join(statements)
         counts[str(args)] = len(statements)
     # The number of courses on the page never changes the number of statements.
-    with counted_statements(app) as full_page:
+    with count_sql() as full_page:
         client.get("/courses")
-    with counted_statements(app) as short_page:
+    with count_sql() as short_page:
         client.get("/courses", query_string={"page": 3})
     assert len(full_page) == len(short_page), counts
 
 
-def test_catalogue_page_for_a_signed_in_visitor(client, app, login, make_user, many_courses):
+def test_catalogue_page_for_a_signed_in_visitor(client, count_sql, login, make_user, many_courses):
     """Signed in, the session's user is loaded once more; the page still stays within six."""
     login(make_user())
     for args in ({}, {"category": many_courses["category"]}):
-        with counted_statements(app) as statements:
+        with count_sql() as statements:
             assert client.get("/courses", query_string=args).status_code == 200
         assert len(statements) <= 6, "\n\n".join(statements)
 
 
 @pytest.mark.parametrize("q", ["", "Massenkurs"])
-def test_api_list_needs_at_most_six_statements_whatever_the_page_size(client, app, many_courses, q):
+def test_api_list_needs_at_most_six_statements_whatever_the_page_size(
+    client, count_sql, many_courses, q
+):
     counts = []
     for per_page in (5, 50):
-        with counted_statements(app) as statements:
+        with count_sql() as statements:
             resp = client.get("/api/v1/courses", query_string={"per_page": per_page, "q": q})
         assert resp.status_code == 200
         assert len(resp.get_json()["items"]) == per_page

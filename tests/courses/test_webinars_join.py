@@ -313,7 +313,10 @@ def test_participant_of_one_course_cannot_join_another(
         other_sid = first_session(other).id
         db.session.commit()
     headers = api_token(webinar["participant"])
-    assert client.get(f"/api/v1/sessions/{webinar['session_id']}/join", headers=headers).status_code == 200
+    assert (
+        client.get(f"/api/v1/sessions/{webinar['session_id']}/join", headers=headers).status_code
+        == 200
+    )
     resp = client.get(f"/api/v1/sessions/{other_sid}/join", headers=headers)
     assert (resp.status_code, resp.get_json()["code"]) == (403, "not_enrolled")
 
@@ -329,8 +332,12 @@ def test_in_person_sessions_and_drafts_have_no_join(
         ids = first_session(in_person).id, first_session(draft).id
         db.session.commit()
     for sid in ids:
-        assert client.get(f"/api/v1/sessions/{sid}/join", headers=api_token(person)).status_code == 404
-    assert client.get("/api/v1/sessions/2147483647/join", headers=api_token(person)).status_code == 404
+        assert (
+            client.get(f"/api/v1/sessions/{sid}/join", headers=api_token(person)).status_code == 404
+        )
+    assert (
+        client.get("/api/v1/sessions/2147483647/join", headers=api_token(person)).status_code == 404
+    )
 
 
 # --- JWTs --------------------------------------------------------------------------------------
@@ -352,7 +359,9 @@ def test_prosody_token_claims_and_signature(
     assert body["url"] == f"https://meet.vhs-iserlohn.example/{body['room']}?jwt={token}"
     assert parse_qs(urlsplit(body["url"]).query)["jwt"] == [token]
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
-    claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="jitsi", issuer="vhs-iserlohn")
+    claims = jwt.decode(
+        token, SECRET, algorithms=["HS256"], audience="jitsi", issuer="vhs-iserlohn"
+    )
     assert claims["sub"] == "meet.vhs-iserlohn.example"
     assert claims["room"] == body["room"] != "*"
     assert claims["nbf"] == int((session.starts_at - timedelta(minutes=15)).timestamp())
@@ -364,7 +373,9 @@ def test_prosody_token_claims_and_signature(
     assert all(isinstance(v, str) for v in user.values())
     assert claims["moderator"] is False and user["moderator"] == "false"
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(token, "another-secret-of-sufficient-length-42", algorithms=["HS256"], audience="jitsi")
+        jwt.decode(
+            token, "another-secret-of-sufficient-length-42", algorithms=["HS256"], audience="jitsi"
+        )
 
 
 def test_prosody_token_makes_instructors_and_staff_moderators(

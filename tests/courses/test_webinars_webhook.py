@@ -107,7 +107,9 @@ def test_without_any_secret_configured_nothing_is_accepted(
 def test_a_valid_jaas_signature_is_accepted(
     app: Flask, client: Any, room: dict[str, Any], secrets_on: Any
 ) -> None:
-    resp = post_signed(client, jitsi_event(JOINED, room["room"], at(room, 1), user_id=room["user_id"]), SECRET)
+    resp = post_signed(
+        client, jitsi_event(JOINED, room["room"], at(room, 1), user_id=room["user_id"]), SECRET
+    )
     assert resp.status_code == 200
     assert resp.get_data(as_text=True).startswith("recorded")
 
@@ -127,7 +129,9 @@ def test_a_valid_jaas_signature_is_accepted(
 def test_missing_or_forged_signatures_are_refused(
     app: Flask, client: Any, room: dict[str, Any], secrets_on: Any, header: str | None
 ) -> None:
-    body = json.dumps(jitsi_event(JOINED, room["room"], at(room, 1), user_id=room["user_id"])).encode()
+    body = json.dumps(
+        jitsi_event(JOINED, room["room"], at(room, 1), user_id=room["user_id"])
+    ).encode()
     t = int(time.time())
     good = jaas_header(SECRET, body, t).split("v1=")[1]
     headers = {} if header is None else {"X-Jaas-Signature": header.format(t=t, good=good)}
@@ -162,7 +166,9 @@ def test_stale_signatures_are_refused_after_300_seconds(
 def test_the_shared_secret_of_a_self_hosted_event_module(
     app: Flask, client: Any, room: dict[str, Any], secrets_on: Any
 ) -> None:
-    body = json.dumps(jitsi_event(JOINED, room["room"], at(room, 1), user_id=room["user_id"])).encode()
+    body = json.dumps(
+        jitsi_event(JOINED, room["room"], at(room, 1), user_id=room["user_id"])
+    ).encode()
     bad = client.post("/webhooks/jitsi", data=body, headers={"X-Jitsi-Webhook-Secret": "guess"})
     assert bad.status_code == 401
     good = client.post("/webhooks/jitsi", data=body, headers={"X-Jitsi-Webhook-Secret": SHARED})
@@ -218,7 +224,9 @@ def test_garbage_is_never_a_server_error(
 # --- exactly once, any order -----------------------------------------------------------------
 
 
-def test_duplicates_are_ignored(app: Flask, client: Any, room: dict[str, Any], secrets_on: Any) -> None:
+def test_duplicates_are_ignored(
+    app: Flask, client: Any, room: dict[str, Any], secrets_on: Any
+) -> None:
     joined = jitsi_event(JOINED, room["room"], at(room, 0), user_id=room["user_id"], key="dup-1")
     left = jitsi_event(LEFT, room["room"], at(room, 30), user_id=room["user_id"], key="dup-2")
     first = send(client, joined, left)
@@ -229,9 +237,11 @@ def test_duplicates_are_ignored(app: Flask, client: Any, room: dict[str, Any], s
     assert row is not None and row.seconds_present == 30 * 60
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(JitsiEvent.id))) == 2
-        events = db.session.execute(
-            sa.select(WebhookEvent).where(WebhookEvent.provider == "jitsi")
-        ).scalars().all()
+        events = (
+            db.session.execute(sa.select(WebhookEvent).where(WebhookEvent.provider == "jitsi"))
+            .scalars()
+            .all()
+        )
         assert sorted(e.event_id for e in events) == ["dup-1", "dup-2"]
 
 
@@ -272,10 +282,19 @@ def test_joined_before_room_created_and_reconnects(
         jitsi_event(LEFT, name, at(room, 70), user_id=uid),
     ]
     with app.app_context():
-        rows = [(datetime.fromtimestamp(e["timestamp"] / 1000).astimezone(), JitsiEventKind(e["eventType"]), "p-1") for e in events]
+        rows = [
+            (
+                datetime.fromtimestamp(e["timestamp"] / 1000).astimezone(),
+                JitsiEventKind(e["eventType"]),
+                "p-1",
+            )
+            for e in events
+        ]
         import itertools
 
-        totals = {webinars.presence_from_events(list(p)).seconds for p in itertools.permutations(rows)}
+        totals = {
+            webinars.presence_from_events(list(p)).seconds for p in itertools.permutations(rows)
+        }
         assert totals == {60 * 60}
 
 
@@ -321,14 +340,20 @@ def test_time_outside_the_session_window_is_not_counted(
 def test_unknown_rooms_and_people_are_recorded_and_ignored(
     app: Flask, client: Any, room: dict[str, Any], secrets_on: Any
 ) -> None:
-    unknown_room = send(client, jitsi_event(JOINED, "no-such-room", at(room, 1), user_id=room["user_id"], key="u-1"))
-    stranger = send(client, jitsi_event(JOINED, room["room"], at(room, 1), user_id=2147483000, key="u-2"))
+    unknown_room = send(
+        client, jitsi_event(JOINED, "no-such-room", at(room, 1), user_id=room["user_id"], key="u-1")
+    )
+    stranger = send(
+        client, jitsi_event(JOINED, room["room"], at(room, 1), user_id=2147483000, key="u-2")
+    )
     assert "unknown room" in unknown_room[0].get_data(as_text=True)
     assert "unknown participant" in stranger[0].get_data(as_text=True)
     with app.app_context():
         recorded = {
             e.event_id: e.outcome
-            for e in db.session.execute(sa.select(WebhookEvent).where(WebhookEvent.provider == "jitsi")).scalars()
+            for e in db.session.execute(
+                sa.select(WebhookEvent).where(WebhookEvent.provider == "jitsi")
+            ).scalars()
         }
         assert recorded == {"u-1": "ignored: unknown room", "u-2": "ignored: unknown participant"}
         assert db.session.scalar(sa.select(sa.func.count(JitsiEvent.id))) == 0
@@ -365,7 +390,9 @@ def test_a_replaced_room_no_longer_collects_attendance(
     with app.app_context():
         from vhs.accounts.models import User
 
-        webinars.replace_room(db.session.get(User, staff.id), db.session.get(Session, room["session_id"]))
+        webinars.replace_room(
+            db.session.get(User, staff.id), db.session.get(Session, room["session_id"])
+        )
         db.session.commit()
     resp = send(client, jitsi_event(JOINED, room["room"], at(room, 1), user_id=room["user_id"]))
     assert "unknown room" in resp[0].get_data(as_text=True)

@@ -62,7 +62,9 @@ def first_session(course: Course) -> Session:
     return min(course.sessions, key=lambda s: s.starts_at)
 
 
-def attend(session: Session, user: User | int, *, seconds: int = 0, manual: bool | None = None) -> Attendance:
+def attend(
+    session: Session, user: User | int, *, seconds: int = 0, manual: bool | None = None
+) -> Attendance:
     """Attendance written directly (as if Jitsi had reported it, or an instructor marked it)."""
     user_id = user if isinstance(user, int) else user.id
     row = Attendance(
@@ -129,5 +131,8 @@ def post_signed(client: Any, payload: Any, secret: str, t: int | None = None) ->
     return client.post(
         "/webhooks/jitsi",
         data=body,
-        headers={"X-Jaas-Signature": jaas_header(secret, body, t), "Content-Type": "application/json"},
+        headers={
+            "X-Jaas-Signature": jaas_header(secret, body, t),
+            "Content-Type": "application/json",
+        },
     )

@@ -142,3 +142,13 @@ def new_client(app: Flask, client: Any) -> Callable[..., Any]:
         return browser
 
     return _new
+
+
+@pytest.fixture(scope="session")
+def own_apps_allowed(app: Flask) -> Iterator[None]:
+    """For tests that build their own app: that re-binds the extensions' module globals, so
+    the session app becomes garbage at exit; close its pooled connections before then (else
+    PostgreSQL connections are collected open and raise ResourceWarning)."""
+    yield
+    with app.app_context():
+        db.engine.dispose()

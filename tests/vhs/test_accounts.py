@@ -89,18 +89,22 @@ def test_register_duplicate_address_looks_the_same_and_mails_the_owner(
     assert [m.template for m in mails] == ["account_exists"]
     assert "/account/forgot" in mails[0].body_text
     # The existing account is untouched: the old password still works, the new one does not.
-    assert client.submit(
-        "/account/login", {"email": owner.email, "password": "anderes-passwort-1"}
-    ).status_code == 401
-    assert client.submit(
-        "/account/login", {"email": owner.email, "password": PASSWORD}
-    ).status_code == 302
+    assert (
+        client.submit(
+            "/account/login", {"email": owner.email, "password": "anderes-passwort-1"}
+        ).status_code
+        == 401
+    )
+    assert (
+        client.submit("/account/login", {"email": owner.email, "password": PASSWORD}).status_code
+        == 302
+    )
 
 
 def test_register_refuses_short_password_mismatch_and_missing_consent(client, app, outbox):
     resp = register(client, "kurz@example.org", password="kurz")
     assert resp.status_code == 422
-    assert shows(resp, tr(app, "Use at least %(n)d characters.", n=10)) or "10" in resp.text
+    assert 'id="password-error"' in resp.text
     resp = client.submit(
         "/account/register",
         {
@@ -190,11 +194,10 @@ def test_wrong_password_and_unknown_address_get_the_same_refusal(client, make_us
 
 
 def test_login_with_email_in_other_case(client, make_user):
-    user = make_user(email="case@example.org")
+    make_user(email="case@example.org")
     resp = client.submit("/account/login", {"email": " CASE@Example.org", "password": PASSWORD})
     assert resp.status_code == 302
     assert client.get("/account").status_code == 200
-    assert user.email
 
 
 def test_unverified_user_can_log_in_but_not_create_tokens(client, make_user, login, app):
@@ -350,19 +353,23 @@ def test_password_reset_flow_and_link_works_once(client, make_user, outbox, app,
     assert resp.headers["Location"].endswith("/account/login")
     assert [m.template for m in outbox(user.email)][-1] == "password_changed"
 
-    assert client.submit(
-        "/account/login", {"email": user.email, "password": PASSWORD}
-    ).status_code == 401
-    assert client.submit(
-        "/account/login", {"email": user.email, "password": NEW_PASSWORD}
-    ).status_code == 302
+    assert (
+        client.submit("/account/login", {"email": user.email, "password": PASSWORD}).status_code
+        == 401
+    )
+    assert (
+        client.submit("/account/login", {"email": user.email, "password": NEW_PASSWORD}).status_code
+        == 302
+    )
 
     # Used once: the link is dead now, for viewing and for posting.
     again = client.get(path)
     assert again.status_code == 422
     assert "link_used" in again.text
     hash_before = fetch_user(user.id).password_hash
-    resp = client.submit(path, {"password": "drittes-passwort-1", "password_confirm": "drittes-passwort-1"})
+    resp = client.submit(
+        path, {"password": "drittes-passwort-1", "password_confirm": "drittes-passwort-1"}
+    )
     assert resp.status_code == 422
     assert fetch_user(user.id).password_hash == hash_before
 
@@ -412,7 +419,9 @@ def test_forged_reset_links_are_refused(client, make_user, make_link_token, fetc
 def test_reset_refuses_short_password(client, make_user, make_link_token, fetch_user):
     user = make_user()
     token = make_link_token("reset", user)
-    resp = client.submit(f"/account/reset/{token}", {"password": "kurz", "password_confirm": "kurz"})
+    resp = client.submit(
+        f"/account/reset/{token}", {"password": "kurz", "password_confirm": "kurz"}
+    )
     assert resp.status_code == 422
     assert fetch_user(user.id).password_hash == user.password_hash
 
@@ -422,7 +431,9 @@ def test_reset_ends_every_session(client, app, make_user, login, make_link_token
     browser = app.test_client()
     login(user, c=browser)
     token = make_link_token("reset", user)
-    client.submit(f"/account/reset/{token}", {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
+    client.submit(
+        f"/account/reset/{token}", {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    )
     assert browser.get("/account").status_code == 302
 
 
@@ -445,9 +456,10 @@ def test_change_password_ends_other_sessions(client, app, make_user, login, outb
     assert outbox(user.email)[-1].template == "password_changed"
 
     fresh = app.test_client()
-    assert fresh.submit(
-        "/account/login", {"email": user.email, "password": NEW_PASSWORD}
-    ).status_code == 302
+    assert (
+        fresh.submit("/account/login", {"email": user.email, "password": NEW_PASSWORD}).status_code
+        == 302
+    )
 
 
 def test_change_password_refuses_wrong_current_password(client, app, make_user, login, fetch_user):
@@ -456,7 +468,8 @@ def test_change_password_refuses_wrong_current_password(client, app, make_user, 
     login(user)
     login(user, c=other)
     resp = client.submit(
-        "/account/password", {"current_password": "nicht-das-richtige", "new_password": NEW_PASSWORD}
+        "/account/password",
+        {"current_password": "nicht-das-richtige", "new_password": NEW_PASSWORD},
     )
     assert resp.status_code == 422
     assert shows(resp, tr(app, "The current password is wrong."))
@@ -480,12 +493,18 @@ def test_change_email_through_confirmation_link(client, app, make_user, login, o
     assert outbox("alt@example.org")[-1].template == "email_changed"
 
     fresh = app.test_client()
-    assert fresh.submit(
-        "/account/login", {"email": "neu@example.org", "password": PASSWORD}
-    ).status_code == 302
-    assert fresh.submit(
-        "/account/login", {"email": "alt@example.org", "password": PASSWORD}
-    ).status_code == 401
+    assert (
+        fresh.submit(
+            "/account/login", {"email": "neu@example.org", "password": PASSWORD}
+        ).status_code
+        == 302
+    )
+    assert (
+        fresh.submit(
+            "/account/login", {"email": "alt@example.org", "password": PASSWORD}
+        ).status_code
+        == 401
+    )
     # The link worked once.
     again = client.get(path)
     assert again.status_code == 422

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import sqlalchemy as sa
 
@@ -33,7 +34,9 @@ def test_api_without_credentials_is_401_problem_json(client):
 
 def test_api_with_unknown_or_malformed_token_is_401(client):
     for header in ("Bearer vhs_not-a-real-token", "Bearer ", "Basic dXNlcjpwYXNz", "vhs_abc"):
-        assert_problem(client.get("/api/v1/me", headers={"Authorization": header}), 401, "unauthorized")
+        assert_problem(
+            client.get("/api/v1/me", headers={"Authorization": header}), 401, "unauthorized"
+        )
 
 
 def test_token_works_and_is_stored_hashed(client, app, make_user, api_token):
@@ -47,7 +50,9 @@ def test_token_works_and_is_stored_hashed(client, app, make_user, api_token):
     assert "password_hash" not in resp.json
     plaintext = headers["Authorization"].split()[1]
     with app.app_context():
-        token = db.session.execute(sa.select(ApiToken).where(ApiToken.user_id == user.id)).scalar_one()
+        token = db.session.execute(
+            sa.select(ApiToken).where(ApiToken.user_id == user.id)
+        ).scalar_one()
         assert token.token_hash == hashlib.sha256(plaintext.encode()).hexdigest()
         assert plaintext not in (token.token_hash, token.prefix)
         assert token.last_used_at is not None
@@ -89,7 +94,9 @@ def test_nobody_revokes_someone_elses_token(client, make_user, api_token):
     alice_headers, bob_headers = api_token(alice), api_token(bob)
     [bob_token] = client.get("/api/v1/me/tokens", headers=bob_headers).json
     assert_problem(
-        client.delete(f"/api/v1/me/tokens/{bob_token['id']}", headers=alice_headers), 404, "not_found"
+        client.delete(f"/api/v1/me/tokens/{bob_token['id']}", headers=alice_headers),
+        404,
+        "not_found",
     )
     assert client.get("/api/v1/me", headers=bob_headers).status_code == 200
 
@@ -99,11 +106,11 @@ def test_token_created_on_the_account_page_is_shown_once_and_works(client, app, 
     login(user)
     page = client.submit("/account/tokens", {"token_name": "Kalender-Skript"})
     assert page.status_code == 201
-    import re
-
     match = re.search(r'<code class="token">(vhs_[^<]+)</code>', page.text)
     assert match
-    resp = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {match.group(1)}"})
+    resp = app.test_client().get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {match.group(1)}"}
+    )
     assert resp.status_code == 200 and resp.json["id"] == user.id
     assert match.group(1) not in client.get("/account").text
 

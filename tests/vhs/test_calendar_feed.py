@@ -53,7 +53,10 @@ def feed_path(client, headers) -> str:
 
 def test_feed_is_public_by_secret_url_and_well_formed(client, make_user, api_token, agenda):
     user = make_user()
-    agenda[user.id] = [item("a", "Yoga am Morgen"), item("b", "Abgesagt", status=EventStatus.CANCELLED)]
+    agenda[user.id] = [
+        item("a", "Yoga am Morgen"),
+        item("b", "Abgesagt", status=EventStatus.CANCELLED),
+    ]
     path = feed_path(client, api_token(user))
     token = path.removeprefix("/calendar/").removesuffix(".ics")
     assert len(token) >= 43  # 32 random-looking bytes, base64url

@@ -111,9 +111,9 @@ def test_vobject_reads_our_vtimezone_like_zoneinfo_at_every_switch():
             switch = datetime(last_sunday.year, month, last_sunday.day, 1, 0, tzinfo=UTC)
             for minutes in (-61, -1, 1, 61):
                 instant = switch + timedelta(minutes=minutes)
-                assert instant.astimezone(vtz).utcoffset() == instant.astimezone(
-                    BERLIN
-                ).utcoffset(), instant
+                assert (
+                    instant.astimezone(vtz).utcoffset() == instant.astimezone(BERLIN).utcoffset()
+                ), instant
 
 
 def test_control_add_missing_timezones_is_what_vobject_misreads():
@@ -168,7 +168,7 @@ def test_all_day_events_for_later_sources():
         TRICKY,
         "Komma, Semikolon; Doppelpunkt: Backslash \\ Ende",
         "Zeile 1\nZeile 2\n\nZeile 4",
-        'Anführungszeichen "doppelt" und \'einfach\'',
+        "Anführungszeichen \"doppelt\" und 'einfach'",
         "Ümläute äöüß und Emoji 🎨 " * 8,
     ],
 )
@@ -188,9 +188,7 @@ def test_text_round_trips_exactly_in_both_parsers(text):
 def test_control_characters_are_dropped_not_emitted():
     body = ics.calendar_bytes("x", [event(summary="Bell\x07 and NUL\x00 gone")])
     assert b"\x07" not in body and b"\x00" not in body
-    assert str(read_icalendar(body).walk("VEVENT")[0]["SUMMARY"]) == (
-        "Bell and NUL gone"
-    )
+    assert str(read_icalendar(body).walk("VEVENT")[0]["SUMMARY"]) == ("Bell and NUL gone")
 
 
 def test_lines_are_folded_at_75_octets_without_splitting_characters():
@@ -244,7 +242,9 @@ instants = st.datetimes(
     summary=texts,
     description=texts,
     location=texts,
-    uid=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=120),
+    uid=st.text(
+        alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=120
+    ),
     start=instants,
     minutes=st.integers(min_value=1, max_value=720),
     modified=instants,
@@ -255,7 +255,18 @@ instants = st.datetimes(
     all_day=st.booleans(),
 )
 def test_event_bytes_equal_icalendars_own_serialisation(
-    summary, description, location, uid, start, minutes, modified, stamp, sequence, status, url, all_day
+    summary,
+    description,
+    location,
+    uid,
+    start,
+    minutes,
+    modified,
+    stamp,
+    sequence,
+    status,
+    url,
+    all_day,
 ):
     ev = CalendarEvent(
         uid=uid,

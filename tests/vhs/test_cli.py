@@ -23,8 +23,17 @@ def account(app, email):
 
 def test_users_create_makes_a_verified_account_with_role(runner, app, client):
     result = runner.invoke(
-        args=["users", "create", "Sachbearbeiter@VHS.example", "--name", "Stefan Sommer",
-              "--role", "staff", "--password", "start-passwort-1"]
+        args=[
+            "users",
+            "create",
+            "Sachbearbeiter@VHS.example",
+            "--name",
+            "Stefan Sommer",
+            "--role",
+            "staff",
+            "--password",
+            "start-passwort-1",
+        ]
     )
     assert result.exit_code == 0, result.output
     assert "sachbearbeiter@vhs.example (staff)" in result.output
@@ -33,11 +42,15 @@ def test_users_create_makes_a_verified_account_with_role(runner, app, client):
     assert user.name == "Stefan Sommer"
     assert user.email_verified_at is not None
     with app.app_context():
-        assert db.session.scalar(
-            sa.select(sa.func.count(AuditEntry.id)).where(
-                AuditEntry.action == "user.created_by_operator", AuditEntry.object_id == str(user.id)
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(AuditEntry.id)).where(
+                    AuditEntry.action == "user.created_by_operator",
+                    AuditEntry.object_id == str(user.id),
+                )
             )
-        ) == 1
+            == 1
+        )
     resp = client.submit(
         "/account/login", {"email": "sachbearbeiter@vhs.example", "password": "start-passwort-1"}
     )
@@ -45,7 +58,9 @@ def test_users_create_makes_a_verified_account_with_role(runner, app, client):
 
 
 def test_users_create_without_password_prints_a_generated_one(runner, app, client):
-    result = runner.invoke(args=["users", "create", "doz@vhs.example", "--name", "Dr. Ingrid Brückner"])
+    result = runner.invoke(
+        args=["users", "create", "doz@vhs.example", "--name", "Dr. Ingrid Brückner"]
+    )
     assert result.exit_code == 0, result.output
     assert account(app, "doz@vhs.example").role is Role.RESIDENT
     password = result.output.strip().splitlines()[-1].removeprefix("Password: ")
@@ -63,9 +78,13 @@ def test_users_create_refusals(runner, app, make_user):
         args=["users", "create", "kurz@vhs.example", "--name", "X", "--password", "kurz"]
     )
     assert result.exit_code != 0
-    assert result.output.strip() == "Error: password: " + tr(app, "Use at least %(n)d characters.", n=10)
+    assert result.output.strip() == "Error: password: " + tr(
+        app, "Use at least %(n)d characters.", n=10
+    )
     assert account(app, "kurz@vhs.example") is None
-    result = runner.invoke(args=["users", "create", "k@vhs.example", "--name", "X", "--role", "kaiser"])
+    result = runner.invoke(
+        args=["users", "create", "k@vhs.example", "--name", "X", "--role", "kaiser"]
+    )
     assert result.exit_code != 0
     assert account(app, "k@vhs.example") is None
 
@@ -80,7 +99,9 @@ def test_users_token_prints_a_working_token_on_its_last_line(runner, client, mak
     assert resp.json["email"] == user.email
     assert resp.json["role"] == "staff"
     assert resp.json["email_verified"] is True  # the operator vouches for the account
-    assert client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
 
 
 def test_users_token_for_unknown_address_fails(runner):
@@ -100,7 +121,9 @@ def test_demo_seed_creates_the_demo_logins(runner, app, new_client):
     assert DEMO_LOGINS["password"] in result.output
     with app.app_context():
         counts = dict(
-            db.session.execute(sa.select(User.role, sa.func.count(User.id)).group_by(User.role)).all()
+            db.session.execute(
+                sa.select(User.role, sa.func.count(User.id)).group_by(User.role)
+            ).all()
         )
     assert counts[Role.RESIDENT] >= 200 and counts[Role.INSTRUCTOR] >= 12
     browser = new_client()

@@ -20,7 +20,7 @@ SAFE_PRODUCTION = {
 
 
 @pytest.fixture
-def clean_env(monkeypatch, tmp_path):
+def clean_env(monkeypatch, tmp_path, own_apps_allowed):
     """No VHS_* setting in the environment; the instance folder is a temp directory."""
     names = {f"VHS_{f.name.upper()}" for f in fields(Settings)}
     for key in list(os.environ):
@@ -54,24 +54,37 @@ def test_production_refuses_sqlite():
     message = refusal({**SAFE_PRODUCTION, "VHS_DATABASE_URL": "sqlite:////srv/vhs.sqlite3"})
     assert "VHS_DATABASE_URL" in message
     assert "VHS_SECRET_KEY" not in message  # only what is wrong is named
-    assert "VHS_DATABASE_URL" in refusal({k: v for k, v in SAFE_PRODUCTION.items() if k != "VHS_DATABASE_URL"})
+    assert "VHS_DATABASE_URL" in refusal(
+        {k: v for k, v in SAFE_PRODUCTION.items() if k != "VHS_DATABASE_URL"}
+    )
 
 
 def test_production_refuses_stripe_without_webhook_secret():
     message = refusal({**SAFE_PRODUCTION, "VHS_STRIPE_SECRET_KEY": "sk_live_abc"})
     assert "VHS_STRIPE_WEBHOOK_SECRET" in message
     Settings.from_env(
-        {**SAFE_PRODUCTION, "VHS_STRIPE_SECRET_KEY": "sk_live_abc", "VHS_STRIPE_WEBHOOK_SECRET": "whsec_x"}
+        {
+            **SAFE_PRODUCTION,
+            "VHS_STRIPE_SECRET_KEY": "sk_live_abc",
+            "VHS_STRIPE_WEBHOOK_SECRET": "whsec_x",
+        }
     ).validate()
 
 
 def test_production_refuses_plain_http_base_url():
-    assert "VHS_PUBLIC_BASE_URL" in refusal({**SAFE_PRODUCTION, "VHS_PUBLIC_BASE_URL": "http://vhs.example"})
+    assert "VHS_PUBLIC_BASE_URL" in refusal(
+        {**SAFE_PRODUCTION, "VHS_PUBLIC_BASE_URL": "http://vhs.example"}
+    )
 
 
 def test_every_problem_is_named_at_once():
     message = refusal({"VHS_ENV": "production", "VHS_STRIPE_SECRET_KEY": "sk_live_abc"})
-    for name in ("VHS_SECRET_KEY", "VHS_DATABASE_URL", "VHS_STRIPE_WEBHOOK_SECRET", "VHS_PUBLIC_BASE_URL"):
+    for name in (
+        "VHS_SECRET_KEY",
+        "VHS_DATABASE_URL",
+        "VHS_STRIPE_WEBHOOK_SECRET",
+        "VHS_PUBLIC_BASE_URL",
+    ):
         assert name in message
 
 
@@ -98,7 +111,11 @@ def test_defaults_need_nothing(clean_env, tmp_path):
 
 def test_values_are_converted_to_their_types():
     settings = Settings.from_env(
-        {"VHS_MAIL_MAX_ATTEMPTS": "3", "VHS_SESSION_COOKIE_SECURE": "yes", "VHS_JITSI_DOMAIN": "meet.example"}
+        {
+            "VHS_MAIL_MAX_ATTEMPTS": "3",
+            "VHS_SESSION_COOKIE_SECURE": "yes",
+            "VHS_JITSI_DOMAIN": "meet.example",
+        }
     )
     assert settings.mail_max_attempts == 3
     assert settings.session_cookie_secure is True

@@ -62,15 +62,23 @@ def test_delete_page_says_what_stays_and_why(client, make_user, login, app):
     )
 
 
-def test_erase_account_anonymises_and_locks_out(client, app, make_user, login, api_token, fetch_user):
+def test_erase_account_anonymises_and_locks_out(
+    client, app, make_user, login, api_token, fetch_user
+):
     user = make_user(email="weg@example.org", name="Dieter Schröder")
     headers = api_token(user)
     api = app.test_client()
     assert api.get("/api/v1/me", headers=headers).status_code == 200
     login(user)
     client.submit(
-        "/account", {"name": "Dieter Schröder", "locale": "de", "street": "Am Poth 3",
-                     "postal_code": "58636", "city": "Iserlohn"}
+        "/account",
+        {
+            "name": "Dieter Schröder",
+            "locale": "de",
+            "street": "Am Poth 3",
+            "postal_code": "58636",
+            "city": "Iserlohn",
+        },
     )
     client.submit("/account/forgot", {"email": user.email})
 
@@ -88,31 +96,47 @@ def test_erase_account_anonymises_and_locks_out(client, app, make_user, login, a
     with app.app_context():
         assert not db.session.scalar(
             sa.select(sa.func.count(OutboxMessage.id)).where(
-                sa.or_(OutboxMessage.user_id == user.id, OutboxMessage.to_address == "weg@example.org")
+                sa.or_(
+                    OutboxMessage.user_id == user.id, OutboxMessage.to_address == "weg@example.org"
+                )
             )
         )
-        assert db.session.scalar(
-            sa.select(sa.func.count(AuditEntry.id)).where(
-                AuditEntry.action == "user.erased", AuditEntry.object_id == str(user.id)
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(AuditEntry.id)).where(
+                    AuditEntry.action == "user.erased", AuditEntry.object_id == str(user.id)
+                )
             )
-        ) == 1
-        assert db.session.scalar(sa.select(sa.func.count(ApiToken.id)).where(ApiToken.user_id == user.id))
+            == 1
+        )
+        assert db.session.scalar(
+            sa.select(sa.func.count(ApiToken.id)).where(ApiToken.user_id == user.id)
+        )
 
     # Logged out, and never again: not by password, not by session, not by token.
     assert client.get("/account").status_code == 302
-    resp = app.test_client().submit("/account/login", {"email": "weg@example.org", "password": PASSWORD})
+    resp = app.test_client().submit(
+        "/account/login", {"email": "weg@example.org", "password": PASSWORD}
+    )
     assert resp.status_code == 401
     assert api.get("/api/v1/me", headers=headers).status_code == 401
     # The address is free for a new account.
     resp = client.submit(
         "/account/register",
-        {"name": "Neu", "email": "weg@example.org", "password": "sehr-geheim-123",
-         "password_confirm": "sehr-geheim-123", "accept_privacy": "y"},
+        {
+            "name": "Neu",
+            "email": "weg@example.org",
+            "password": "sehr-geheim-123",
+            "password_confirm": "sehr-geheim-123",
+            "accept_privacy": "y",
+        },
     )
     assert resp.status_code == 302
 
 
-def test_erase_refuses_wrong_password_or_missing_confirmation(client, make_user, login, fetch_user, app):
+def test_erase_refuses_wrong_password_or_missing_confirmation(
+    client, make_user, login, fetch_user, app
+):
     user = make_user()
     login(user)
     resp = client.submit("/account/delete", {"password": "falsches-passwort", "confirm": "y"})
@@ -125,7 +149,9 @@ def test_erase_refuses_wrong_password_or_missing_confirmation(client, make_user,
     assert client.get("/account").status_code == 200
 
 
-def test_last_admin_cannot_erase_their_account(client, app, make_user, login, fetch_user, new_client):
+def test_last_admin_cannot_erase_their_account(
+    client, app, make_user, login, fetch_user, new_client
+):
     admin = make_user(Role.ADMIN)
     login(admin)
     resp = client.submit("/account/delete", {"password": PASSWORD, "confirm": "y"})
@@ -140,12 +166,16 @@ def test_last_admin_cannot_erase_their_account(client, app, make_user, login, fe
     assert fetch_user(admin.id).erased_at is not None
 
 
-def test_erased_account_cannot_get_a_role(client, make_user, login, api_token, fetch_user, new_client):
+def test_erased_account_cannot_get_a_role(
+    client, make_user, login, api_token, fetch_user, new_client
+):
     admin = make_user(Role.ADMIN)
     user = make_user()
     login(user)
     client.submit("/account/delete", {"password": PASSWORD, "confirm": "y"})
-    resp = new_client().put(f"/api/v1/users/{user.id}/role", json={"role": "staff"}, headers=api_token(admin))
+    resp = new_client().put(
+        f"/api/v1/users/{user.id}/role", json={"role": "staff"}, headers=api_token(admin)
+    )
     assert resp.status_code == 409
     assert resp.json["code"] == "account_erased"
     assert fetch_user(user.id).role is Role.RESIDENT

@@ -19,7 +19,9 @@ def counter_job(monkeypatch):
         calls.append(1)
         return len(calls)
 
-    monkeypatch.setitem(jobs._registry, "test_counter", jobs.Job("test_counter", count, timedelta(hours=1)))
+    monkeypatch.setitem(
+        jobs._registry, "test_counter", jobs.Job("test_counter", count, timedelta(hours=1))
+    )
     return calls
 
 
@@ -28,7 +30,9 @@ def failing_job(monkeypatch):
     def fail():
         raise RuntimeError("kaputt")
 
-    monkeypatch.setitem(jobs._registry, "test_failing", jobs.Job("test_failing", fail, timedelta(hours=1)))
+    monkeypatch.setitem(
+        jobs._registry, "test_failing", jobs.Job("test_failing", fail, timedelta(hours=1))
+    )
 
 
 def test_due_job_runs_once_and_not_again_until_due(app, counter_job):

@@ -15,19 +15,27 @@ from vhs.db import db, utcnow
 from vhs.mail.models import MailStatus, OutboxMessage
 from vhs.mail.services import Attachment, deliver_due_mail, queue_mail
 
-SUBJECT = "Anmeldebestätigung: Töpfern für Anfängerinnen und Anfänger – Größe zählt nicht, Übung schon"
-UMLAUT_TEMPLATE = """{% extends "mail/base.html" %}
-{% block subject %}""" + SUBJECT + """{% endblock %}
+SUBJECT = (
+    "Anmeldebestätigung: Töpfern für Anfängerinnen und Anfänger – Größe zählt nicht, Übung schon"
+)
+UMLAUT_TEMPLATE = (
+    """{% extends "mail/base.html" %}
+{% block subject %}"""
+    + SUBJECT
+    + """{% endblock %}
 {% block html %}<p>Grüß Gott, {{ recipient.name }}! Straße: Öhrweg 5, Maß: 3 µm, €&nbsp;12,50</p>{% endblock %}
 {% block text %}Grüß Gott, {{ recipient.name }}! Straße: Öhrweg 5, Maß: 3 µm, € 12,50{% endblock %}
 """
+)
 ICS = "BEGIN:VCALENDAR\r\nSUMMARY:Töpfern\r\nEND:VCALENDAR\r\n".encode()
 
 
 @pytest.fixture
 def umlaut_template(app, monkeypatch):
     """A mail template whose subject and body are full of umlauts."""
-    loader = ChoiceLoader([DictLoader({"mail/test_umlauts.html": UMLAUT_TEMPLATE}), app.jinja_loader])
+    loader = ChoiceLoader(
+        [DictLoader({"mail/test_umlauts.html": UMLAUT_TEMPLATE}), app.jinja_loader]
+    )
     monkeypatch.setattr(app, "jinja_loader", loader)
     return "test_umlauts"
 
@@ -61,7 +69,10 @@ def test_mail_arrives_intact_with_umlauts(app, make_user, smtp_server, umlaut_te
     user = make_user(name="Jürgen Groß", email="juergen@example.org")
     smtp_server.start()
     msg_id = queue(
-        app, user, umlaut_template, [Attachment("töpfern.ics", "text/calendar; method=REQUEST", ICS)]
+        app,
+        user,
+        umlaut_template,
+        [Attachment("töpfern.ics", "text/calendar; method=REQUEST", ICS)],
     )
     assert row(app, msg_id).status is MailStatus.QUEUED  # nothing leaves before delivery runs
 
@@ -127,9 +138,10 @@ def test_server_down_then_up_delivers_exactly_once(app, make_user, smtp_server):
     later = utcnow() + timedelta(hours=1)
     assert deliver(app, now=later) == {"sent": 1, "failed": 0, "retry": 0}
     assert len(smtp_server.envelopes) == 1
-    assert "Käthe Krüger" in parse(smtp_server.envelopes[0]).get_body(
-        preferencelist=("plain",)
-    ).get_content()
+    assert (
+        "Käthe Krüger"
+        in parse(smtp_server.envelopes[0]).get_body(preferencelist=("plain",)).get_content()
+    )
     done = row(app, msg_id)
     assert done.status is MailStatus.SENT and done.attempts == 2
 
@@ -170,7 +182,9 @@ def test_rolled_back_transaction_sends_nothing(app, make_user, smtp_server):
     assert smtp_server.envelopes == []
 
 
-def test_request_with_smtp_configured_leaves_delivery_to_the_job(client, app, make_user, smtp_server, outbox):
+def test_request_with_smtp_configured_leaves_delivery_to_the_job(
+    client, app, make_user, smtp_server, outbox
+):
     user = make_user()
     smtp_server.start()
     client.submit("/account/forgot", {"email": user.email})

@@ -104,7 +104,9 @@ def test_api_me_refuses_a_role_field(client, make_user, api_token, fetch_user, l
 
 def test_resident_cannot_grant_themselves_a_role(client, make_user, api_token, login, fetch_user):
     user = make_user(Role.RESIDENT)
-    resp = client.put(f"/api/v1/users/{user.id}/role", json={"role": "admin"}, headers=api_token(user))
+    resp = client.put(
+        f"/api/v1/users/{user.id}/role", json={"role": "admin"}, headers=api_token(user)
+    )
     assert resp.status_code == 403
     login(user)
     resp = client.submit(f"/admin/users/{user.id}/role", {"role": "admin"})
@@ -112,7 +114,9 @@ def test_resident_cannot_grant_themselves_a_role(client, make_user, api_token, l
     assert fetch_user(user.id).role is Role.RESIDENT
 
 
-def test_admin_grants_a_role_on_the_page_and_it_is_audited(client, app, make_user, login, fetch_user):
+def test_admin_grants_a_role_on_the_page_and_it_is_audited(
+    client, app, make_user, login, fetch_user
+):
     admin = make_user(Role.ADMIN)
     target = make_user(Role.RESIDENT, name="Dozentin Werner")
     login(admin)
@@ -129,10 +133,14 @@ def test_admin_grants_a_role_on_the_page_and_it_is_audited(client, app, make_use
     assert entry.at is not None and entry.at.tzinfo is not None
 
 
-def test_admin_grants_a_role_through_the_api_and_it_is_audited(client, app, make_user, api_token, fetch_user):
+def test_admin_grants_a_role_through_the_api_and_it_is_audited(
+    client, app, make_user, api_token, fetch_user
+):
     admin = make_user(Role.ADMIN)
     target = make_user(Role.RESIDENT)
-    resp = client.put(f"/api/v1/users/{target.id}/role", json={"role": "staff"}, headers=api_token(admin))
+    resp = client.put(
+        f"/api/v1/users/{target.id}/role", json={"role": "staff"}, headers=api_token(admin)
+    )
     assert resp.status_code == 200
     assert resp.json["role"] == "staff"
     assert fetch_user(target.id).role is Role.STAFF

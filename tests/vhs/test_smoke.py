@@ -2,9 +2,16 @@ from tests.conftest import link_in
 
 
 def test_register_verify_login_logout(client, outbox, app):
-    resp = client.submit("/account/register", {
-        "name": "Jürgen Groß", "email": "Juergen@Example.org", "password": "sehr-geheim-123",
-        "password_confirm": "sehr-geheim-123", "accept_privacy": "y"})
+    resp = client.submit(
+        "/account/register",
+        {
+            "name": "Jürgen Groß",
+            "email": "Juergen@Example.org",
+            "password": "sehr-geheim-123",
+            "password_confirm": "sehr-geheim-123",
+            "accept_privacy": "y",
+        },
+    )
     assert resp.status_code == 302
     mails = outbox("juergen@example.org")
     assert len(mails) == 1 and mails[0].template == "verify_email"
@@ -12,7 +19,9 @@ def test_register_verify_login_logout(client, outbox, app):
     path = link_in(mails[0].body_text, "/account/verify/")
     resp = client.get(path)
     assert resp.status_code == 302
-    resp = client.submit("/account/login", {"email": "juergen@example.org", "password": "sehr-geheim-123"})
+    resp = client.submit(
+        "/account/login", {"email": "juergen@example.org", "password": "sehr-geheim-123"}
+    )
     assert resp.status_code == 302
     page = client.get("/account")
     assert page.status_code == 200

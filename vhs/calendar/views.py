@@ -18,7 +18,6 @@ from vhs.forms import safe_next
 
 bp = Blueprint("calendar", __name__)
 
-FEED_RATE_LIMIT = "60 per minute"
 FEED_MAX_AGE = 300
 
 
@@ -68,13 +67,17 @@ def download_response(
     return response
 
 
+def _feed_rate_limit() -> str:
+    return current_app.config["VHS"].calendar_feed_rate_limit
+
+
 def _feed_rate_key() -> str:
     token = (request.view_args or {}).get("token", "")
     return "calendar-feed:" + hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
 @bp.route("/calendar/<token>.ics")
-@limiter.limit(FEED_RATE_LIMIT, key_func=_feed_rate_key)
+@limiter.limit(_feed_rate_limit, key_func=_feed_rate_key)
 def feed(token: str) -> Response:
     """A personal feed: no login, the token in the URL is the secret; 404 once revoked."""
     row = services.token_row(token)
