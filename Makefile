@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
+PYTEST_ARGS ?=
 
 TRANSLATIONS := vhs/translations
 POT := $(TRANSLATIONS)/messages.pot
@@ -63,10 +64,10 @@ run: venv compile ## Migrate, seed demo data on first run, serve on http://127.0
 test: venv compile ## ruff, then the whole pytest suite (browser tests included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 test-browser: venv compile ## Only the browser journeys (headless Chromium)
-	$(BIN)/pytest -q tests/browser
+	$(BIN)/pytest -q $(PYTEST_ARGS) tests/browser
 
 lint: venv ## ruff check and format check
 	$(BIN)/ruff check .

@@ -35,7 +35,9 @@ from courses.models import (
     course_instructors,
 )
 from vhs.accounts.models import User
+from vhs.cache import track
 from vhs.calendar import (
+    FEED_VERSION,
     CalendarEvent,
     EventStatus,
     ics,
@@ -673,5 +675,7 @@ def _local(dt: datetime) -> str:
 
 
 register_source("courses", user_events)
+# What the events above are made of: a change to any of it reaches the next poll of a feed.
+track(FEED_VERSION, Course, Session, Enrolment, course_instructors, (User, ("name",)))
 register_attachment_builder("course", mail_attachments)
 register_attachment_builder("session", session_mail_attachments)

@@ -27,6 +27,7 @@ class StrictSchema(Schema):
 
 
 Int = fields.Integer  # always used with strict=True below: floats are not integers
+MAX_ID = 2**31 - 1  # the largest value an INTEGER column holds
 
 
 class AwareDateTime(fields.AwareDateTime):
@@ -197,16 +198,16 @@ class CatalogueArgsSchema(StrictSchema):
     """Filters of the public catalogue."""
 
     q = fields.String(validate=validate.Length(max=200))
-    term = Int(validate=validate.Range(min=1))
-    category = Int(validate=validate.Range(min=1))
+    term = Int(validate=validate.Range(min=1, max=MAX_ID))
+    category = Int(validate=validate.Range(min=1, max=MAX_ID))
     format = fields.Enum(CourseFormat, by_value=True)
     weekday = Int(validate=validate.Range(min=1, max=7))
     time_of_day = fields.String(validate=validate.OneOf(list(TIME_OF_DAY)))
     language = fields.String(validate=validate.Length(min=2, max=5))
     level = fields.String(validate=validate.OneOf(CEFR_LEVELS))
     free_only = fields.Boolean()
-    max_price = Int(validate=validate.Range(min=0), metadata={"description": "cents"})
-    instructor = Int(validate=validate.Range(min=1))
+    max_price = Int(validate=validate.Range(min=0, max=MAX_ID), metadata={"description": "cents"})
+    instructor = Int(validate=validate.Range(min=1, max=MAX_ID))
     sort = fields.String(validate=validate.OneOf(SORTS), load_default="start")
     page = Int(load_default=1, validate=validate.Range(min=1, max=10000))
     per_page = Int(load_default=20, validate=validate.Range(min=1, max=100))
@@ -216,7 +217,7 @@ class EnrolArgsSchema(StrictSchema):
     reduction_reason = fields.Enum(ReductionReason, by_value=True, allow_none=True)
     user_id = Int(
         strict=True,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "staff only: book for this person"},
     )
 
@@ -245,13 +246,13 @@ class CategoryInSchema(StrictSchema):
     slug = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,79}$"))
     name_de = fields.String(required=True, validate=validate.Length(min=1, max=120))
     name_en = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    parent_id = Int(strict=True, allow_none=True, validate=validate.Range(min=1))
+    parent_id = Int(strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     position = Int(strict=True, load_default=0, validate=validate.Range(min=0, max=10000))
 
 
 class CourseInSchema(StrictSchema):
-    term_id = Int(strict=True, required=True, validate=validate.Range(min=1))
-    category_id = Int(strict=True, required=True, validate=validate.Range(min=1))
+    term_id = Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
+    category_id = Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
     code = fields.String(required=True, validate=validate.Length(min=2, max=20))
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     subtitle = fields.String(validate=validate.Length(max=300))
@@ -262,13 +263,13 @@ class CourseInSchema(StrictSchema):
     venue = fields.String(validate=validate.Length(max=200))
     room = fields.String(validate=validate.Length(max=100))
     fee_cents = Int(strict=True, validate=validate.Range(min=0, max=10_000_00))
-    reduced_fee_cents = Int(strict=True, allow_none=True, validate=validate.Range(min=0))
+    reduced_fee_cents = Int(strict=True, allow_none=True, validate=validate.Range(min=0, max=10_000_00))
     capacity = Int(strict=True, validate=validate.Range(min=1, max=10000))
     min_participants = Int(strict=True, validate=validate.Range(min=0, max=10000))
     enrolment_closes_at = AwareDateTime(allow_none=True)
     cancellation_days = Int(strict=True, validate=validate.Range(min=0, max=365))
     teaching_units = Int(strict=True, validate=validate.Range(min=0, max=1000))
-    instructor_ids = fields.List(Int(strict=True, validate=validate.Range(min=1)))
+    instructor_ids = fields.List(Int(strict=True, validate=validate.Range(min=1, max=MAX_ID)))
 
 
 class CoursePatchSchema(CourseInSchema):
@@ -317,11 +318,11 @@ class ReasonSchema(StrictSchema):
 
 
 class CopySchema(StrictSchema):
-    term_id = Int(strict=True, required=True, validate=validate.Range(min=1))
+    term_id = Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class MoveSchema(StrictSchema):
-    course_id = Int(strict=True, required=True, validate=validate.Range(min=1))
+    course_id = Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class BelowMinimumArgsSchema(StrictSchema):

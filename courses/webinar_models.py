@@ -13,6 +13,10 @@ from courses.models import Course, Session, _enum
 from vhs.accounts.models import User
 from vhs.db import db, utcnow
 
+# A room belongs to exactly one session: webhooks find the session by the room's name. (Declared
+# here, with the feature that needs it; the column itself is in courses/models.py.)
+sa.Index("uq_course_sessions_jitsi_room", Session.__table__.c.jitsi_room, unique=True)
+
 
 class JitsiEventKind(enum.StrEnum):
     """The webhook events attendance is built from (JaaS ``eventType`` names)."""

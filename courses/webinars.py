@@ -35,7 +35,7 @@ from courses.webinar_models import Attendance, Certificate, JitsiEvent, JitsiEve
 from vhs import gdpr
 from vhs.accounts.models import User
 from vhs.audit import audit
-from vhs.db import db, utcnow
+from vhs.db import db, lock, utcnow
 from vhs.errors import Conflict, Forbidden, Invalid, NotFound
 from vhs.i18n import BERLIN
 
@@ -435,8 +435,13 @@ def _attendance(session_id: int, user_id: int) -> Attendance:
 
 
 def recompute_attendance(session: Session, user_id: int) -> Attendance:
-    """Rebuild a person's Jitsi attendance at a session from all stored events."""
+    """Rebuild a person's Jitsi attendance at a session from all stored events.
+
+    The attendance row is locked first: two deliveries for the same person at once then
+    recompute one after the other, and the second sees the first one's event.
+    """
     db.session.flush()
+    row = lock(Attendance, _attendance(session.id, user_id).id)
     rows = db.session.execute(
         sa.select(JitsiEvent.occurred_at, JitsiEvent.kind, JitsiEvent.connection).where(
             JitsiEvent.session_id == session.id,
@@ -448,7 +453,6 @@ def recompute_attendance(session: Session, user_id: int) -> Attendance:
     ).all()
     opens, _closes, expires = window(session)
     result = presence_from_events([tuple(r) for r in rows], clip=(opens, expires))
-    row = _attendance(session.id, user_id)
     row.first_join_at = result.first_join_at
     row.last_leave_at = result.last_leave_at
     row.seconds_present = result.seconds
@@ -565,7 +569,7 @@ def handle_event(payload: Mapping[str, Any], now: datetime | None = None) -> str
             .where(JitsiEvent.session_id == session.id, JitsiEvent.user_id.is_not(None))
             .distinct()
         ).scalars()
-        for user_id in list(people):
+        for user_id in sorted(people):  # always the same lock order: no deadlocks
             recompute_attendance(session, user_id)
     return f"recorded: {kind.value} session {session.id}"
 

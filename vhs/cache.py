@@ -208,26 +208,38 @@ _VERSION_QUERY = sa.select(CacheVersion.__table__.c.version).where(
 
 
 def _read_version(name: str) -> int | None:
-    session = db.session()
+    session_open = db.session.registry.has() and db.session().in_transaction()
     if (
         db.engine.dialect.name != "postgresql"
-        or session.in_transaction()
-        or not isinstance(session.get_bind(), sa.Engine)
+        or session_open
+        or isinstance(db.session.session_factory.kw.get("bind"), sa.Connection)
     ):
         # In the session's own transaction: SQLite keeps one snapshot per transaction (the
         # data read after the number must not be older than it); a transaction already open
         # costs no extra round trip; a session bound to one connection (tests) sees its own
         # uncommitted numbers.
-        return session.execute(_VERSION_QUERY, {"name": name}).scalar_one_or_none()
+        return db.session.execute(_VERSION_QUERY, {"name": name}).scalar_one_or_none()
     # PostgreSQL (read committed): every later statement of the session sees at least what
     # this separate read saw.
+    # Straight through the driver: this runs on every cached request, and SQLAlchemy's
+    # statement machinery costs more client CPU than the query itself.
+    engine = _version_engine()
+    dbapi = engine.dialect.loaded_dbapi
     for attempt in (1, 2):
+        conn = engine.raw_connection()
         try:
-            with _version_engine().connect() as conn:
-                return conn.execute(_VERSION_QUERY, {"name": name}).scalar_one_or_none()
-        except sa.exc.DBAPIError as exc:
-            if attempt == 2 or not exc.connection_invalidated:
+            cur = conn.cursor()
+            cur.execute("SELECT version FROM cache_versions WHERE name = %s", (name,))
+            row = cur.fetchone()
+            cur.close()
+        except (dbapi.OperationalError, dbapi.InterfaceError):
+            conn.invalidate()  # a dropped connection (server restart): retry on a new one
+            if attempt == 2:
                 raise
+            continue
+        finally:
+            conn.close()
+        return int(row[0]) if row else None
     return None  # pragma: no cover
 
 
@@ -259,6 +271,8 @@ class VersionedCache:
         source of this cache (it sees uncommitted data)."""
         if not current_app.config.get("RESPONSE_CACHE", not current_app.testing):
             return False
+        if not db.session.registry.has():
+            return True  # no session yet in this request: nothing changed
         session = db.session()
         if self.name in session.info.get(_INFO_KEY, ()):
             return False

@@ -50,7 +50,7 @@ def test_resident_adds_a_course_and_subscribes_to_the_feed(
     google = section.get_by_role("link", name=re.compile("Google")).get_attribute("href")
     assert google.startswith("https://calendar.google.com/calendar/render?action=TEMPLATE")
 
-    page.get_by_role("button", name=re.compile("Jetzt buchen|Warteliste")).click()
+    page.get_by_role("button", name=re.compile("Jetzt anmelden|Warteliste")).click()
     page.wait_for_url("**/me/courses")
     page.get_by_role("button", name="Meine Kalenderadresse einrichten").click()
     page.wait_for_url("**/me/courses")

@@ -193,6 +193,55 @@ def test_a_course_cancelled_by_the_vhs_stays_cancelled_own_cancellation_leaves(
     assert [str(e["STATUS"]) for e in events] == ["CANCELLED"]
 
 
+@pytest.fixture
+def feed_cache(app):
+    """Rendered feeds cached as in production (tests run without caches otherwise)."""
+    from vhs.calendar import services as calendar_services
+
+    app.config["RESPONSE_CACHE"] = True
+    calendar_services._rendered.clear()
+    try:
+        yield calendar_services._rendered
+    finally:
+        app.config.pop("RESPONSE_CACHE", None)
+        calendar_services._rendered.clear()
+
+
+def test_a_cached_feed_shows_every_change_in_the_next_poll(
+    app, client, make_user, make_enrolment, dated_course, api_token, staff, feed_cache
+):
+    teacher = make_user(Role.INSTRUCTOR, name="Ute Alt")
+    user = make_user()
+    first_course = dated_course(starts=(WINTER,), title="Erster Kurs", instructors=[teacher.id])
+    make_enrolment(first_course, user)
+    url = client.get("/api/v1/me/calendar", headers=api_token(user)).json["url"]
+    path = url.removeprefix("http://vhs.test")
+
+    first = client.get(path)
+    assert client.get(path).get_data() == first.get_data()
+    assert feed_cache.hits >= 1  # the second poll was served from the cache
+
+    make_enrolment(dated_course(starts=(SUMMER,), title="Zweiter Kurs"), user)  # a booking
+    after_booking = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert after_booking.status_code == 200 and b"Zweiter Kurs" in after_booking.get_data()
+
+    with app.app_context():  # a session moves
+        session = db.session.get(Session, session_ids(app, first_course)[0])
+        services.update_session(
+            db.session.get(User, staff.id),
+            session,
+            {"starts_at": WINTER + timedelta(hours=2), "ends_at": WINTER + timedelta(hours=3)},
+        )
+        db.session.commit()
+    moved = client.get(path).get_data()
+    assert b"DTSTART;TZID=Europe/Berlin:20270112T200000" in moved
+
+    with app.app_context():  # an instructor's name changes
+        db.session.get(User, teacher.id).name = "Ute Neu"
+        db.session.commit()
+    assert b"Ute Neu" in client.get(path).get_data()
+
+
 # --- course and session files ---------------------------------------------------------------
 
 

@@ -210,3 +210,67 @@ def test_list_pages_issue_at_most_six_statements_whatever_the_page_size(
         app.config.pop("RESPONSE_CACHE", None)
         catalogue_cache.api_pages.clear()
         catalogue_cache.html_fragments.clear()
+
+
+def test_course_page_fragments_follow_edits_and_stay_per_visitor(
+    cached: None,
+    app: Flask,
+    client: Any,
+    make_course: Callable[..., Course],
+    make_user: Any,
+    api_token: Any,
+    login: Any,
+) -> None:
+    course = make_course(title="Töpfern für alle", capacity=4)
+    url = f"/courses/{course.id}"
+    first = client.get(url).get_data(as_text=True)
+    assert "Töpfern für alle" in first
+    assert "Log in to book" in first or "Zum Buchen anmelden" in first
+    hits = catalogue_cache.fragments.hits
+    client.get(url)
+    assert catalogue_cache.fragments.hits == hits + 3  # head, about, dates
+
+    staff = make_user("staff")
+    session_id = course.sessions[0].id
+    resp = client.patch(
+        f"/api/v1/staff/sessions/{session_id}",
+        json={"room": "Werkraum 7"},
+        headers=api_token(staff),
+    )
+    assert resp.status_code == 200, resp.json
+    resp = client.patch(
+        f"/api/v1/staff/courses/{course.id}",
+        json={"title": "Töpfern am Abend"},
+        headers=api_token(staff),
+    )
+    assert resp.status_code == 200, resp.json
+    page = client.get(url).get_data(as_text=True)
+    assert "Töpfern am Abend" in page
+    assert "Werkraum 7" in page
+
+    # The booking part is per visitor: a resident who booked sees it, the cache does not leak it.
+    resident = make_user("resident")
+    login(resident)
+    booked = client.post(
+        f"/api/v1/courses/{course.id}/enrolments", json={}, headers=api_token(resident)
+    )
+    assert booked.status_code == 201, booked.json
+    mine = client.get(url).get_data(as_text=True)
+    assert "Ihre Anmeldung" in mine or "Your booking" in mine
+    anonymous = app.test_client().get(url).get_data(as_text=True)
+    assert "Ihre Anmeldung" not in anonymous and "Your booking" not in anonymous
+
+
+def test_a_fragment_expires_when_its_clock_says_so(cached: None, app: Flask) -> None:
+    """``until`` in the past: the value is not kept (e.g. the next session just ended)."""
+    from datetime import UTC, datetime, timedelta
+
+    calls: list[int] = []
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    future = datetime.now(UTC) + timedelta(hours=1)
+    with app.test_request_context():
+        cache = catalogue_cache.fragments
+        cache.get_or_set("x", lambda: calls.append(1) or "a", lambda: past)
+        cache.get_or_set("x", lambda: calls.append(2) or "b", lambda: future)
+        assert cache.get_or_set("x", lambda: calls.append(3) or "c") == "b"
+    assert calls == [1, 2]

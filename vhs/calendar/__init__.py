@@ -3,6 +3,10 @@
 A source is a function ``source(user) -> Iterable[CalendarEvent]`` giving the events one
 person's feed shows (courses: the sessions they attend or teach; later the library: loan end
 dates). The core only knows ``CalendarEvent``; it never imports a domain.
+
+Rendered feeds are cached under the data version ``FEED_VERSION``: a domain that registers a
+source must also declare the models its events come from, ``vhs.cache.track(FEED_VERSION,
+Loan, ...)``, so that a change of them reaches the next poll.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class CalendarEvent:
 
 EventSource = Callable[["User"], Iterable[CalendarEvent]]
 
+FEED_VERSION = "calendar_feeds"
+
 _sources: dict[str, EventSource] = {}
 
 
@@ -79,6 +85,7 @@ def attachments_for(kind: str, **kwargs: Any) -> list[Any]:
 
 
 __all__ = [
+    "FEED_VERSION",
     "CalendarEvent",
     "EventSource",
     "EventStatus",

@@ -25,12 +25,20 @@ from flask_babel import lazy_gettext as _l
 
 from vhs import gdpr
 from vhs.accounts.models import User
-from vhs.calendar import CalendarEvent, ics, sources
+from vhs.cache import VersionedCache
+from vhs.calendar import FEED_VERSION, CalendarEvent, ics, sources
 from vhs.calendar.models import CalendarToken
 from vhs.db import db, lock, utcnow
 from vhs.errors import NotFound
 
 _KEY_PURPOSE = b"vhs-platform calendar feed token v1"
+
+# Clients poll feeds; most polls find nothing changed. A rendered feed is kept per token and
+# language while the "calendar_feeds" data version stands (every source's models bump it in
+# the transaction that changes them, see vhs.cache) and for at most five minutes, which also
+# bounds how late a session leaves the one-year window. 512 feeds of a few dozen sessions are
+# a few megabytes per worker.
+_rendered = VersionedCache(FEED_VERSION, maxsize=512, ttl=300.0)
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,17 @@ def feed_name() -> str:
     return _("%(org)s – my dates", org=current_app.config["VHS"].org_name)
 
 
+def render_feed(user: User, locale: str) -> bytes:
+    """The feed's bytes, built from every source, in ``locale``."""
+    with force_locale(locale):
+        return ics.calendar_bytes(
+            feed_name(),
+            personal_events(user),
+            feed=True,
+            description=_("Your course dates at %(org)s.", org=current_app.config["VHS"].org_name),
+        )
+
+
 def personal_feed(row: CalendarToken) -> Feed:
     """The feed behind a token, in its owner's language, with ETag and Last-Modified.
 
@@ -174,13 +193,8 @@ def personal_feed(row: CalendarToken) -> Feed:
     is a strong ETag. When it differs from the one stored on the token, the feed changed now.
     """
     user = row.user
-    with force_locale(user.locale or "de"):
-        body = ics.calendar_bytes(
-            feed_name(),
-            personal_events(user),
-            feed=True,
-            description=_("Your course dates at %(org)s.", org=current_app.config["VHS"].org_name),
-        )
+    locale = user.locale or "de"
+    body = _rendered.get_or_set((row.id, locale), lambda: render_feed(user, locale))
     digest = hashlib.sha256(body).hexdigest()
     if row.feed_hash != digest or row.feed_changed_at is None:
         now = utcnow().replace(microsecond=0)
