@@ -149,6 +149,10 @@ def _register_blueprints(app: Flask) -> None:
     from vhs.payments import services as payments_services
     from vhs.payments import views as payments_views
 
+    from vhs.main import register_nav
+
+    register_nav("payments.mine", _l("My payments"), who="user")
+    register_nav("payments.staff_list", _l("Payments"), who="staff")
     app.register_blueprint(payments_views.bp)
     app.register_blueprint(payments_views.webhooks)
     api.register_blueprint(payments_api.bp)

@@ -23,7 +23,8 @@ _nav: list[tuple[str, Any, str]] = []
 
 def register_nav(endpoint: str, label: Any, who: str = "all") -> None:
     """Add a link to the main navigation (``who``: all, user, instructor, staff, admin)."""
-    _nav.append((endpoint, label, who))
+    if all(existing != endpoint for existing, _label, _who in _nav):
+        _nav.append((endpoint, label, who))
 
 
 def nav_items() -> list[tuple[str, Any]]:
