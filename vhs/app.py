@@ -12,7 +12,6 @@ from typing import Any
 from flask import Flask, g, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from werkzeug.routing import IntegerConverter
 
 from vhs.config import REPO_ROOT, Settings, flask_config
 from vhs.db import configure_engine, db, set_write_intent
@@ -40,14 +39,6 @@ class VhsFlask(Flask):
         return rv
 
 
-class DatabaseIdConverter(IntegerConverter):
-    """``<int:...>`` URL parts stop at the largest id a database column can hold (else 404)."""
-
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(map, *args, **kwargs)
-
-
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides settings (tests pass their own)."""
     app = VhsFlask(
@@ -67,7 +58,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(flask_config(settings, app.instance_path))
     app.config.update(config)
 
-    app.url_map.converters["int"] = DatabaseIdConverter
     _configure_logging(app)
     _ensure_catalogs()
     _init_extensions(app)
@@ -145,11 +135,10 @@ def _register_blueprints(app: Flask) -> None:
     import vhs.payments.jobs
     import vhs.payments.receivers  # noqa: F401  (reactions to domain signals)
     from vhs import gdpr
+    from vhs.main import register_nav
     from vhs.payments import api as payments_api
     from vhs.payments import services as payments_services
     from vhs.payments import views as payments_views
-
-    from vhs.main import register_nav
 
     register_nav("payments.mine", _l("My payments"), who="user")
     register_nav("payments.staff_list", _l("Payments"), who="staff")
