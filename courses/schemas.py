@@ -263,7 +263,9 @@ class CourseInSchema(StrictSchema):
     venue = fields.String(validate=validate.Length(max=200))
     room = fields.String(validate=validate.Length(max=100))
     fee_cents = Int(strict=True, validate=validate.Range(min=0, max=10_000_00))
-    reduced_fee_cents = Int(strict=True, allow_none=True, validate=validate.Range(min=0, max=10_000_00))
+    reduced_fee_cents = Int(
+        strict=True, allow_none=True, validate=validate.Range(min=0, max=10_000_00)
+    )
     capacity = Int(strict=True, validate=validate.Range(min=1, max=10000))
     min_participants = Int(strict=True, validate=validate.Range(min=0, max=10000))
     enrolment_closes_at = AwareDateTime(allow_none=True)
