@@ -122,6 +122,7 @@ def run_database(database: Database, args: argparse.Namespace, driver: Driver) -
         if over_http:
             with serve(env, spec) as server:
                 ctx.base_url = server.base_url
+                ctx.server_pid = server.pid
                 rounds: list[dict[str, tuple[Outcome | None, str | None]]] = []
                 for r in range(args.rounds):
                     if args.rounds > 1:
@@ -131,6 +132,7 @@ def run_database(database: Database, args: argparse.Namespace, driver: Driver) -
                     rounds.append(done)
                 outcomes.update(_combine(rounds))
             ctx.base_url = None
+            ctx.server_pid = None
         for sc in in_process:
             outcomes[sc.name] = _run_one(sc, ctx)
     finally:
@@ -181,12 +183,29 @@ def _add_ratios(
         None,
     )
     base_rps = baseline.metrics.get("rps") if baseline else None
+    base_cpu = baseline.metrics.get("cpu_ms_per_request") if baseline else None
     for outcome, _error in outcomes.values():
         if outcome and outcome.metrics.get("rps") is not None and base_rps:
             outcome.metrics["ratio_to_healthz"] = outcome.metrics["rps"] / base_rps
+        if outcome and outcome.metrics.get("cpu_ms_per_request") and base_cpu:
+            # The same ratio from server CPU per request: requests/s the server could answer
+            # with the CPUs to itself, relative to /healthz.
+            outcome.metrics["cpu_ratio_to_healthz"] = (
+                base_cpu / outcome.metrics["cpu_ms_per_request"]
+            )
 
 
-MEDIAN_KEYS = ("rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "ratio_to_healthz", "kb_per_response")
+MEDIAN_KEYS = (
+    "rps",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "max_ms",
+    "ratio_to_healthz",
+    "kb_per_response",
+    "cpu_ms_per_request",
+    "cpu_ratio_to_healthz",
+)
 
 
 def _combine(
@@ -213,7 +232,14 @@ def _combine(
         metrics["rounds"] = [
             {
                 k: round(o.metrics[k], 3)
-                for k in ("rps", "p50_ms", "p99_ms", "ratio_to_healthz")
+                for k in (
+                    "rps",
+                    "p50_ms",
+                    "p99_ms",
+                    "ratio_to_healthz",
+                    "cpu_ms_per_request",
+                    "cpu_ratio_to_healthz",
+                )
                 if o.metrics.get(k) is not None
             }
             for o in runs

@@ -15,6 +15,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.env import WORK_DIR, log
 
@@ -58,6 +59,7 @@ class LoadResult:
     bytes_per_request: float
     tool: str
     notes: list[str] = field(default_factory=list)
+    server: dict[str, Any] = field(default_factory=dict)  # e.g. server_cpu_s from bench.cpu
 
 
 def wrk_available() -> bool:
@@ -110,13 +112,21 @@ class Driver:
         first = (out.stdout or out.stderr).strip().splitlines()
         return first[0].split(" Copyright")[0] if first else "wrk"
 
-    def run(self, url: str, headers: dict[str, str] | None = None) -> LoadResult:
-        """Warm up, then measure ``url``."""
+    def run(self, url: str, headers: dict[str, str] | None = None, probe: Any = None) -> LoadResult:
+        """Warm up, then measure ``url`` (``probe.start()``/``stop()`` around the measurement)."""
         if self.use_wrk:
             self._wrk(url, self.spec.warmup_s, headers)
-            return self._wrk(url, self.spec.duration_s, headers)
-        python_load(url, self.spec.warmup_s, self.spec.connections, headers)
-        return python_load(url, self.spec.duration_s, self.spec.connections, headers)
+        else:
+            python_load(url, self.spec.warmup_s, self.spec.connections, headers)
+        if probe is not None:
+            probe.start()
+        if self.use_wrk:
+            result = self._wrk(url, self.spec.duration_s, headers)
+        else:
+            result = python_load(url, self.spec.duration_s, self.spec.connections, headers)
+        if probe is not None:
+            result.server = probe.stop()
+        return result
 
     def _wrk(self, url: str, seconds: float, headers: dict[str, str] | None) -> LoadResult:
         if self._script is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -46,6 +45,7 @@ from vhs.accounts.models import User
 from vhs.auth import current, require_user, staff_required, user_required
 from vhs.db import db
 from vhs.errors import Forbidden, NotFound
+from vhs.i18n import page_locale
 from vhs.payments.schemas import PayArgsSchema, PaymentOutSchema
 
 bp = Blueprint("courses_api", __name__, url_prefix="/api/v1", description="Courses and enrolment")
@@ -106,7 +106,7 @@ class Courses(MethodView):
         """
         # Same body for everyone: cached per arguments and category-name language until the
         # catalogue's data version changes (courses/cache.py); a miss costs 3 statements.
-        locale = g.get("locale", "de")  # what CategoryOutSchema reads
+        locale = page_locale()  # what CategoryOutSchema reads
         key = ("api", tuple(sorted(args.items(), key=lambda kv: kv[0])), locale)
 
         def dump() -> Any:

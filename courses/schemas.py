@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from courses.models import (
@@ -17,6 +16,7 @@ from courses.models import (
     TermStatus,
 )
 from courses.search import SORTS, TIME_OF_DAY
+from vhs.i18n import page_locale
 
 
 class StrictSchema(Schema):
@@ -54,7 +54,7 @@ class CategoryOutSchema(Schema):
     parent_id = fields.Integer(allow_none=True)
 
     def get_name(self, obj: Any) -> str:
-        return obj.name(g.get("locale", "de"))
+        return obj.name(page_locale())
 
 
 class TermOutSchema(Schema):

@@ -83,6 +83,8 @@ def app() -> Iterator[Flask]:
     application = create_app(base_config())
     reset_schema(application)
     yield application
+    with application.app_context():
+        db.engine.dispose()  # close pooled connections before the app is garbage
 
 
 @pytest.fixture(autouse=True)

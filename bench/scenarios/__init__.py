@@ -113,6 +113,7 @@ class Context:
     env: dict[str, str]
     driver: Driver | None = None
     base_url: str | None = None
+    server_pid: int | None = None  # the gunicorn master (for the CPU probe)
     facts: dict[str, Any] = field(default_factory=dict)
     _engine: sa.Engine | None = None
     _app: Flask | None = None
@@ -134,21 +135,28 @@ class Context:
         if self.driver is None or self.base_url is None:
             raise RuntimeError("this scenario needs the server (register it with server=True)")
         self._check_answers(path, headers)
-        r = self.driver.run(self.base_url + path, headers)
-        return Outcome(
-            path=path,
-            metrics={
-                "rps": r.rps,
-                "p50_ms": r.p50_ms,
-                "p90_ms": r.p90_ms,
-                "p99_ms": r.p99_ms,
-                "max_ms": r.max_ms,
-                "requests": r.requests,
-                "errors": r.errors,
-                "kb_per_response": round(r.bytes_per_request / 1024, 1),
-            },
-            notes=list(r.notes),
-        )
+        probe = None
+        if self.server_pid is not None:
+            from bench import cpu
+
+            if cpu.available():
+                probe = cpu.CpuProbe(self.server_pid, self.engine)
+        r = self.driver.run(self.base_url + path, headers, probe=probe)
+        metrics: dict[str, Any] = {
+            "rps": r.rps,
+            "p50_ms": r.p50_ms,
+            "p90_ms": r.p90_ms,
+            "p99_ms": r.p99_ms,
+            "max_ms": r.max_ms,
+            "requests": r.requests,
+            "errors": r.errors,
+            "kb_per_response": round(r.bytes_per_request / 1024, 1),
+        }
+        if r.server.get("server_cpu_s") and r.requests:
+            # Server-side CPU (workers + database backends) per request: steady on a busy
+            # machine, unlike requests/s (see bench/cpu.py).
+            metrics["cpu_ms_per_request"] = r.server["server_cpu_s"] * 1000 / r.requests
+        return Outcome(path=path, metrics=metrics, notes=list(r.notes))
 
     def _check_answers(self, path: str, headers: dict[str, str] | None) -> None:
         """A benchmark of an error page is worthless: require a 200 first."""

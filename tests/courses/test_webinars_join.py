@@ -24,7 +24,9 @@ from tests.courses import factories
 from tests.courses.webinar_helpers import APP_ID, first_session, online_course
 from vhs.accounts.models import Role, User
 from vhs.audit import AuditEntry
+from vhs.config import ConfigError, Settings
 from vhs.db import db, utcnow
+from vhs.errors import Conflict
 
 SECRET = "prosody-shared-secret-for-tests-0123456789"
 
@@ -152,9 +154,9 @@ def test_window_boundaries_to_the_second(app: Flask, webinar: dict[str, Any]) ->
         assert state(opens) is webinars.JoinState.OPEN
         assert state(session.ends_at) is webinars.JoinState.OPEN
         assert state(session.ends_at + second) is webinars.JoinState.OVER
-        with pytest.raises(Exception) as info:
+        with pytest.raises(Conflict) as info:
             webinars.require_join(user, session, opens - second)
-        assert info.value.status == 409
+        assert info.value.code == "not_open_yet"
         assert info.value.extra["opens_at"] == opens.isoformat()
 
 
@@ -185,6 +187,10 @@ def test_api_answers_409_with_opens_at_before_the_window(
     assert body["code"] == "not_open_yet"
     assert body["opens_at"] == opens.isoformat()
     assert "jwt" not in body and "room" not in body
+    # The problem document is exactly what the OpenAPI document promises for this 409.
+    spec = client.get("/api/v1/openapi.json").get_json()
+    promised = spec["components"]["schemas"]["JoinConflict"]["properties"]
+    assert set(body) <= set(promised)
     page = client.get(f"/sessions/{sid}/join")  # not logged in in this client: to the login
     assert page.status_code == 302
 
@@ -559,3 +565,22 @@ def test_a_token_is_never_for_every_room(app: Flask, prosody: Any) -> None:
                 not_before=utcnow(),
                 expires=utcnow(),
             )
+
+
+def test_production_refuses_half_configured_jitsi_tokens() -> None:
+    safe = {
+        "VHS_ENV": "production",
+        "VHS_SECRET_KEY": "k" * 48,
+        "VHS_DATABASE_URL": "postgresql+psycopg://vhs@db.internal/vhs",
+        "VHS_PUBLIC_BASE_URL": "https://vhs.example",
+    }
+    Settings.from_env(
+        {**safe, "VHS_JITSI_APP_ID": "vhs", "VHS_JITSI_APP_SECRET": SECRET}
+    ).validate()
+    for env, name in (
+        ({"VHS_JITSI_APP_ID": "vhs"}, "VHS_JITSI_APP_SECRET"),
+        ({"VHS_JITSI_APP_ID": "vhs", "VHS_JITSI_APP_SECRET": "short"}, "VHS_JITSI_APP_SECRET"),
+        ({"VHS_JAAS_APP_ID": APP_ID}, "VHS_JAAS_KID"),
+    ):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({**safe, **env}).validate()

@@ -9,7 +9,6 @@ import pytest
 
 from vhs import create_app
 from vhs.config import DEFAULT_SECRET_KEY, ConfigError, Settings, flask_config
-from vhs.db import db
 
 SAFE_PRODUCTION = {
     "VHS_ENV": "production",
@@ -100,9 +99,6 @@ def test_defaults_need_nothing(clean_env, tmp_path):
     assert not settings.production
     assert settings.mail_url == "" and not settings.stripe_enabled
     app = create_app()
-    with app.app_context():
-        # tests/conftest.py's teardown leaves the invalid "conservative_savepoint" behind.
-        db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'vhs.sqlite3'}"
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert app.config["SESSION_COOKIE_SECURE"] is False

@@ -186,6 +186,11 @@ def render_feed(user: User, locale: str) -> bytes:
         )
 
 
+def _render_and_hash(user: User, locale: str) -> tuple[bytes, str]:
+    body = render_feed(user, locale)
+    return body, hashlib.sha256(body).hexdigest()
+
+
 def personal_feed(row: CalendarToken) -> Feed:
     """The feed behind a token, in its owner's language, with ETag and Last-Modified.
 
@@ -194,8 +199,7 @@ def personal_feed(row: CalendarToken) -> Feed:
     """
     user = row.user
     locale = user.locale or "de"
-    body = _rendered.get_or_set((row.id, locale), lambda: render_feed(user, locale))
-    digest = hashlib.sha256(body).hexdigest()
+    body, digest = _rendered.get_or_set((row.id, locale), lambda: _render_and_hash(user, locale))
     if row.feed_hash != digest or row.feed_changed_at is None:
         now = utcnow().replace(microsecond=0)
         previous = row.feed_changed_at
