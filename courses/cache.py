@@ -119,3 +119,37 @@ def dates_change(course: Course) -> Callable[[], datetime | None]:
         return min(ends) if ends else None
 
     return at
+
+
+# --- whole pages for visitors without an account ---------------------------------------------
+
+# Where the page's CSRF token goes; each answer gets the visitor's own token in its place.
+TOKEN_SLOT = "csrf-slot-0f6e2b9d4c"
+
+# Whole HTML pages (~15-40 KB) for visitors without an account or pending messages.
+pages = VersionedCache(CATALOGUE, maxsize=1024)
+
+
+def anonymous_page(
+    render: Callable[..., str], until: Callable[[], datetime | None] | None = None
+) -> str | None:
+    """The whole page for a visitor without an account, from :data:`pages`; None otherwise.
+
+    Such a visitor's page differs from any other's only in the CSRF token of base.html's
+    language switch: the page is kept with :data:`TOKEN_SLOT` in its place (``render`` gets
+    ``csrf_token=`` to pass to the template) and each answer gets the visitor's own token, made
+    exactly as ``csrf_token()`` would (so the session cookie is the same as without the cache).
+    Keyed by path and query string as sent, language and catalogue version; anyone logged in,
+    or with a flashed message waiting, gets a freshly rendered page.
+    """
+    from flask import session
+    from flask_wtf.csrf import generate_csrf
+
+    from vhs.auth import current
+    from vhs.i18n import page_locale
+
+    if current() is not None or session.get("_flashes"):
+        return None
+    key = ("page", request.full_path, page_locale())
+    html = pages.get_or_set(key, lambda: render(csrf_token=lambda: TOKEN_SLOT), until)
+    return html.replace(TOKEN_SLOT, generate_csrf())

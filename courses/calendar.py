@@ -251,9 +251,30 @@ class EventMaker:
     def event(
         self, row: Any, role: str = Role.ATTENDEE, *, status: EventStatus | None = None
     ) -> CalendarEvent:
-        """The VEVENT data for one session row."""
-        status = status or self.status(row, role)
-        title = row.title
+        """The VEVENT data for one session row (columns as in ``_COLUMNS``)."""
+        # Unpacked by position: ten thousand rows times twenty named lookups is measurable.
+        (
+            session_id,
+            uuid,
+            starts_at,
+            ends_at,
+            online,
+            room,
+            session_status,
+            sequence,
+            updated_at,
+            note,
+            course_id,
+            code,
+            title,
+            venue,
+            course_room,
+            course_status,
+            course_updated_at,
+            _capacity,
+            _seats_taken,
+        ) = row
+        status = status or event_status(session_status, course_status, role)
         if status is EventStatus.CANCELLED:
             summary = self.summary_cancelled % {"title": title}
         elif role == Role.WAITLISTED:
@@ -262,30 +283,31 @@ class EventMaker:
             summary = self.summary_pending % {"title": title}
         else:
             summary = title
-        url = self.url(row)
-        lines = [self._head(row.course_id, row.code)]
-        if row.online:
-            lines.append(self.join_line % {"url": url, "minutes": self.open_minutes})
+        head = self._head(course_id, code)
+        if online:
+            url = f"{self.base}/sessions/{session_id}/join"
+            tail = self.join_line % {"url": url, "minutes": self.open_minutes}
         else:
-            lines.append(self.page_line % {"url": url})
-        if row.note:
-            lines.append(row.note)
+            url = f"{self.base}/courses/{course_id}"
+            tail = self.page_line % {"url": url}
+        lines = [head, tail]
+        if note:
+            lines.append(note)
         if role in self.texts:
             lines.append(self.texts[role])
         if status is EventStatus.CANCELLED:
             lines.append(self.cancelled_text)
-        modified = max(row.updated_at, row.course_updated_at)
         return CalendarEvent(
-            uid=f"session-{row.uuid}@{self.host}",
-            start=row.starts_at,
-            end=row.ends_at,
+            uid=f"session-{uuid}@{self.host}",
+            start=starts_at,
+            end=ends_at,
             summary=summary,
-            last_modified=modified,
-            location=self.location(row),
+            last_modified=max(updated_at, course_updated_at),
+            location=self.place(online, room, course_room, venue),
             description="\n".join(lines),
             url=url,
             status=status,
-            sequence=row.sequence,
+            sequence=sequence,
             stamp=self.stamp,
         )
 
@@ -545,7 +567,7 @@ def session_batches(
             .order_by(Session.starts_at, Session.id)
             .limit(batch)
         )
-        rows = list(db.session.execute(query))
+        rows = db.session.connection().execute(query).all()  # Core: no ORM row wrapping
         if not rows:
             return
         yield rows

@@ -154,27 +154,32 @@ def _filter_options() -> dict[str, Any]:
 @bp.route("/courses")
 def catalogue() -> str:
     """The public course catalogue with filters and search."""
-    query = query_from_request()
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
 
-    def content() -> Markup:
-        return render_block(
-            "courses/catalogue.html",
-            "content",
-            {
-                "page": search(query, instructors=False),  # the cards show no instructors
-                "query": query,
-                "args": args,
-                "options": _filter_options(),
-                **_labels(),
-            },
-        )
+    # Cached per query string, language and catalogue version (courses/cache.py), so a hit
+    # costs one SELECT and a booking or an edit shows in the very next response: the whole
+    # page for visitors without an account, else the content block (the same for everyone).
+    def page(**extra: Any) -> str:
+        query = query_from_request()
+        args = {k: v for k, v in request.args.items() if k != "page" and v}
 
-    # The content block is the same for every visitor (no account, no form token): rendered
-    # once per query string, language and catalogue version (courses/cache.py), so a hit
-    # costs one SELECT and a booking or an edit shows in the very next response.
-    html = catalogue_cache.html_fragments.get_or_set(request_key(page_locale()), content)
-    return render_template("courses/catalogue.html", content_html=html, query=query)
+        def content() -> Markup:
+            return render_block(
+                "courses/catalogue.html",
+                "content",
+                {
+                    "page": search(query, instructors=False),  # the cards show no instructors
+                    "query": query,
+                    "args": args,
+                    "options": _filter_options(),
+                    **_labels(),
+                },
+            )
+
+        html = catalogue_cache.html_fragments.get_or_set(request_key(page_locale()), content)
+        return render_template("courses/catalogue.html", content_html=html, query=query, **extra)
+
+    cached_page = catalogue_cache.anonymous_page(page)
+    return cached_page if cached_page is not None else page()
 
 
 def _labels() -> dict[str, Any]:
@@ -235,18 +240,31 @@ _description_html = functools.lru_cache(maxsize=512)(render_markdown)
 @bp.route("/courses/<int:course_id>")
 def detail(course_id: int) -> str:
     """A course: description, all sessions, instructors, fee, seats, booking."""
-    course = services.get_course(course_id, current())
-    decision = course_decision(course)
-    return render_template(
-        "courses/detail.html",
-        course=course,
-        description=_description_html(course.description),
-        decision=decision,
-        # Forms only where the page shows them (building one costs a CSRF token and choices).
-        form=_enrol_form(course) if decision["can_enrol"] else None,
-        cancel_form=EmptyForm() if decision["enrolment"] is not None else None,
-        **_labels(),
+    loaded: list[Course] = []
+
+    def page(**extra: Any) -> str:
+        course = services.get_course(course_id, current())
+        loaded.append(course)
+        decision = course_decision(course)
+        return render_template(
+            "courses/detail.html",
+            course=course,
+            description=_description_html(course.description),
+            decision=decision,
+            # Forms only where the page shows them (each costs a CSRF token and choices).
+            form=_enrol_form(course) if decision["can_enrol"] else None,
+            cancel_form=EmptyForm() if decision["enrolment"] is not None else None,
+            **_labels(),
+            **extra,
+        )
+
+    # Visitors without an account all see the same page: kept per course, language and
+    # catalogue version, and until "the next session" moves on (courses/cache.py). A hit
+    # costs one SELECT: a course that was unpublished or deleted changed the version.
+    cached_page = catalogue_cache.anonymous_page(
+        page, until=lambda: dates_change(loaded[0])() if loaded else None
     )
+    return cached_page if cached_page is not None else page()
 
 
 @bp.route("/courses/<int:course_id>/enrol", methods=["POST"])

@@ -287,6 +287,9 @@ def gunicorn(
         VHS_PUBLIC_BASE_URL="http://vhs.test",
         VHS_INSTANCE_PATH=str(log_path.parent / "instance"),
         VHS_RATELIMIT_STORAGE_URL="memory://",
+        # The tests prove the lock keeps seats right; on a loaded 2-core CI machine 200
+        # requests may queue longer than the production lock timeout (3 s, a 503).
+        VHS_LOCK_TIMEOUT_MS="20000",
         VHS_TEST_DISABLE_ROW_LOCKS="1" if disable_row_locks else "0",
         PYTHONDONTWRITEBYTECODE="1",
     )

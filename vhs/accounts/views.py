@@ -365,5 +365,6 @@ def grant_role(user_id: int) -> Any:
     if not form.validate_on_submit():
         raise Invalid(errors=form.errors)
     services.grant_role(actor, user, Role(form.role.data))
-    flash(_("%(name)s now has the role %(role)s.", name=user.name, role=user.role.value), "success")
+    label = dict((c.value, c.label) for c in RoleForm().role.choices)[user.role.value]
+    flash(_("%(name)s now has the role %(role)s.", name=user.name, role=label), "success")
     return redirect(url_for("admin.users"))

@@ -215,6 +215,7 @@ def _utc_value(dt: datetime) -> str:
     return f"{u.year:04d}{u.month:02d}{u.day:02d}T{u.hour:02d}{u.minute:02d}{u.second:02d}Z"
 
 
+@functools.lru_cache(maxsize=4096)  # sessions share their start and end times
 def _date_value(value: datetime | date) -> str:
     """``;TZID=Europe/Berlin:20270112T180000``, ``:20271031T003000Z`` or ``;VALUE=DATE:...``."""
     when = _when(value)

@@ -22,6 +22,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from vhs import gdpr
 from vhs.accounts.models import User
@@ -147,7 +148,9 @@ def token_row(token: str) -> CalendarToken:
     row = None
     if 20 <= len(token) <= 100:
         row = db.session.execute(
-            sa.select(CalendarToken).where(CalendarToken.token_hash == CalendarToken.digest(token))
+            sa.select(CalendarToken)
+            .where(CalendarToken.token_hash == CalendarToken.digest(token))
+            .options(joinedload(CalendarToken.user))
         ).scalar_one_or_none()
     if row is None or not row.active or not row.user.is_active:
         raise NotFound(_l("This calendar address does not exist."), code="calendar_not_found")
