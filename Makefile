@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+WORKERS ?= 2
 
 TRANSLATIONS := vhs/translations
 POT := $(TRANSLATIONS)/messages.pot
@@ -64,7 +65,13 @@ run: venv compile ## Migrate, seed demo data on first run, serve on http://127.0
 test: venv compile ## ruff, then the whole pytest suite (browser tests included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory pytest
+
+# Tests that only use the test client run on two workers; live-server tests (gunicorn storms,
+# the browser) run alone afterwards, so they do not compete for the two cores.
+pytest: venv compile ## the whole pytest suite, without ruff
+	$(BIN)/pytest -q -n $(WORKERS) -m "not live" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m live $(PYTEST_ARGS)
 
 test-browser: venv compile ## Only the browser journeys (headless Chromium)
 	$(BIN)/pytest -q $(PYTEST_ARGS) tests/browser

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -30,8 +31,40 @@ done = function(summary, latency, requests)
     e.connect + e.read + e.write + e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency.max, latency.mean))
+  io.stdout:flush()
 end
 """
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+_TEXT_LATENCY = re.compile(r"^\s*(50|90|99)(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\s*$", re.M)
+_TEXT_REQUESTS = re.compile(r"(\d+) requests in ([\d.]+)(us|ms|s|m), ([\d.]+)([KMGT]?)B read")
+_TEXT_ERRORS = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+_TEXT_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+def parse_wrk_text(text: str) -> dict[str, float] | None:
+    """Figures from wrk's own ``--latency`` report (when the Lua summary line is missing)."""
+    req = _TEXT_REQUESTS.search(text)
+    lat = {int(p): float(v) * _UNITS_MS[u] for p, v, u in _TEXT_LATENCY.findall(text)}
+    if req is None or not {50, 90, 99} <= lat.keys():
+        return None
+    size = (
+        float(req.group(4))
+        * {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}[req.group(5)]
+    )
+    socket = _TEXT_SOCKET.search(text)
+    status = _TEXT_ERRORS.search(text)
+    return {
+        "requests": int(req.group(1)),
+        "duration_us": float(req.group(2)) * _UNITS_MS[req.group(3)] * 1000,
+        "bytes": size,
+        "status_errors": int(status.group(1)) if status else 0,
+        "socket_errors": sum(int(x) for x in socket.groups()) if socket else 0,
+        "p50_us": lat[50] * 1000,
+        "p90_us": lat[90] * 1000,
+        "p99_us": lat[99] * 1000,
+        "max_us": lat[99] * 1000,  # the text report has no exact maximum here
+    }
 
 
 @dataclass
@@ -138,16 +171,21 @@ class Driver:
             f"--connections={self.spec.connections}",
             f"--duration={max(1, round(seconds))}s",
             "--timeout=10s",
+            "--latency",
             f"--script={self._script}",
         ]
         for name, value in (headers or {}).items():
             cmd += ["--header", f"{name}: {value}"]
         cmd.append(url)
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
-        if out.returncode != 0 or line is None:
+        line = next((x for x in out.stdout.splitlines() if "BENCH_JSON {" in x), None)
+        if line is not None:
+            data = json.loads(line[line.index("BENCH_JSON {") + len("BENCH_JSON ") :])
+        else:
+            # Seen once on a loaded machine: wrk ended well but its Lua summary was missing.
+            data = parse_wrk_text(out.stdout)  # type: ignore[assignment]
+        if out.returncode != 0 or data is None:
             raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr.strip() or out.stdout}")
-        data = json.loads(line.removeprefix("BENCH_JSON "))
         secs = data["duration_us"] / 1e6
         n = data["requests"]
         return LoadResult(

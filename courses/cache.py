@@ -126,8 +126,8 @@ def dates_change(course: Course) -> Callable[[], datetime | None]:
 # Where the page's CSRF token goes; each answer gets the visitor's own token in its place.
 TOKEN_SLOT = "csrf-slot-0f6e2b9d4c"
 
-# Whole HTML pages (~15-40 KB) for visitors without an account or pending messages.
-pages = VersionedCache(CATALOGUE, maxsize=1024)
+# Whole HTML pages (~15-20 KB) for visitors without an account or pending messages.
+pages = VersionedCache(CATALOGUE, maxsize=512)
 
 
 def anonymous_page(

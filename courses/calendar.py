@@ -506,8 +506,12 @@ class SessionFilter:
             raise Invalid(errors=errors)
         return self
 
-    def conditions(self) -> list[Any]:
-        """The WHERE clauses of this filter."""
+    def conditions(self, starting: datetime | None = None) -> list[Any]:
+        """The WHERE clauses of this filter; ``starting``: sessions from then on only.
+
+        One lower bound on ``starts_at``, not two: SQLite ranges its index scan by just one
+        of them, and keyset batches must not rescan everything before their start.
+        """
         from courses.services import category_ids_with_children
 
         where: list[Any] = []
@@ -533,8 +537,11 @@ class SessionFilter:
             )
         if self.format is not None:
             where.append(Course.format == self.format)
-        if self.date_from is not None:
-            where.append(Session.starts_at >= _day_start(self.date_from))
+        lower = _day_start(self.date_from) if self.date_from is not None else None
+        if starting is not None:
+            lower = starting if lower is None else max(lower, starting)
+        if lower is not None:
+            where.append(Session.starts_at >= lower)
         if self.date_to is not None:
             where.append(Session.starts_at < _day_start(self.date_to + timedelta(days=1)))
         return where
@@ -552,13 +559,11 @@ def session_batches(
     Each query reads the next rows after the last (start, id) seen: no OFFSET scans, no
     server-side cursor held across the response, memory bounded by one batch.
     """
-    where = filters.conditions()
     last: tuple[datetime, int] | None = None
     while True:
-        page = list(where)
+        page = filters.conditions(starting=last[0] if last else None)
         if last is not None:
-            # "starts_at >= x" alone can use the index; the OR only settles ties.
-            page.append(Session.starts_at >= last[0])
+            # The index ranges over "starts_at >= last start"; the OR only settles ties.
             page.append(sa.or_(Session.starts_at > last[0], Session.id > last[1]))
         query = (
             sa.select(*columns)

@@ -33,8 +33,31 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def database_url() -> str:
-    """The database the suite runs on."""
-    return os.environ.get("VHS_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}"
+    """The database the suite runs on (one per pytest-xdist worker on PostgreSQL)."""
+    url = os.environ.get("VHS_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{_TMP / 'test.sqlite3'}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and is_postgres_url(url):
+        return _worker_database(url, worker)
+    return url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """``<database>_<worker>``, created on first use, so parallel workers never share rows."""
+    import psycopg
+    from psycopg import sql
+
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = base.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def is_postgres_url(url: str) -> bool:
