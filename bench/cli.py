@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import subprocess
 import sys
@@ -110,6 +111,7 @@ def _run_one(sc: Scenario, ctx: Context) -> tuple[Outcome | None, str | None]:
 def run_database(database: Database, args: argparse.Namespace, driver: Driver) -> dict[str, Any]:
     """One complete run on one database; answers the run's document."""
     seed = prepare(database, args.scale, args.reuse)
+    load_before = _loadavg()
     database.version = server_version(database)
     env = app_env(database)
     scenarios = _select(args.only)
@@ -151,7 +153,7 @@ def run_database(database: Database, args: argparse.Namespace, driver: Driver) -
             "description": database.description,
             "version": database.version,
         },
-        "machine": machine(),
+        "machine": {**machine(), "load_average": [load_before, _loadavg()]},
         "seed": {"scale": seed.scale, "seconds": _r(seed.seconds), "counts": seed.counts},
         "server": {
             "description": spec.describe(),
@@ -245,9 +247,22 @@ def _combine(
             for o in runs
         ]
         notes = sorted({n for o in runs for n in o.notes})
-        notes.append(f"median of {len(runs)} interleaved rounds")
+        per_round = "; ".join(
+            f"{o.metrics['rps']:.0f} req/s, p99 {o.metrics['p99_ms']:.0f} ms"
+            for o in runs
+            if o.metrics.get("rps") is not None and o.metrics.get("p99_ms") is not None
+        )
+        notes.append(f"median of {len(runs)} interleaved rounds ({per_round})")
         combined[name] = (Outcome(metrics=metrics, path=runs[0].path, notes=notes), None)
     return combined
+
+
+def _loadavg() -> float | None:
+    """The 1-minute load average (how busy the machine was besides us)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def _r(value: float | None) -> float | None:

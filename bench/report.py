@@ -127,6 +127,16 @@ def table(entries: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def _load_note(m: dict[str, Any]) -> str:
+    loads = m.get("load_average") or []
+    if len(loads) != 2 or None in loads:
+        return ""
+    note = f"; 1-minute load average {loads[0]} before the load runs, {loads[1]} after"
+    if max(loads) > (m.get("nproc") or 1) + 1:
+        note += " (well above the CPU count: other programs competed for the CPUs)"
+    return note
+
+
 def _run_markdown(run: dict[str, Any]) -> str:
     m = run["machine"]
     seed = run["seed"]
@@ -137,7 +147,7 @@ def _run_markdown(run: dict[str, Any]) -> str:
         "",
         f"- **Database:** {run['database']['description']} ({run['database']['version']})",
         f"- **Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, "
-        f"{m['os']}, Python {m['python']}",
+        f"{m['os']}, Python {m['python']}" + _load_note(m),
         f"- **Server:** {run['server']['description']}, VHS_ENV unset (development), "
         "no access log; load generator and server share the machine",
         f"- **Load:** {run['load']['tool']}, {run['load']['connections']} connections, "

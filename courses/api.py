@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -92,6 +93,20 @@ def catalogue_query(args: dict[str, Any]) -> CatalogueQuery:
     )
 
 
+def _catalogue_key() -> tuple[str, str, str]:
+    """The catalogue answer's cache key: the query string as sent, and the language."""
+    return ("api", request.full_path, page_locale())  # page_locale: what CategoryOutSchema reads
+
+
+@bp.before_request
+def _catalogue_from_cache() -> Any:
+    """A catalogue query answered before (so known to be valid) comes straight from the cache,
+    without parsing and validating its arguments again; None lets the view run."""
+    if request.method != "GET" or request.endpoint != "courses_api.Courses":
+        return None
+    return catalogue_cache.cached_json_hit(catalogue_cache.api_pages, _catalogue_key())
+
+
 @bp.route("/courses")
 class Courses(MethodView):
     # An instance, not the class: webargs would build (deep-copy) a new schema per request.
@@ -104,10 +119,10 @@ class Courses(MethodView):
         Answers carry an ETag and `Cache-Control: no-cache`: revalidate with `If-None-Match`
         (304 while nothing changed; any booking or edit changes the answer at once).
         """
-        # Same body for everyone: cached per arguments and category-name language until the
+        # Same body for everyone: cached per query string and category-name language until the
         # catalogue's data version changes (courses/cache.py); a miss costs 3 statements.
-        locale = page_locale()  # what CategoryOutSchema reads
-        key = ("api", tuple(sorted(args.items(), key=lambda kv: kv[0])), locale)
+        # Repeated queries are answered by _catalogue_from_cache before parsing them again.
+        key = _catalogue_key()
 
         def dump() -> Any:
             page = search(catalogue_query(args))

@@ -56,6 +56,12 @@ def cached_json(cache: VersionedCache, key: Hashable, compute: Callable[[], Any]
     return conditional(cache.get_or_set(key, build))
 
 
+def cached_json_hit(cache: VersionedCache, key: Hashable) -> Response | None:
+    """The response :func:`cached_json` kept under ``key``, if still valid; else None."""
+    cached = cache.get(key)
+    return conditional(cached) if cached is not None else None
+
+
 def conditional(cached: CachedBody) -> Response:
     """200 with the body, or 304 when the client already holds this ETag."""
     resp = current_app.response_class(cached.body, mimetype=cached.mimetype)

@@ -516,8 +516,34 @@ def update_session(actor: User, session: Session, data: dict[str, Any]) -> Sessi
         session.sequence += 1
         session.updated_at = utcnow()
         refresh_schedule(session.course)
+        _tell_about_change(session, changed)
     audit(actor, "session.updated", session, changed=changed)
     return session
+
+
+def _session_attachments(session: Session, user: User, cancelled: bool = False) -> list[Any]:
+    from vhs.calendar import attachments_for
+
+    return attachments_for("session", session=session, user=user, cancelled=cancelled)
+
+
+def _tell_about_change(session: Session, changed: list[str]) -> None:
+    """Participants and instructors of a published course get the new time or place."""
+    course = session.course
+    if course.status is not CourseStatus.PUBLISHED or not (
+        {"starts_at", "ends_at", "room", "online"} & set(changed)
+    ):
+        return
+    recipients = {e.user.id: e.user for e in participants(course, SEAT_STATUSES)}
+    recipients.update({i.id: i for i in course.instructors})
+    for user in recipients.values():
+        if user.email:
+            queue_mail(
+                user,
+                "session_changed",
+                {"course": course, "session": session},
+                attachments=_session_attachments(session, user),
+            )
 
 
 def cancel_session(actor: User, session: Session, reason: str = "") -> Session:
@@ -535,7 +561,10 @@ def cancel_session(actor: User, session: Session, reason: str = "") -> Session:
     for user in recipients.values():
         if user.email:
             queue_mail(
-                user, "session_cancelled", {"course": course, "session": session, "reason": reason}
+                user,
+                "session_cancelled",
+                {"course": course, "session": session, "reason": reason},
+                attachments=_session_attachments(session, user, cancelled=True),
             )
     audit(actor, "session.cancelled", session, course=course.id)
     return session

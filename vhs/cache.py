@@ -278,6 +278,19 @@ class VersionedCache:
             return False
         return self.name not in _changed_names(session)
 
+    def get(self, key: Hashable) -> Any:
+        """The value of ``key`` if cached for the current version, else None (no compute)."""
+        if not self.enabled():
+            return None
+        version = current_version(self.name)
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is not None and entry[0] == version and entry[1] > time.monotonic():
+                self._data.move_to_end(key)
+                self.hits += 1
+                return entry[2]
+        return None
+
     def get_or_set(
         self,
         key: Hashable,

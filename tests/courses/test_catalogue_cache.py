@@ -320,3 +320,16 @@ def test_logged_in_visitors_and_flashes_get_fresh_pages(
     page = client.get("/courses").get_data(as_text=True)
     assert "Frischer Kurs" in page
     assert catalogue_cache.pages.hits == hits
+
+
+def test_repeated_api_queries_skip_parsing_but_invalid_ones_are_still_refused(
+    cached: None, client: Any, make_course: Callable[..., Course]
+) -> None:
+    make_course(title="Prüfkurs")
+    assert client.get("/api/v1/courses?q=Prüfkurs&per_page=5").status_code == 200
+    hits = catalogue_cache.api_pages.hits
+    assert client.get("/api/v1/courses?q=Prüfkurs&per_page=5").status_code == 200
+    assert catalogue_cache.api_pages.hits == hits + 1
+    assert client.get("/api/v1/courses?q=Prüfkurs&per_page=0").status_code == 422
+    assert client.get("/api/v1/courses?q=Prüfkurs&per_page=0").status_code == 422
+    assert client.get("/api/v1/courses?nonsense=1").status_code == 422

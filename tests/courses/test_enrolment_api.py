@@ -464,3 +464,36 @@ def test_staff_booking_on_behalf_waives_only_the_email_check(client, make_user, 
         f"/api/v1/courses/{closed}/enrolments", json={"user_id": unverified.id}, headers=staff
     )
     assert (resp.status_code, resp.json["code"]) == (409, "enrolment_closed")
+
+
+def test_changed_and_cancelled_sessions_mail_calendar_updates(
+    app, make_user, plan, client, api_token, outbox
+):
+    import base64
+
+    staff = api_token(make_user(Role.STAFF))
+    course_id = plan()
+    person = make_user()
+    enrol(client, api_token(person), course_id)
+    with app.app_context():
+        sid = (
+            db.session.execute(sa.select(Session.id).where(Session.course_id == course_id))
+            .scalars()
+            .first()
+        )
+    assert (
+        client.patch(
+            f"/api/v1/staff/sessions/{sid}", json={"room": "3.01"}, headers=staff
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(f"/api/v1/staff/sessions/{sid}/cancel", json={}, headers=staff).status_code
+        == 200
+    )
+    mails = {m.template: m for m in outbox(person.email)}
+    changed = mails["session_changed"]
+    ics = base64.b64decode(changed.attachments[0]["data"]).decode()
+    assert "SEQUENCE:1" in ics and "3.01" in ics
+    cancelled = base64.b64decode(mails["session_cancelled"].attachments[0]["data"]).decode()
+    assert "STATUS:CANCELLED" in cancelled and "SEQUENCE:2" in cancelled
