@@ -47,6 +47,7 @@ from vhs.calendar import (
 from vhs.calendar.services import public_url, uid_host
 from vhs.db import db, utcnow
 from vhs.errors import Invalid
+from vhs.formats import spreadsheet_safe
 from vhs.i18n import BERLIN
 from vhs.mail.services import Attachment
 
@@ -612,14 +613,6 @@ def _stream_ics(filters: SessionFilter, maker: EventMaker, head: bytes) -> Itera
     yield ics.CALENDAR_END
 
 
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    """A text cell that spreadsheets will not run as a formula (CSV injection)."""
-    return "'" + value if value.startswith(CSV_FORMULA_START) else value
-
-
 def iter_export_csv(filters: SessionFilter) -> Iterator[bytes]:
     """The staff export as CSV for Excel: UTF-8 with BOM, semicolons, Berlin times.
 
@@ -656,7 +649,7 @@ def _stream_csv(
     writer.writerow(header)
     yield "\ufeff".encode() + buffer.getvalue().encode("utf-8")
     instructors = {
-        course_id: _cell(", ".join(people))
+        course_id: spreadsheet_safe(", ".join(people))
         for course_id, people in instructor_names(export_courses(filters)).items()
     }
     place = maker.place
@@ -665,10 +658,10 @@ def _stream_csv(
         buffer.truncate()
         writer.writerows(
             [
-                _cell(code),
-                _cell(title),
+                spreadsheet_safe(code),
+                spreadsheet_safe(title),
                 instructors.get(course_id, ""),
-                _cell(place(online, room, course_room, venue)),
+                spreadsheet_safe(place(online, room, course_room, venue)),
                 _local(starts_at),
                 _local(ends_at),
                 labels[event_status(status, course_status)],

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -39,48 +38,12 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from courses.models import CEFR_LEVELS, CourseFormat, CourseStatus, TermStatus
-from vhs.i18n import BERLIN, page_locale
+from vhs.formats import format_euros, parse_euros
+from vhs.i18n import BERLIN
 
 # Amounts a VHS form accepts: up to 99.999,99 € (the column is a 32-bit integer of cents).
-MAX_EURO_CENTS = 9_999_999
-_AMOUNT_COMMA = re.compile(r"^(\d{1,3}(?:\.\d{3})+|\d+),(\d{1,2})?$")  # 1.234,50  79,5  79,
-_AMOUNT_DOT = re.compile(r"^\d+(?:\.\d{1,2})?$")  # 79  79.50
-_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")  # 1.234 (German thousands, no cents)
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"]
-
-
-def parse_euros(text: str) -> int:
-    """Turn "79,50", "1.234,50", "79.50" or "79" (euros) into integer cents, exactly.
-
-    Decimal does the arithmetic, so no amount is ever off by a cent through float rounding.
-    Raises ``ValueError`` for anything else (negative amounts, three decimals, letters).
-    """
-    raw = (text or "").replace("€", "").replace("EUR", "").strip()
-    if match := _AMOUNT_COMMA.match(raw):
-        number = f"{match.group(1).replace('.', '')}.{match.group(2) or '0'}"
-    elif _THOUSANDS.match(raw):
-        number = raw.replace(".", "")
-    elif _AMOUNT_DOT.match(raw):
-        number = raw
-    else:
-        raise ValueError(raw)
-    try:
-        cents = Decimal(number) * 100
-    except InvalidOperation as exc:  # pragma: no cover - the patterns only let digits through
-        raise ValueError(raw) from exc
-    if cents != cents.to_integral_value() or cents > MAX_EURO_CENTS:
-        raise ValueError(raw)
-    return int(cents)
-
-
-def format_euros(cents: int | None, locale: str | None = None) -> str:
-    """Cents as the form shows them: "79,50" in German, "79.50" in English (no currency sign)."""
-    if cents is None:
-        return ""
-    euros, rest = divmod(cents, 100)
-    sep = "." if (locale or page_locale()) == "en" else ","
-    return f"{euros}{sep}{rest:02d}"
 
 
 def parse_date_list(text: str) -> list[date]:

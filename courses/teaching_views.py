@@ -25,14 +25,13 @@ from vhs.auth import require_role, require_user, user_required
 from vhs.db import db
 from vhs.errors import Forbidden, Invalid
 from vhs.extensions import limiter
+from vhs.formats import spreadsheet_safe
 from vhs.forms import apply_errors
 from vhs.i18n import BERLIN
 from vhs.main import register_nav
 
 bp = Blueprint("teaching", __name__, url_prefix="/teaching")
 
-# Spreadsheet programs run a cell that starts with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 COURSE_STATUS_LABELS = {
     CourseStatus.DRAFT: _l("Draft"),
@@ -138,12 +137,6 @@ def message(course_id: int) -> Any:
             )
             return redirect(url_for("teaching.course", course_id=taught.id))
     return _render_course(taught, form, 422)
-
-
-def spreadsheet_safe(value: Any) -> str:
-    """A cell as text that spreadsheet programs show and never evaluate as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def _csv_row(e: Enrolment) -> list[str]:

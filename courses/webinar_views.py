@@ -28,12 +28,12 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from courses import services, webinars
 from courses.certificate_pdf import certificate_pdf, verify_url
 from courses.models import Course, CourseStatus, SessionStatus
-from courses.teaching_views import spreadsheet_safe
 from vhs.accounts.models import User
 from vhs.auth import current, require_user, staff_required, user_required
 from vhs.db import db
 from vhs.errors import Invalid, NotFound
 from vhs.extensions import csrf
+from vhs.formats import spreadsheet_safe
 from vhs.i18n import BERLIN
 
 bp = Blueprint("webinars", __name__)

@@ -28,7 +28,7 @@ from courses.models import (
     Term,
     TermStatus,
 )
-from courses.staff_forms import format_euros, parse_date_list, parse_euros
+from courses.staff_forms import parse_date_list
 from courses.staff_views import find_target_course
 from tests.courses.factories_staff import (  # noqa: F401  (fixtures)
     audit_actions_fixture,
@@ -38,6 +38,7 @@ from tests.courses.factories_staff import (  # noqa: F401  (fixtures)
 from vhs import signals
 from vhs.accounts.models import Role
 from vhs.db import db
+from vhs.formats import format_euros, parse_euros
 from vhs.i18n import BERLIN
 from vhs.mail.models import OutboxMessage
 

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from courses.models import Course, EnrolmentStatus, ReductionReason
-from courses.teaching_views import spreadsheet_safe
 from tests.vhs.conftest import shows, tr
 from vhs.audit import AuditEntry
 from vhs.db import db
+from vhs.formats import spreadsheet_safe
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from vhs.auth import require_user, staff_required, user_required
 from vhs.db import db
 from vhs.errors import Invalid
 from vhs.extensions import csrf
+from vhs.formats import parse_euros, spreadsheet_safe
 from vhs.i18n import BERLIN, fmt_datetime
 from vhs.payments import services
 from vhs.payments.models import Invoice, Payment, PaymentStatus, Provider
@@ -66,21 +67,12 @@ class RefundForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 
 
-def parse_euros(text: str) -> int:
-    """ "79,50" or "79.50" -> 7950 cents, exactly."""
-    from decimal import Decimal, InvalidOperation
-
-    cleaned = (text or "").strip().replace("€", "").replace(" ", "")
-    if "," in cleaned:
-        cleaned = cleaned.replace(".", "").replace(",", ".")
+def parse_amount(text: str) -> int:
+    """A refund amount typed in euros ("10,50") as cents, or a field error."""
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
+        return parse_euros(text)
+    except ValueError as exc:
         raise Invalid(errors={"amount": [_l("Enter an amount like 12,50.")]}) from exc
-    cents = value * 100
-    if cents != cents.to_integral_value() or cents < 0:
-        raise Invalid(errors={"amount": [_l("Enter an amount like 12,50.")]})
-    return int(cents)
 
 
 def _labels() -> dict[str, Any]:
@@ -250,8 +242,8 @@ def staff_csv() -> Response:
                     row.id,
                     row.number or "",
                     fmt_datetime(row.created_at, "dd.MM.yyyy HH:mm"),
-                    _cell(row.name),
-                    _cell(row.description),
+                    spreadsheet_safe(row.name),
+                    spreadsheet_safe(row.description),
                     row.provider.value,
                     row.status.value,
                     f"{row.amount_cents / 100:.2f}".replace(".", ","),
@@ -266,11 +258,6 @@ def staff_csv() -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="zahlungen.csv"'},
     )
-
-
-def _cell(value: str) -> str:
-    """Keep spreadsheet programs from running cell text as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 @bp.route("/staff/payments/<int:payment_id>")
@@ -309,7 +296,7 @@ def refund(payment_id: int) -> Any:
     form = RefundForm()
     if not form.validate_on_submit():
         raise Invalid(errors=form.errors)
-    services.refund_by_staff(payment, user, parse_euros(form.amount.data), form.reason.data)
+    services.refund_by_staff(payment, user, parse_amount(form.amount.data), form.reason.data)
     flash(_("The refund has been recorded."), "success")
     return redirect(url_for("payments.staff_detail", payment_id=payment.id))
 
