@@ -152,11 +152,24 @@ class Context:
             "errors": r.errors,
             "kb_per_response": round(r.bytes_per_request / 1024, 1),
         }
+        notes = list(r.notes)
+        if r.mean_ms is not None and r.rps:
+            # Little's law: with N connections each waiting for its answer, the mean latency
+            # cannot exceed N / throughput. When the generator's mean does, its own threads
+            # were held up (a busy machine) and its latency figures overstate the server's.
+            implied = self.driver.spec.connections * 1000 / r.rps
+            metrics["mean_ms"] = r.mean_ms
+            metrics["implied_mean_ms"] = implied
+            if r.mean_ms > 1.5 * implied:
+                notes.append(
+                    f"latencies overstated: mean {r.mean_ms:.1f} ms measured, at most "
+                    f"{implied:.1f} ms possible at this throughput (load generator held up)"
+                )
         if r.server.get("server_cpu_s") and r.requests:
             # Server-side CPU (workers + database backends) per request: steady on a busy
             # machine, unlike requests/s (see bench/cpu.py).
             metrics["cpu_ms_per_request"] = r.server["server_cpu_s"] * 1000 / r.requests
-        return Outcome(path=path, metrics=metrics, notes=list(r.notes))
+        return Outcome(path=path, metrics=metrics, notes=notes)
 
     def _check_answers(self, path: str, headers: dict[str, str] | None) -> None:
         """A benchmark of an error page is worthless: require a 200 first."""
