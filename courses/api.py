@@ -46,6 +46,7 @@ from vhs.accounts.models import User
 from vhs.auth import current, require_user, staff_required, user_required
 from vhs.db import db
 from vhs.errors import Forbidden, NotFound
+from vhs.extensions import problems
 from vhs.i18n import page_locale
 from vhs.payments.schemas import PayArgsSchema, PaymentOutSchema
 
@@ -53,24 +54,6 @@ bp = Blueprint("courses_api", __name__, url_prefix="/api/v1", description="Cours
 staff_bp = Blueprint(
     "courses_staff_api", __name__, url_prefix="/api/v1", description="Course planning (staff)"
 )
-
-
-def _alt(*codes: int) -> Any:
-    names = {
-        401: "UNAUTHORIZED",
-        403: "FORBIDDEN",
-        404: "NOT_FOUND",
-        409: "CONFLICT",
-        422: "UNPROCESSABLE_ENTITY",
-        503: "SERVICE_UNAVAILABLE",
-    }
-
-    def decorator(func: Any) -> Any:
-        for code in codes:
-            func = bp.alt_response(code, response=names[code])(func)
-        return func
-
-    return decorator
 
 
 def catalogue_query(args: dict[str, Any]) -> CatalogueQuery:
@@ -112,7 +95,7 @@ class Courses(MethodView):
     # An instance, not the class: webargs would build (deep-copy) a new schema per request.
     @bp.arguments(CatalogueArgsSchema(), location="query")
     @bp.response(200, CoursePageSchema)
-    @_alt(422)
+    @problems(bp, 422)
     def get(self, args: dict[str, Any]) -> Any:
         """The public catalogue: filters, full-text search (`q`), sorting, pages.
 
@@ -142,7 +125,7 @@ class Courses(MethodView):
 @bp.route("/courses/<int:course_id>")
 class CourseItem(MethodView):
     @bp.response(200, CourseDetailSchema)
-    @_alt(404)
+    @problems(bp, 404)
     def get(self, course_id: int) -> Course:
         """A course with all its sessions (times in Europe/Berlin with offset)."""
         return services.get_course(course_id, current())
@@ -153,7 +136,7 @@ class CourseEnrolments(MethodView):
     @user_required
     @bp.arguments(EnrolArgsSchema)
     @bp.response(201, EnrolmentOutSchema)
-    @_alt(401, 403, 404, 409, 422, 503)
+    @problems(bp, 401, 403, 404, 409, 422, 503)
     def post(self, args: dict[str, Any], course_id: int) -> Enrolment:
         """Book the current user (staff: `user_id` books someone else, audited)."""
         actor = require_user()
@@ -173,7 +156,7 @@ class CourseEnrolments(MethodView):
 
     @user_required
     @bp.response(200, ParticipantSchema(many=True))
-    @_alt(401, 403, 404)
+    @problems(bp, 401, 403, 404)
     def get(self, course_id: int) -> list[Enrolment]:
         """Participants (staff and the course's instructors)."""
         actor = require_user()
@@ -188,7 +171,7 @@ class CourseMessages(MethodView):
     @user_required
     @bp.arguments(MessageSchema)
     @bp.response(201, MessageResultSchema)
-    @_alt(401, 403, 404, 422)
+    @problems(bp, 401, 403, 404, 422)
     def post(self, data: dict[str, Any], course_id: int) -> dict[str, int]:
         """Write to everyone holding a seat (instructors of the course, staff)."""
         actor = require_user()
@@ -201,7 +184,7 @@ class CourseMessages(MethodView):
 class MyEnrolments(MethodView):
     @user_required
     @bp.response(200, MyEnrolmentSchema(many=True))
-    @_alt(401)
+    @problems(bp, 401)
     def get(self) -> list[Enrolment]:
         """The current user's bookings with status, waiting-list position and next session."""
         return services.my_enrolments(require_user())
@@ -211,7 +194,7 @@ class MyEnrolments(MethodView):
 class EnrolmentItem(MethodView):
     @user_required
     @bp.response(200, EnrolmentOutSchema)
-    @_alt(401, 404)
+    @problems(bp, 401, 404)
     def get(self, enrolment_id: int) -> Enrolment:
         """One of the user's bookings (staff: any)."""
         return services.get_enrolment(enrolment_id, require_user())
@@ -219,7 +202,7 @@ class EnrolmentItem(MethodView):
     @user_required
     @bp.arguments(CancelArgsSchema, location="query")
     @bp.response(200, EnrolmentOutSchema)
-    @_alt(401, 403, 404, 409, 422, 503)
+    @problems(bp, 401, 403, 404, 409, 422, 503)
     def delete(self, args: dict[str, Any], enrolment_id: int) -> Enrolment:
         """Cancel a booking (until the deadline; staff may `override`)."""
         actor = require_user()
@@ -232,8 +215,8 @@ class EnrolmentPayment(MethodView):
     @user_required
     @bp.arguments(PayArgsSchema)
     @bp.response(201, PaymentOutSchema)
-    @_alt(401, 404, 409, 422, 503)
-    @bp.alt_response(502, response="BAD_GATEWAY")
+    @problems(bp, 401, 404, 409, 422, 503)
+    @problems(bp, 502)
     def post(self, args: dict[str, Any], enrolment_id: int) -> Any:
         """Pay a pending booking: the Stripe Checkout URL, or bank-transfer instructions."""
         from courses.payments import pay_enrolment
@@ -248,7 +231,7 @@ class EnrolmentMove(MethodView):
     @staff_required
     @bp.arguments(MoveSchema)
     @bp.response(201, EnrolmentOutSchema)
-    @_alt(401, 403, 404, 409, 422)
+    @problems(bp, 401, 403, 404, 409, 422)
     def post(self, data: dict[str, Any], enrolment_id: int) -> Enrolment:
         """Move a participant to another course (staff, audited)."""
         actor = require_user()
@@ -279,9 +262,7 @@ class Terms(MethodView):
     @staff_required
     @staff_bp.arguments(TermInSchema)
     @staff_bp.response(201, TermOutSchema)
-    @staff_bp.alt_response(401, response="UNAUTHORIZED")
-    @staff_bp.alt_response(403, response="FORBIDDEN")
-    @staff_bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @problems(staff_bp, 401, 403, 422)
     def post(self, data: dict[str, Any]) -> Term:
         """Create a term (staff)."""
         return services.save_term(require_user(), data)
@@ -292,10 +273,7 @@ class TermItem(MethodView):
     @staff_required
     @staff_bp.arguments(TermPatchSchema)
     @staff_bp.response(200, TermOutSchema)
-    @staff_bp.alt_response(401, response="UNAUTHORIZED")
-    @staff_bp.alt_response(403, response="FORBIDDEN")
-    @staff_bp.alt_response(404, response="NOT_FOUND")
-    @staff_bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @problems(staff_bp, 401, 403, 404, 422)
     def patch(self, data: dict[str, Any], term_id: int) -> Term:
         """Change a term (staff)."""
         return services.save_term(require_user(), data, _get(Term, term_id))
@@ -315,9 +293,7 @@ class Categories(MethodView):
     @staff_required
     @staff_bp.arguments(CategoryInSchema)
     @staff_bp.response(201, CategoryOutSchema)
-    @staff_bp.alt_response(401, response="UNAUTHORIZED")
-    @staff_bp.alt_response(403, response="FORBIDDEN")
-    @staff_bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @problems(staff_bp, 401, 403, 422)
     def post(self, data: dict[str, Any]) -> Category:
         """Create a category (staff)."""
         return services.save_category(require_user(), data)
@@ -328,10 +304,7 @@ class StaffCourses(MethodView):
     @staff_required
     @staff_bp.arguments(CourseInSchema)
     @staff_bp.response(201, CourseDetailSchema)
-    @staff_bp.alt_response(401, response="UNAUTHORIZED")
-    @staff_bp.alt_response(403, response="FORBIDDEN")
-    @staff_bp.alt_response(409, response="CONFLICT")
-    @staff_bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @problems(staff_bp, 401, 403, 409, 422)
     def post(self, data: dict[str, Any]) -> Course:
         """Create a course as a draft (staff)."""
         return services.save_course(require_user(), data)
@@ -341,9 +314,7 @@ class StaffCourses(MethodView):
 class StaffCourseItem(MethodView):
     @staff_required
     @staff_bp.response(200, CourseDetailSchema)
-    @staff_bp.alt_response(401, response="UNAUTHORIZED")
-    @staff_bp.alt_response(403, response="FORBIDDEN")
-    @staff_bp.alt_response(404, response="NOT_FOUND")
+    @problems(staff_bp, 401, 403, 404)
     def get(self, course_id: int) -> Course:
         """Any course, drafts included (staff)."""
         return _get(Course, course_id)
@@ -351,11 +322,7 @@ class StaffCourseItem(MethodView):
     @staff_required
     @staff_bp.arguments(CoursePatchSchema)
     @staff_bp.response(200, CourseDetailSchema)
-    @staff_bp.alt_response(401, response="UNAUTHORIZED")
-    @staff_bp.alt_response(403, response="FORBIDDEN")
-    @staff_bp.alt_response(404, response="NOT_FOUND")
-    @staff_bp.alt_response(409, response="CONFLICT")
-    @staff_bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @problems(staff_bp, 401, 403, 404, 409, 422)
     def patch(self, data: dict[str, Any], course_id: int) -> Course:
         """Change a course (staff)."""
         actor = require_user()
@@ -366,10 +333,7 @@ class StaffCourseItem(MethodView):
 @staff_bp.route("/staff/courses/<int:course_id>/publish", methods=["POST"])
 @staff_required
 @staff_bp.response(200, CourseDetailSchema)
-@staff_bp.alt_response(401, response="UNAUTHORIZED")
-@staff_bp.alt_response(403, response="FORBIDDEN")
-@staff_bp.alt_response(404, response="NOT_FOUND")
-@staff_bp.alt_response(409, response="CONFLICT")
+@problems(staff_bp, 401, 403, 404, 409)
 def publish(course_id: int) -> Course:
     """Publish a draft course (it needs at least one session)."""
     return services.publish_course(require_user(), _get(Course, course_id))
@@ -379,10 +343,7 @@ def publish(course_id: int) -> Course:
 @staff_required
 @staff_bp.arguments(ReasonSchema)
 @staff_bp.response(200, CourseDetailSchema)
-@staff_bp.alt_response(401, response="UNAUTHORIZED")
-@staff_bp.alt_response(403, response="FORBIDDEN")
-@staff_bp.alt_response(404, response="NOT_FOUND")
-@staff_bp.alt_response(409, response="CONFLICT")
+@problems(staff_bp, 401, 403, 404, 409)
 def cancel(data: dict[str, Any], course_id: int) -> Course:
     """Cancel a whole course: bookings end, people are told, refunds follow."""
     course = _get(Course, course_id)
@@ -394,10 +355,7 @@ def cancel(data: dict[str, Any], course_id: int) -> Course:
 @staff_required
 @staff_bp.arguments(CopySchema)
 @staff_bp.response(201, CourseDetailSchema)
-@staff_bp.alt_response(401, response="UNAUTHORIZED")
-@staff_bp.alt_response(403, response="FORBIDDEN")
-@staff_bp.alt_response(404, response="NOT_FOUND")
-@staff_bp.alt_response(409, response="CONFLICT")
+@problems(staff_bp, 401, 403, 404, 409)
 def copy(data: dict[str, Any], course_id: int) -> Course:
     """Copy a course into another term as a draft (sessions moved by whole weeks)."""
     return services.copy_course(
@@ -409,10 +367,7 @@ def copy(data: dict[str, Any], course_id: int) -> Course:
 @staff_required
 @staff_bp.arguments(SessionInSchema)
 @staff_bp.response(201, SessionOutSchema)
-@staff_bp.alt_response(401, response="UNAUTHORIZED")
-@staff_bp.alt_response(403, response="FORBIDDEN")
-@staff_bp.alt_response(404, response="NOT_FOUND")
-@staff_bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@problems(staff_bp, 401, 403, 404, 422)
 def add_session(data: dict[str, Any], course_id: int) -> Session:
     """Add one session."""
     return services.add_session(require_user(), _get(Course, course_id), data)
@@ -422,10 +377,7 @@ def add_session(data: dict[str, Any], course_id: int) -> Session:
 @staff_required
 @staff_bp.arguments(GenerateSessionsSchema)
 @staff_bp.response(201, SessionOutSchema(many=True))
-@staff_bp.alt_response(401, response="UNAUTHORIZED")
-@staff_bp.alt_response(403, response="FORBIDDEN")
-@staff_bp.alt_response(404, response="NOT_FOUND")
-@staff_bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@problems(staff_bp, 401, 403, 404, 422)
 def generate(data: dict[str, Any], course_id: int) -> list[Session]:
     """Generate weekly sessions in Europe/Berlin wall-clock time, skipping given dates."""
     plan = services.SessionPlan(
@@ -444,11 +396,7 @@ def generate(data: dict[str, Any], course_id: int) -> list[Session]:
 @staff_required
 @staff_bp.arguments(SessionPatchSchema)
 @staff_bp.response(200, SessionOutSchema)
-@staff_bp.alt_response(401, response="UNAUTHORIZED")
-@staff_bp.alt_response(403, response="FORBIDDEN")
-@staff_bp.alt_response(404, response="NOT_FOUND")
-@staff_bp.alt_response(409, response="CONFLICT")
-@staff_bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@problems(staff_bp, 401, 403, 404, 409, 422)
 def patch_session(data: dict[str, Any], session_id: int) -> Session:
     """Change a session's time or place (bumps its calendar sequence)."""
     return services.update_session(require_user(), _get(Session, session_id), data)
@@ -458,10 +406,7 @@ def patch_session(data: dict[str, Any], session_id: int) -> Session:
 @staff_required
 @staff_bp.arguments(ReasonSchema)
 @staff_bp.response(200, SessionOutSchema)
-@staff_bp.alt_response(401, response="UNAUTHORIZED")
-@staff_bp.alt_response(403, response="FORBIDDEN")
-@staff_bp.alt_response(404, response="NOT_FOUND")
-@staff_bp.alt_response(409, response="CONFLICT")
+@problems(staff_bp, 401, 403, 404, 409)
 def cancel_session(data: dict[str, Any], session_id: int) -> Session:
     """Cancel one session; participants are told."""
     return services.cancel_session(
@@ -473,8 +418,7 @@ def cancel_session(data: dict[str, Any], session_id: int) -> Session:
 @staff_required
 @staff_bp.arguments(BelowMinimumArgsSchema, location="query")
 @staff_bp.response(200, CourseSummarySchema(many=True))
-@staff_bp.alt_response(401, response="UNAUTHORIZED")
-@staff_bp.alt_response(403, response="FORBIDDEN")
+@problems(staff_bp, 401, 403)
 def below_minimum(args: dict[str, Any]) -> list[Course]:
     """Courses starting within `days` that have fewer bookings than their minimum."""
     return services.below_minimum(args.get("days", 14))

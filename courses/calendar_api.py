@@ -13,6 +13,7 @@ from courses.models import CourseFormat
 from vhs.accounts.models import Role
 from vhs.auth import require_role
 from vhs.calendar.views import download_response
+from vhs.extensions import problems
 
 bp = Blueprint(
     "calendar_exports_api", __name__, url_prefix="/api/v1", description="Session exports (staff)"
@@ -57,9 +58,7 @@ _TEXT = {"type": "string"}
 @bp.route("/exports/sessions.ics")
 @bp.arguments(ExportArgsSchema, location="query", as_kwargs=False)
 @bp.response(200, _TEXT, content_type="text/calendar", description="An iCalendar file")
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@problems(bp, 401, 403, 422)
 def export_ics(args: dict[str, Any]) -> Any:
     """Sessions matching the filters as iCalendar (RFC 5545), streamed; staff only."""
     require_role(Role.STAFF)
@@ -72,9 +71,7 @@ def export_ics(args: dict[str, Any]) -> Any:
 @bp.route("/exports/sessions.csv")
 @bp.arguments(ExportArgsSchema, location="query", as_kwargs=False)
 @bp.response(200, _TEXT, content_type="text/csv", description="UTF-8 with BOM, semicolon-separated")
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@problems(bp, 401, 403, 422)
 def export_csv(args: dict[str, Any]) -> Any:
     """Sessions matching the filters as CSV for spreadsheets, streamed; staff only."""
     require_role(Role.STAFF)

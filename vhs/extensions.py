@@ -94,3 +94,14 @@ def bearer_token() -> str | None:
     if header[:7].lower() == "bearer ":
         return header[7:].strip() or None
     return None
+
+
+def problems(blueprint: Any, *codes: int) -> Any:
+    """Document the error answers (problem+json) an endpoint can give, in one decorator."""
+
+    def decorator(func: Any) -> Any:
+        for code in codes:
+            func = blueprint.alt_response(code, response=http.HTTPStatus(code).name)(func)
+        return func
+
+    return decorator

@@ -24,6 +24,7 @@ from vhs.accounts.schemas import (
 from vhs.auth import require_role, require_user
 from vhs.db import db
 from vhs.errors import NotFound
+from vhs.extensions import problems
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts")
 
@@ -31,15 +32,14 @@ bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Acco
 @bp.route("/me")
 class Me(MethodView):
     @bp.response(200, MeSchema)
-    @bp.alt_response(401, response="UNAUTHORIZED")
+    @problems(bp, 401)
     def get(self) -> User:
         """The account behind this session or token."""
         return require_user()
 
     @bp.arguments(MeUpdateSchema)
     @bp.response(200, MeSchema)
-    @bp.alt_response(401, response="UNAUTHORIZED")
-    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @problems(bp, 401, 422)
     def patch(self, data: dict[str, Any]) -> User:
         """Change name, language or postal address (role and e-mail are not editable here)."""
         return services.update_profile(require_user(), data)
@@ -48,16 +48,14 @@ class Me(MethodView):
 @bp.route("/me/tokens")
 class Tokens(MethodView):
     @bp.response(200, TokenSchema(many=True))
-    @bp.alt_response(401, response="UNAUTHORIZED")
+    @problems(bp, 401)
     def get(self) -> list[Any]:
         """The account's personal API tokens (never their secret)."""
         return list(require_user().api_tokens)
 
     @bp.arguments(TokenCreateSchema)
     @bp.response(201, NewTokenSchema)
-    @bp.alt_response(401, response="UNAUTHORIZED")
-    @bp.alt_response(403, response="FORBIDDEN")
-    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @problems(bp, 401, 403, 422)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a token; its secret is in this answer only."""
         token, plaintext = services.create_api_token(require_user(), data["name"])
@@ -68,8 +66,7 @@ class Tokens(MethodView):
 @bp.route("/me/tokens/<int:token_id>")
 class TokenItem(MethodView):
     @bp.response(204)
-    @bp.alt_response(401, response="UNAUTHORIZED")
-    @bp.alt_response(404, response="NOT_FOUND")
+    @problems(bp, 401, 404)
     def delete(self, token_id: int) -> None:
         """Revoke a token: requests with it get 401 from now on."""
         services.revoke_api_token(require_user(), token_id)
@@ -78,7 +75,7 @@ class TokenItem(MethodView):
 @bp.route("/me/export")
 class Export(MethodView):
     @bp.response(200, ExportSchema)
-    @bp.alt_response(401, response="UNAUTHORIZED")
+    @problems(bp, 401)
     def get(self) -> dict[str, Any]:
         """Everything the platform holds about the account (GDPR Art. 15/20)."""
         return services.export_user_data(require_user())
@@ -88,8 +85,7 @@ class Export(MethodView):
 class Users(MethodView):
     @bp.arguments(UserQuerySchema, location="query")
     @bp.response(200, UserSchema(many=True))
-    @bp.alt_response(401, response="UNAUTHORIZED")
-    @bp.alt_response(403, response="FORBIDDEN")
+    @problems(bp, 401, 403)
     def get(self, args: dict[str, Any]) -> list[User]:
         """Accounts for staff (search by name or e-mail), 50 per page."""
         require_role(Role.STAFF)
@@ -105,11 +101,7 @@ class Users(MethodView):
 class UserRole(MethodView):
     @bp.arguments(RoleGrantSchema)
     @bp.response(200, UserSchema)
-    @bp.alt_response(401, response="UNAUTHORIZED")
-    @bp.alt_response(403, response="FORBIDDEN")
-    @bp.alt_response(404, response="NOT_FOUND")
-    @bp.alt_response(409, response="CONFLICT")
-    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @problems(bp, 401, 403, 404, 409, 422)
     def put(self, data: dict[str, Any], user_id: int) -> User:
         """Grant a role (administrators only; audited)."""
         actor = require_role(Role.ADMIN)

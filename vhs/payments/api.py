@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from vhs.auth import require_user, staff_required, user_required
 from vhs.db import db
+from vhs.extensions import problems
 from vhs.payments import services
 from vhs.payments.models import Payment
 from vhs.payments.schemas import (
@@ -26,7 +27,7 @@ bp = Blueprint("payments_api", __name__, url_prefix="/api/v1", description="Paym
 class MyPayments(MethodView):
     @user_required
     @bp.response(200, PaymentOutSchema(many=True))
-    @bp.alt_response(401, response="UNAUTHORIZED")
+    @problems(bp, 401)
     def get(self) -> list[Payment]:
         """The current user's payments with refunds and invoice numbers."""
         user = require_user()
@@ -41,8 +42,7 @@ class MyPayments(MethodView):
 class PaymentItem(MethodView):
     @user_required
     @bp.response(200, PaymentOutSchema)
-    @bp.alt_response(401, response="UNAUTHORIZED")
-    @bp.alt_response(404, response="NOT_FOUND")
+    @problems(bp, 401, 404)
     def get(self, payment_id: int) -> Payment:
         """One payment (own; staff: any)."""
         return services.get_payment(payment_id, require_user())
@@ -53,8 +53,7 @@ class StaffPayments(MethodView):
     @staff_required
     @bp.arguments(PaymentQuerySchema, location="query")
     @bp.response(200, PaymentOutSchema(many=True))
-    @bp.alt_response(401, response="UNAUTHORIZED")
-    @bp.alt_response(403, response="FORBIDDEN")
+    @problems(bp, 401, 403)
     def get(self, args: dict[str, Any]) -> list[Payment]:
         """All payments (filter by status, provider), 100 per page."""
         query = sa.select(Payment).order_by(Payment.id.desc())
@@ -69,10 +68,7 @@ class StaffPayments(MethodView):
 @bp.route("/staff/payments/<int:payment_id>/mark-paid", methods=["POST"])
 @staff_required
 @bp.response(200, PaymentOutSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
+@problems(bp, 401, 403, 404, 409)
 def mark_paid(payment_id: int) -> Payment:
     """Record a manual payment as received (audited); the booking is confirmed."""
     user = require_user()
@@ -83,11 +79,7 @@ def mark_paid(payment_id: int) -> Payment:
 @staff_required
 @bp.arguments(RefundInSchema)
 @bp.response(201, RefundOutSchema)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
-@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@problems(bp, 401, 403, 404, 409, 422)
 def refund(data: dict[str, Any], payment_id: int) -> Any:
     """Refund up to what was paid (audited); Stripe refunds go out after the commit."""
     user = require_user()
