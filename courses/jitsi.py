@@ -123,13 +123,26 @@ class Person:
     avatar: str = ""
 
 
-def _user_context(person: Person) -> dict[str, str]:
+def _user_context(room: str, person: Person, moderator: bool) -> dict[str, str]:
+    """context.user of a token for one room (both set-ups share it)."""
+    if not room or room == "*":
+        raise ValueError("a token is always for one room")
     # Jitsi requires strings (or null) in context.user; never numbers or booleans here.
     return {
         "id": str(person.id),
         "name": str(person.name),
         "email": str(person.email or ""),
         "avatar": str(person.avatar or ""),
+        "moderator": "true" if moderator else "false",
+    }
+
+
+def _window(not_before: datetime, expires: datetime) -> dict[str, int]:
+    """The time claims: issued now, valid from the window's start until its end."""
+    return {
+        "iat": int(time.time()),
+        "nbf": int(not_before.timestamp()),
+        "exp": int(expires.timestamp()),
     }
 
 
@@ -143,18 +156,13 @@ def prosody_claims(
     expires: datetime,
 ) -> dict[str, Any]:
     """The claims Prosody's token authentication checks, for one room and one window."""
-    if not room or room == "*":
-        raise ValueError("a token is always for one room")
-    user = _user_context(person)
-    user["moderator"] = "true" if moderator else "false"
+    user = _user_context(room, person, moderator)
     return {
         "iss": dep.app_id,
         "aud": "jitsi",
         "sub": dep.domain,
         "room": room,
-        "iat": int(time.time()),
-        "nbf": int(not_before.timestamp()),
-        "exp": int(expires.timestamp()),
+        **_window(not_before, expires),
         "moderator": moderator,
         "context": {"user": user},
     }
@@ -178,18 +186,13 @@ def jaas_claims(
     expires: datetime,
 ) -> dict[str, Any]:
     """The claims of a JaaS token (8x8 "The Jitsi JSON Web Token")."""
-    if not room or room == "*":
-        raise ValueError("a token is always for one room")
-    user = _user_context(person)
-    user["moderator"] = "true" if moderator else "false"
+    user = _user_context(room, person, moderator)
     return {
         "iss": "chat",
         "aud": "jitsi",
         "sub": dep.app_id,
         "room": room,
-        "iat": int(time.time()),
-        "nbf": int(not_before.timestamp()),
-        "exp": int(expires.timestamp()),
+        **_window(not_before, expires),
         "context": {"user": user, "features": jaas_features(moderator)},
     }
 
