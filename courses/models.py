@@ -220,6 +220,14 @@ class Course(db.Model):
         """Online and hybrid courses meet (partly) in Jitsi."""
         return self.format in (CourseFormat.ONLINE, CourseFormat.HYBRID)
 
+    def next_session(self, now: datetime | None = None) -> Session | None:
+        """The next scheduled meeting (from the loaded ``sessions``, in time order)."""
+        now = now or utcnow()
+        for s in self.sessions:
+            if s.status is SessionStatus.SCHEDULED and s.ends_at > now:
+                return s
+        return None
+
 
 class Session(db.Model):
     """A dated meeting of a course. ``sequence`` counts changes of time, place or status."""

@@ -29,6 +29,7 @@ from typing import Any
 
 from flask import Flask
 
+from courses.certificates import services as certificate_services
 from vhs.accounts.models import ApiToken, Role, User
 from vhs.db import db
 
@@ -777,8 +778,8 @@ def _victim_pending_enrolment_id(o: Objects) -> int:
 
 
 def _manual_payment_for(enrolment_id: int) -> int:
+    from courses.enrolment.payments import pay_enrolment
     from courses.models import Enrolment
-    from courses.payments import pay_enrolment
     from vhs.payments.models import Provider
 
     enrolment = db.session.get(Enrolment, enrolment_id)
@@ -1240,7 +1241,7 @@ def _running_course(instructor_id: int | None, participant_id: int) -> Any:
     from datetime import timedelta
 
     from tests.courses import factories
-    from tests.courses.webinar_helpers import online_course
+    from tests.courses.webinars.helpers import online_course
 
     course = online_course(
         starts_in=timedelta(minutes=-5),
@@ -1259,7 +1260,7 @@ def _teaches(o: Objects) -> bool:
 def _webinar_own_session_id(o: Objects) -> int:
     """A running webinar the acting account takes part in (residents) or teaches (others)."""
     from tests.courses import factories
-    from tests.courses.webinar_helpers import first_session
+    from tests.courses.webinars.helpers import first_session
 
     if _teaches(o):
         course = _running_course(o.user.id, o.victim.id)
@@ -1273,7 +1274,7 @@ def _webinar_others_session_id(o: Objects) -> int:
     """Course B's running webinar: another instructor, the victim takes part; the acting
     account is a confirmed participant of course A (another webinar) only."""
     from tests.courses import factories
-    from tests.courses.webinar_helpers import first_session
+    from tests.courses.webinars.helpers import first_session
 
     _running_course(factories.new_user("instructor").id, o.account.id)  # course A
     other = factories.new_user("instructor", name="Ines Andere").id
@@ -1284,7 +1285,7 @@ def _past_class(instructor_id: int, participant_id: int) -> Any:
     from datetime import timedelta
 
     from tests.courses import factories
-    from tests.courses.webinar_helpers import online_course
+    from tests.courses.webinars.helpers import online_course
 
     course = online_course(
         starts_in=timedelta(hours=-2), instructors=[instructor_id], title="Matrix-Anwesenheit"
@@ -1297,7 +1298,7 @@ def _past_class(instructor_id: int, participant_id: int) -> Any:
 def _taught_past_session_id(o: Objects) -> int:
     """A session two hours ago of a course the acting instructor/staff member teaches."""
     from tests.courses import factories
-    from tests.courses.webinar_helpers import first_session
+    from tests.courses.webinars.helpers import first_session
 
     teacher = o.user.id if _teaches(o) else factories.new_user("instructor").id
     return first_session(_past_class(teacher, o.victim.id)).id
@@ -1307,7 +1308,7 @@ def _taught_past_session_id(o: Objects) -> int:
 def _others_past_session_id(o: Objects) -> int:
     """Instructor B's session (two hours ago)."""
     from tests.courses import factories
-    from tests.courses.webinar_helpers import first_session
+    from tests.courses.webinars.helpers import first_session
 
     other = factories.new_user("instructor", name="Ines Andere").id
     return first_session(_past_class(other, o.victim.id)).id
@@ -1319,7 +1320,7 @@ def _completed_course(participant_id: int, attended: bool = True) -> Any:
 
     from courses.models import CourseStatus
     from tests.courses import factories
-    from tests.courses.webinar_helpers import attend, online_course
+    from tests.courses.webinars.helpers import attend, online_course
 
     course = online_course(
         starts_in=timedelta(days=-20),
@@ -1355,9 +1356,9 @@ def _issuable_course_id(o: Objects) -> int:
 
 
 def _issue(course: Any, user_id: int) -> Any:
-    from courses import webinars
+    pass
 
-    return webinars._create_certificate(course, _user(user_id), None, 2, 2)
+    return certificate_services._create_certificate(course, _user(user_id), None, 2, 2)
 
 
 @builds("certificate_id")

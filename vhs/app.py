@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from vhs.config import REPO_ROOT, Settings, flask_config
 from vhs.db import configure_engine, db, set_write_intent
+from vhs.domains import installed_domains
 from vhs.errors import register_error_handlers
 from vhs.extensions import api, babel, bearer_token, csrf, limiter, login_manager, migrate
 
@@ -158,9 +159,8 @@ def _register_blueprints(app: Flask) -> None:
         ),
     )
 
-    from courses import register as register_courses
-
-    register_courses(app)
+    for domain in installed_domains():
+        domain.register(app)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -9,6 +9,10 @@ from flask_wtf import FlaskForm
 from vhs.errors import Invalid
 
 
+class EmptyForm(FlaskForm):
+    """A button that changes state: only the CSRF token."""
+
+
 def apply_errors(form: FlaskForm, exc: Invalid) -> None:
     """Show a service's field errors next to the matching form fields."""
     placed = False

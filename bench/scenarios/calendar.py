@@ -9,6 +9,7 @@ from typing import Any
 
 from bench.measure import measure
 from bench.scenarios import Context, Outcome, Target, scenario
+from courses.calendar import exports as calendar_exports
 
 EXPORT_SESSIONS = 10_000
 FEED_COURSES = 20
@@ -21,7 +22,7 @@ def _export_window(ctx: Context) -> tuple[date, date, int]:
     if "export_window" not in ctx.facts:
         import sqlalchemy as sa
 
-        from courses.calendar import SessionFilter, session_batches
+        from courses.calendar.exports import SessionFilter, session_batches
         from courses.models import Session
         from vhs.db import db
         from vhs.i18n import BERLIN
@@ -49,14 +50,14 @@ def _drain(chunks: Any) -> int:
 
 
 def _export(ctx: Context, kind: str) -> Outcome:
-    from courses import calendar
+    pass
     from vhs.db import db
 
     start, end, count = _export_window(ctx)
-    build = calendar.iter_export_ics if kind == "ics" else calendar.iter_export_csv
+    build = calendar_exports.iter_export_ics if kind == "ics" else calendar_exports.iter_export_csv
     app = ctx.app()
     with app.app_context():
-        filters = calendar.SessionFilter(date_from=start, date_to=end)
+        filters = calendar_exports.SessionFilter(date_from=start, date_to=end)
         m = measure(lambda: _drain(build(filters)))
         db.session.remove()
     return Outcome(

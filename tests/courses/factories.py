@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from courses import services
+from courses.enrolment import services as enrolment_services
 from courses.models import (
     SEAT_STATUSES,
     Category,
@@ -35,6 +35,7 @@ from courses.models import (
     Term,
     TermStatus,
 )
+from courses.planning import services as planning_services
 from vhs.accounts.models import Role, User
 from vhs.db import db, utcnow
 from vhs.i18n import BERLIN
@@ -169,8 +170,8 @@ def new_course(
                 **(session_kw or {}),
             )
         )
-    services.refresh_schedule(course)
-    services.refresh_search_document(course)
+    planning_services.refresh_schedule(course)
+    planning_services.refresh_search_document(course)
     db.session.flush()
     return course
 
@@ -197,7 +198,7 @@ def new_enrolment(
     assert user_obj is not None, "no such user"
     reason = ReductionReason(reduction) if reduction else None
     if status is None:
-        enrolment = services.enrol(course_obj, user_obj, reduction=reason)
+        enrolment = enrolment_services.enrol(course_obj, user_obj, reduction=reason)
         if created_at is not None:
             enrolment.created_at = created_at
         for key, value in kw.items():

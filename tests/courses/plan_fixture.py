@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from courses import services
 from courses.models import Category, Course, CourseFormat, CourseStatus, Session, Term, TermStatus
+from courses.planning import services as planning_services
 from vhs.accounts.models import User
 from vhs.db import db, utcnow
 
@@ -75,8 +75,8 @@ def plan(app):
                 db.session.add(
                     Session(course_id=course.id, starts_at=st, ends_at=st + timedelta(hours=1))
                 )
-            services.refresh_schedule(course)
-            services.refresh_search_document(course)
+            planning_services.refresh_schedule(course)
+            planning_services.refresh_search_document(course)
             db.session.commit()
             return course.id
 

@@ -13,14 +13,14 @@ import pytest
 import sqlalchemy as sa
 
 from courses.models import Enrolment, EnrolmentStatus
-from tests.courses.test_concurrency import (
+from tests.courses.enrolment.test_concurrency import (
     LiveDatabase,
     all_at_once,
     assert_clean_log,
     gunicorn,
     request,
 )
-from tests.courses.test_concurrency import pg_db as pg_db  # the module-scoped fixture
+from tests.courses.enrolment.test_concurrency import pg_db as pg_db  # the module-scoped fixture
 from tests.stripe_standin import StripeStandIn
 from vhs.db import db
 from vhs.mail.models import OutboxMessage

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from courses import services as course_services
+from courses.enrolment import services as enrolment_services
 from courses.models import Course, Enrolment, EnrolmentStatus
 from tests.stripe_standin import StripeStandIn
 from vhs.accounts.models import Role
@@ -134,7 +134,7 @@ def test_sepa_processing_then_async_success_keeps_seat(
     assert state(app, e["id"]) == (EnrolmentStatus.PENDING_PAYMENT, [PaymentStatus.PROCESSING])
     with app.app_context():
         assert (
-            course_services.expire_holds(now=utcnow() + timedelta(days=3)) == 0
+            enrolment_services.expire_holds(now=utcnow() + timedelta(days=3)) == 0
         )  # seat stays held
     stripe_api.async_succeed(sid)
     assert (
@@ -241,7 +241,7 @@ def test_success_after_hold_expiry_with_and_without_free_seat(
     _u1, _h1, e1, pay1 = book_and_checkout(client, make_user, api_token, free)
     user2, _h2, e2, pay2 = book_and_checkout(client, make_user, api_token, full)
     with app.app_context():
-        assert course_services.expire_holds(now=utcnow() + timedelta(hours=2)) == 2
+        assert enrolment_services.expire_holds(now=utcnow() + timedelta(hours=2)) == 2
     # someone else takes the only seat of the full course
     other = client.post(
         f"/api/v1/courses/{full}/enrolments", json={}, headers=api_token(make_user())

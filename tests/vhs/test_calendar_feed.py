@@ -1,7 +1,7 @@
 """Personal feeds: the secret token, HTTP caching, revoke/regenerate, API, GDPR, rate limit.
 
 The events come from a source registered the way a domain registers one, so these tests stay
-inside the core; tests/courses/test_calendar_courses.py covers the real course source.
+inside the core; tests/courses/calendar/test_courses_calendar.py covers the real course source.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from email import message_from_bytes, policy
 import pytest
 import sqlalchemy as sa
 
-from tests.courses.test_concurrency import LiveDatabase
-from tests.courses.test_concurrency import pg_db as pg_db  # the module-scoped fixture
+from tests.courses.enrolment.test_concurrency import LiveDatabase
+from tests.courses.enrolment.test_concurrency import pg_db as pg_db  # the module-scoped fixture
 from tests.vhs.conftest import SmtpServer, free_port
 from vhs.db import db
 from vhs.mail.models import MailStatus, OutboxMessage

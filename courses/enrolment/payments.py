@@ -1,0 +1,67 @@
+"""Courses and money: paying for an enrolment, and reacting to payment outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from courses.enrolment.services import confirm_enrolment, expire_enrolment
+from courses.models import Enrolment, EnrolmentStatus
+from vhs import signals
+from vhs.accounts.models import User
+from vhs.db import db
+from vhs.errors import Conflict, NotFound
+from vhs.payments import services as payments
+from vhs.payments.models import Payment, Provider
+from vhs.urls import external_url
+
+PURPOSE = "enrolment"
+
+
+def pay_enrolment(enrolment: Enrolment, user: User, provider: Provider | None = None) -> Payment:
+    """Open the payment for a pending enrolment (Stripe Checkout or bank transfer)."""
+    if enrolment.user_id != user.id and not user.is_staff:
+        raise NotFound(_l("This booking does not exist."), code="enrolment_not_found")
+    if enrolment.status is not EnrolmentStatus.PENDING_PAYMENT:
+        raise Conflict(_l("This booking has nothing to pay."), code="nothing_to_pay")
+    if provider is None:
+        provider = Provider.STRIPE if payments.stripe_enabled() else Provider.MANUAL
+    course = enrolment.course
+    return payments.start_payment(
+        user=enrolment.user,
+        purpose_type=PURPOSE,
+        purpose_id=enrolment.id,
+        amount_cents=enrolment.price_cents,
+        currency=enrolment.currency,
+        description=f"{course.code} {course.title}",
+        hold_expires_at=enrolment.hold_expires_at,
+        provider=provider,
+        success_url=external_url("courses_pay.checkout_return", enrolment_id=enrolment.id)
+        + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=external_url("courses.detail", course_id=course.id),
+    )
+
+
+def _enrolment(purpose_type: str, purpose_id: int) -> Enrolment | None:
+    if purpose_type != PURPOSE:
+        return None
+    return db.session.get(Enrolment, purpose_id)
+
+
+@signals.payment_succeeded.connect
+def _paid(_payment: Any, *, purpose_type: str, purpose_id: int, **_kw: Any) -> bool | None:
+    """Confirm the seat; False when none can be had any more (payments then refunds)."""
+    enrolment = _enrolment(purpose_type, purpose_id)
+    if enrolment is None:
+        return None
+    return confirm_enrolment(enrolment)
+
+
+@signals.payment_failed.connect
+@signals.payment_expired.connect
+def _not_paid(_payment: Any, *, purpose_type: str, purpose_id: int, **_kw: Any) -> None:
+    """The money will not come: release the seat to the waiting list."""
+    enrolment = _enrolment(purpose_type, purpose_id)
+    if enrolment is not None and enrolment.status is EnrolmentStatus.PENDING_PAYMENT:
+        expire_enrolment(enrolment)

@@ -1,0 +1,385 @@
+"""WTForms for the staff planning pages: euros with a decimal comma, local wall-clock times, date lists.
+
+Field names follow the services' data keys (``fee_cents``, ``term_id``, ``instructor_ids``...)
+so that a service's ``Invalid`` errors land next to the right field through ``apply_errors``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    Field,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+
+from courses.labels import TERM_STATUS_LABELS
+from courses.models import CEFR_LEVELS, CourseFormat, TermStatus
+from vhs.formats import format_euros, parse_euros
+from vhs.i18n import BERLIN
+
+# Amounts a VHS form accepts: up to 99.999,99 € (the column is a 32-bit integer of cents).
+
+
+DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"]
+
+
+def parse_date_list(text: str) -> list[date]:
+    """Dates separated by commas, semicolons or white space, as dd.mm.yyyy or yyyy-mm-dd."""
+    found: list[date] = []
+    bad: list[str] = []
+    for token in re.split(r"[,;\s]+", text or ""):
+        if not token:
+            continue
+        for fmt in DATE_FORMATS:
+            try:
+                day = datetime.strptime(token, fmt).date()
+            except ValueError:
+                continue
+            if day not in found:
+                found.append(day)
+            break
+        else:
+            bad.append(token)
+    if bad:
+        raise ValueError(", ".join(bad))
+    return found
+
+
+def exists_in_berlin(day: date, at: time) -> bool:
+    """Whether the clocks in Iserlohn show this time on this day (not so in the spring gap)."""
+    local = datetime.combine(day, at, tzinfo=BERLIN)
+    return local.astimezone(UTC).astimezone(BERLIN).replace(tzinfo=None) == local.replace(
+        tzinfo=None
+    )
+
+
+def berlin_datetime(day: date, at: time) -> datetime:
+    """A wall-clock time in Iserlohn as an aware datetime (stored as UTC by the model)."""
+    return datetime.combine(day, at, tzinfo=BERLIN)
+
+
+SKIPPED_TIME = _l("This time does not exist on that day: the clocks go forward.")
+
+
+def check_wall_clock(day: date | None, field: Field) -> None:
+    """Inline validator body: refuse a time that the change to summer time skips."""
+    value = field.data
+    if day is None or value is None:
+        return
+    at = value.time() if isinstance(value, datetime) else value
+    if not exists_in_berlin(day, at):
+        raise ValidationError(SKIPPED_TIME)
+
+
+class EuroField(StringField):
+    """An amount in euros typed with a decimal comma; ``data`` holds integer cents."""
+
+    widget = TextInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        render_kw = {"inputmode": "decimal", "autocomplete": "off", **kwargs.pop("render_kw", {})}
+        super().__init__(*args, render_kw=render_kw, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Parse the typed amount; an empty box is ``None`` (the validators decide)."""
+        self.raw_data = valuelist
+        text = (valuelist[0] if valuelist else "") or ""
+        if not text.strip():
+            self.data = None
+            return
+        try:
+            self.data = parse_euros(text)
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(_l("Enter an amount in euros, for example 79,00.")) from exc
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return format_euros(self.data) if isinstance(self.data, int) else ""
+
+
+class DateListField(StringField):
+    """A list of dates typed as text ("06.04.2027, 2027-05-25"); ``data`` holds the dates."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Parse every date; name the ones that could not be read."""
+        self.raw_data = valuelist
+        try:
+            self.data = parse_date_list(valuelist[0] if valuelist else "")
+        except ValueError as exc:
+            self.data = []
+            raise ValueError(
+                _l("Not a date (use dd.mm.yyyy or yyyy-mm-dd): %(bad)s", bad=str(exc))
+            ) from exc
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return ", ".join(d.strftime("%d.%m.%Y") for d in self.data or [])
+
+
+class CheckboxListField(SelectMultipleField):
+    """A multiple choice as check boxes: usable on a phone and without JavaScript."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _date_field(label: Any, *validators: Any) -> DateField:
+    return DateField(
+        label,
+        format=DATE_FORMATS,
+        validators=list(validators),
+        render_kw={"placeholder": "2027-02-02"},
+    )
+
+
+def _time_field(label: Any) -> TimeField:
+    return TimeField(label, format=["%H:%M", "%H:%M:%S"], validators=[InputRequired()])
+
+
+class TermForm(FlaskForm):
+    """A programme period."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    starts_on = _date_field(_l("First day"), InputRequired())
+    ends_on = _date_field(_l("Last day"), InputRequired())
+    enrolment_opens_at = DateTimeLocalField(
+        _l("Booking opens at"), format=DATETIME_FORMATS, validators=[InputRequired()]
+    )
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice(s.value, label) for s, label in TERM_STATUS_LABELS.items()],
+        default=TermStatus.DRAFT.value,
+    )
+
+    def validate_enrolment_opens_at(self, field: Field) -> None:
+        """The opening time must exist on the Berlin clock."""
+        check_wall_clock(field.data.date() if field.data else None, field)
+
+    def to_data(self) -> dict[str, Any]:
+        """What ``save_term`` takes (the opening time is Berlin wall-clock time)."""
+        opens = self.enrolment_opens_at.data
+        return {
+            "name": self.name.data.strip(),
+            "starts_on": self.starts_on.data,
+            "ends_on": self.ends_on.data,
+            "enrolment_opens_at": berlin_datetime(opens.date(), opens.time()),
+            "status": TermStatus(self.status.data),
+        }
+
+
+class CategoryForm(FlaskForm):
+    """A subject area in the tree."""
+
+    parent_id = SelectField(_l("Parent category"), choices=[], validate_choice=True)
+    slug = StringField(
+        _l("Short name (for addresses)"),
+        validators=[DataRequired(), Length(max=80)],
+        filters=[lambda s: s.strip().lower() if isinstance(s, str) else s],
+    )
+    name_de = StringField(_l("Name in German"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
+    position = IntegerField(
+        _l("Position"), default=0, validators=[InputRequired(), NumberRange(min=0, max=10000)]
+    )
+
+    def validate_slug(self, field: Field) -> None:
+        """Lower-case letters, digits and hyphens only: the slug is part of URLs."""
+        if field.data and not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", field.data):
+            raise ValidationError(_l("Use lower-case letters, digits and hyphens only."))
+
+    def to_data(self) -> dict[str, Any]:
+        """What ``save_category`` takes."""
+        return {
+            "parent_id": int(self.parent_id.data) if self.parent_id.data else None,
+            "slug": self.slug.data,
+            "name_de": self.name_de.data.strip(),
+            "name_en": self.name_en.data.strip(),
+            "position": self.position.data,
+        }
+
+
+class CourseForm(FlaskForm):
+    """Every field of a course; the fee is typed in euros and kept in cents."""
+
+    term_id = SelectField(_l("Term"), coerce=int, choices=[], validate_choice=True)
+    category_id = SelectField(_l("Category"), coerce=int, choices=[], validate_choice=True)
+    code = StringField(_l("Course number"), validators=[DataRequired(), Length(max=20)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    subtitle = StringField(_l("Subtitle"), validators=[Optional(), Length(max=300)])
+    description = TextAreaField(
+        _l("Description (Markdown)"), validators=[Optional(), Length(max=20000)]
+    )
+    language = SelectField(_l("Language of instruction"), choices=[], validate_choice=True)
+    level = SelectField(
+        _l("Level (CEFR)"),
+        choices=[SelectChoice("", _l("No level")), *[SelectChoice(lv, lv) for lv in CEFR_LEVELS]],
+        default="",
+    )
+    format = SelectField(_l("Format"), choices=[], default=CourseFormat.IN_PERSON.value)
+    venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
+    room = StringField(_l("Room"), validators=[Optional(), Length(max=100)])
+    fee_cents = EuroField(_l("Fee in euros"), validators=[InputRequired()])
+    reduced_fee_cents = EuroField(_l("Reduced fee in euros"), validators=[Optional()])
+    capacity = IntegerField(
+        _l("Places"), default=12, validators=[InputRequired(), NumberRange(min=1, max=10000)]
+    )
+    min_participants = IntegerField(
+        _l("Minimum number of participants"),
+        default=6,
+        validators=[InputRequired(), NumberRange(min=0, max=10000)],
+    )
+    enrolment_closes_at = DateTimeLocalField(
+        _l("Booking closes at"), format=DATETIME_FORMATS, validators=[Optional()]
+    )
+    cancellation_days = IntegerField(
+        _l("Free cancellation until … days before the first session"),
+        default=7,
+        validators=[InputRequired(), NumberRange(min=0, max=365)],
+    )
+    teaching_units = IntegerField(
+        _l("Teaching units (45 minutes each)"),
+        default=0,
+        validators=[InputRequired(), NumberRange(min=0, max=10000)],
+    )
+    instructor_ids = CheckboxListField(_l("Instructors"), coerce=int, choices=[])
+
+    def validate_enrolment_closes_at(self, field: Field) -> None:
+        """The closing time must exist on the Berlin clock."""
+        check_wall_clock(field.data.date() if field.data else None, field)
+
+    def to_data(self) -> dict[str, Any]:
+        """What ``save_course`` takes."""
+        closes = self.enrolment_closes_at.data
+        return {
+            "term_id": self.term_id.data,
+            "category_id": self.category_id.data,
+            "code": self.code.data,
+            "title": self.title.data,
+            "subtitle": self.subtitle.data or "",
+            "description": self.description.data or "",
+            "language": self.language.data,
+            "level": self.level.data or None,
+            "format": CourseFormat(self.format.data),
+            "venue": self.venue.data or "",
+            "room": self.room.data or "",
+            "fee_cents": self.fee_cents.data,
+            "reduced_fee_cents": self.reduced_fee_cents.data,
+            "capacity": self.capacity.data,
+            "min_participants": self.min_participants.data,
+            "enrolment_closes_at": berlin_datetime(closes.date(), closes.time())
+            if closes
+            else None,
+            "cancellation_days": self.cancellation_days.data,
+            "teaching_units": self.teaching_units.data,
+            "instructor_ids": list(self.instructor_ids.data or []),
+        }
+
+
+class ReasonForm(FlaskForm):
+    """Why a course or a session does not take place (told to the participants)."""
+
+    reason = TextAreaField(
+        _l("Reason (sent to the participants)"), validators=[DataRequired(), Length(max=2000)]
+    )
+
+
+class CopyForm(FlaskForm):
+    """Copy a course into another term."""
+
+    term_id = SelectField(_l("Target term"), coerce=int, choices=[], validate_choice=True)
+
+
+class SessionForm(FlaskForm):
+    """One dated meeting, entered as day and Berlin wall-clock times."""
+
+    day = _date_field(_l("Date"), InputRequired())
+    start = _time_field(_l("Start time"))
+    end = _time_field(_l("End time"))
+    online = BooleanField(_l("Online (Jitsi)"))
+    room = StringField(_l("Room"), validators=[Optional(), Length(max=100)])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+    def validate_start(self, field: Field) -> None:
+        """The start must exist on the Berlin clock that day."""
+        check_wall_clock(self.day.data, field)
+
+    def validate_end(self, field: Field) -> None:
+        """The end must exist on the Berlin clock that day."""
+        check_wall_clock(self.day.data, field)
+
+    def to_data(self) -> dict[str, Any]:
+        """What ``add_session`` / ``update_session`` take."""
+        return {
+            "starts_at": berlin_datetime(self.day.data, self.start.data),
+            "ends_at": berlin_datetime(self.day.data, self.end.data),
+            "online": bool(self.online.data),
+            "room": (self.room.data or "").strip(),
+            "note": self.note.data or "",
+        }
+
+
+class GenerateForm(FlaskForm):
+    """ "Weekly on Tuesday 18:00-19:30, 10 times from 2027-02-02, skipping these dates"."""
+
+    weekday = SelectField(_l("Weekday"), coerce=int, choices=[], validate_choice=True)
+    start = _time_field(_l("Start time"))
+    end = _time_field(_l("End time"))
+    count = IntegerField(
+        _l("Number of sessions"), validators=[InputRequired(), NumberRange(min=1, max=200)]
+    )
+    first_date = _date_field(_l("From (first possible date)"), InputRequired())
+    interval_weeks = IntegerField(
+        _l("Every … weeks"), default=1, validators=[InputRequired(), NumberRange(min=1, max=8)]
+    )
+    skip_dates = DateListField(_l("Skip these dates"), validators=[Optional()])
+
+
+class CourseFilterForm(FlaskForm):
+    """Filters of the staff course list (a GET form: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Course number or title"), validators=[Optional(), Length(max=200)])
+    term = SelectField(_l("Term"), choices=[], validate_choice=False)
+    status = SelectField(_l("Status"), choices=[], validate_choice=False)
+
+
+class BelowMinimumForm(FlaskForm):
+    """The look-ahead of the below-minimum report (a GET form: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    days = IntegerField(
+        _l("Courses starting within … days"),
+        default=14,
+        validators=[Optional(), NumberRange(min=1, max=365)],
+    )

@@ -1,0 +1,56 @@
+"""What instructors do with their courses: list them, write to participants."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from courses.access import can_see_participants
+from courses.enrolment.services import participants
+from courses.models import (
+    SEAT_STATUSES,
+    Course,
+    course_instructors,
+)
+from vhs.accounts.models import User
+from vhs.audit import audit
+from vhs.db import db
+from vhs.errors import Forbidden, Invalid
+from vhs.mail import queue_mail
+
+
+def teaching(user: User) -> list[Course]:
+    """Courses a person teaches."""
+    return list(
+        db.session.execute(
+            sa.select(Course)
+            .join(course_instructors, course_instructors.c.course_id == Course.id)
+            .where(course_instructors.c.user_id == user.id)
+            .order_by(Course.first_session_at.desc().nulls_last())
+        ).scalars()
+    )
+
+
+def message_participants(actor: User, course: Course, subject: str, body: str) -> int:
+    """An instructor or staff member writes to everyone holding a seat (via the outbox)."""
+    if not can_see_participants(actor, course):
+        raise Forbidden(_l("You do not teach this course."), code="not_instructor")
+    subject, body = subject.strip(), body.strip()
+    errors = {}
+    if not subject:
+        errors["subject"] = [_l("Please enter a subject.")]
+    if not body:
+        errors["body"] = [_l("Please enter a message.")]
+    if errors:
+        raise Invalid(errors=errors)
+    count = 0
+    for e in participants(course, SEAT_STATUSES):
+        if e.user.email:
+            queue_mail(
+                e.user,
+                "course_message",
+                {"course": course, "sender": actor, "subject": subject, "body": body},
+            )
+            count += 1
+    audit(actor, "course.messaged", course, recipients=count)
+    return count

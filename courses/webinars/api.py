@@ -1,0 +1,118 @@
+"""Webinar API: join details, the attendance report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from courses import access
+from courses.blueprints import webinars_api as bp
+from courses.webinars import attendance as attendance_services
+from courses.webinars import join as webinar_join
+from courses.webinars.schemas import (
+    AttendanceReportSchema,
+    JoinConflictSchema,
+    JoinSchema,
+)
+from vhs.auth import require_user, user_required
+
+NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+def _alt(*codes: int) -> Any:
+    names = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"}
+
+    def decorator(func: Any) -> Any:
+        for code in codes:
+            func = bp.alt_response(code, response=names[code])(func)
+        return func
+
+    return decorator
+
+
+@bp.route("/sessions/<int:session_id>/join")
+class SessionJoin(MethodView):
+    @user_required
+    @bp.response(200, JoinSchema)
+    @bp.alt_response(409, schema=JoinConflictSchema, content_type="application/problem+json")
+    @_alt(401, 403, 404)
+    def get(self, session_id: int) -> Any:
+        """Room, URL and a fresh token for the session's webinar.
+
+        Confirmed participants, the course's instructors (moderators) and staff (moderators),
+        from `VHS_JITSI_OPEN_MINUTES` before the start until the end. 403 for anyone else
+        (the `code` says why: `not_enrolled`, `waitlisted`, `pending_payment`...); 409 outside
+        the window, with `opens_at` and `closes_at`.
+        """
+        user = require_user()
+        session = webinar_join.get_webinar_session(session_id, user)
+        decision = webinar_join.require_join(user, session)
+        details = webinar_join.join_details(user, decision)
+        body = {
+            "session_id": session.id,
+            "domain": details.domain,
+            "room": details.room,
+            "url": details.url,
+            "jwt": details.jwt,
+            "opens_at": details.opens_at,
+            "closes_at": details.closes_at,
+            "moderator": details.moderator,
+        }
+        return body, 200, NO_STORE
+
+
+def report_as_dict(report: attendance_services.Report) -> dict[str, Any]:
+    """The attendance report in the API's shape."""
+    return {
+        "course_id": report.course.id,
+        "min_attendance_percent": report.min_percent,
+        "sessions": [
+            {"id": s.id, "starts_at": s.starts_at, "ends_at": s.ends_at, "online": s.online}
+            for s in report.sessions
+        ],
+        "participants": [
+            {
+                "user_id": row.user.id,
+                "name": row.user.name,
+                "email": row.user.email,
+                "present": row.present,
+                "total": row.total,
+                "percent": row.percent,
+                "eligible": row.eligible,
+                "certificate_code": row.certificate.code if row.certificate else None,
+                "sessions": [
+                    {
+                        "session_id": cell.session.id,
+                        "held": cell.held,
+                        "present": cell.present,
+                        "seconds_present": cell.attendance.seconds_present
+                        if cell.attendance
+                        else 0,
+                        "first_join_at": cell.attendance.first_join_at if cell.attendance else None,
+                        "last_leave_at": cell.attendance.last_leave_at if cell.attendance else None,
+                        "manual_present": cell.attendance.manual_present
+                        if cell.attendance
+                        else None,
+                    }
+                    for cell in row.cells
+                ],
+            }
+            for row in report.rows
+        ],
+    }
+
+
+@bp.route("/courses/<int:course_id>/attendance")
+class CourseAttendance(MethodView):
+    @user_required
+    @bp.response(200, AttendanceReportSchema)
+    @_alt(401, 403, 404)
+    def get(self, course_id: int) -> Any:
+        """Participants x sessions: Jitsi time, instructors' marks, certificate eligibility.
+
+        For the course's instructors and staff; sessions that were cancelled do not count.
+        """
+        actor = require_user()
+        course = access.get_course(course_id, actor)
+        return report_as_dict(attendance_services.attendance_report(actor, course)), 200, NO_STORE
