@@ -311,5 +311,7 @@ def stripe_webhook() -> Response:
     status, outcome = services.process_webhook(
         Provider.STRIPE, request.get_data(cache=False), request.headers
     )
-    current_app.logger.info("stripe webhook: %s %s", status, outcome)
+    # A refused delivery is worth a look (a wrong secret, a bad sender); accepted ones are not.
+    log = current_app.logger.warning if status >= 400 else current_app.logger.info
+    log("stripe webhook: %s %s", status, outcome)
     return Response(outcome + "\n", status=status, mimetype="text/plain")

@@ -4,12 +4,21 @@ Calls to Stripe go through ``stripe_api``; those that move money carry idempoten
 run after the commit or from the ``process_refunds`` job. Webhook payloads are not trusted: a
 verified event only names an object, which is re-read from Stripe before anything changes
 (as pretix does).
+
+Webhook answers follow Stripe's documentation: 400 for a bad signature or a malformed payload,
+2xx for every event we accept, including ones deliberately ignored (unhandled types, objects
+Stripe no longer knows), so Stripe does not retry them for days; 502/503 only while Stripe
+itself is failing, when a retry is what we want. Nothing a sender controls leads to a 500.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 
 from vhs.audit import audit
 from vhs.db import db, lock, utcnow
+from vhs.errors import VhsError
 from vhs.hooks import on_commit
 from vhs.payments.models import (
     PAID_STATUSES,
@@ -31,6 +41,7 @@ from vhs.payments.models import (
 )
 from vhs.payments.providers.base import Checkout, PaymentProvider, register
 from vhs.payments.providers.stripe_api import (
+    UnknownToStripe,
     create_checkout_session,
     create_refund,
     expire_checkout_session,
@@ -53,9 +64,20 @@ from vhs.payments.states import transition
 log = logging.getLogger(__name__)
 S = PaymentStatus
 
-WEBHOOK_TOLERANCE = 300
+WEBHOOK_TOLERANCE = 300  # seconds, either side of now (Stripe's default, which only looks back)
 CHECKOUT_MIN = timedelta(minutes=30)
 CHECKOUT_MAX = timedelta(hours=23, minutes=50)
+# Stripe ids are letters, digits and underscores; anything else (a NUL, a quote) is not one.
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+EVENT_TYPE = re.compile(r"[a-z0-9_.]{1,100}")
+
+
+class MalformedEvent(VhsError):
+    """A correctly signed delivery that is not an event of the shape Stripe sends."""
+
+    code = "malformed_event"
+
+
 # --- the provider --------------------------------------------------------------------------
 
 
@@ -111,18 +133,25 @@ class StripeProvider(PaymentProvider):
         on_commit(process_requested_refunds)
 
     def handle_event(self, payload: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
-        """Verify, record by event id, then act by re-reading the object from Stripe."""
-        secret = current_app.config["VHS"].stripe_webhook_secret
+        """Verify, parse, record by event id, then act by re-reading the object from Stripe."""
         try:
-            event = stripe.Webhook.construct_event(
-                payload, headers.get("Stripe-Signature"), secret, tolerance=WEBHOOK_TOLERANCE
-            )
-        except (ValueError, stripe.SignatureVerificationError):
-            return 400, "invalid signature or payload"
+            verify_signature(payload, headers.get("Stripe-Signature"))
+        except (ValueError, stripe.SignatureVerificationError) as exc:
+            return 400, f"invalid signature or payload: {exc}"[:200]
+        try:
+            event = parse_event(payload)
+        except MalformedEvent as exc:
+            return 400, f"malformed event: {exc.detail}"
         record = record_event("stripe", event.id, event.type)
         if record is None:
             return 200, "duplicate"
-        outcome = handle_stripe_event(event)
+        try:
+            # A savepoint: an object Stripe does not know leaves no half-done effect behind.
+            with db.session.begin_nested():
+                outcome = handle_stripe_event(event)
+        except UnknownToStripe as exc:
+            log.warning("stripe event %s (%s) unknown to Stripe: %s", event.id, event.type, exc)
+            outcome = f"ignored, unknown to Stripe: {exc.detail}"
         record.processed_at = utcnow()
         record.outcome = outcome[:500]
         return 200, outcome
@@ -139,6 +168,20 @@ def _expire_checkout_quietly(session_id: str) -> None:
 # --- webhook deliveries --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Event:
+    """A verified Stripe event, checked for the shape acting on it relies on."""
+
+    id: str
+    type: str
+    object: dict[str, Any]
+
+    @property
+    def object_id(self) -> str:
+        """The id of the object the event is about (checked by ``parse_event``)."""
+        return str(self.object["id"])
+
+
 CHECKOUT_EVENTS = frozenset(
     {
         "checkout.session.completed",
@@ -151,6 +194,57 @@ INTENT_EVENTS = frozenset(
     {"payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.processing"}
 )
 REFUND_EVENTS = frozenset({"refund.updated", "refund.created", "charge.refund.updated"})
+# The event types acted on; each names its object by a Stripe id, which must be one.
+HANDLED = (
+    CHECKOUT_EVENTS | INTENT_EVENTS | REFUND_EVENTS | {"charge.refunded", "charge.dispute.created"}
+)
+
+
+def verify_signature(payload: bytes, header: str | None) -> None:
+    """Stripe's signature check, with the timestamp tolerance applied both ways.
+
+    The SDK only refuses signatures older than the tolerance; one dated ahead would stay
+    replayable until its time came, so a timestamp too far in the future is refused too.
+    """
+    secret = current_app.config["VHS"].stripe_webhook_secret
+    stripe.WebhookSignature.verify_header(payload, header, secret, WEBHOOK_TOLERANCE)
+    # verify_header read the first "t=" the same way; a header without one was refused there.
+    items = (header or "").split(",")
+    signed_at = next(int(item.split("=", 2)[1]) for item in items if item[:2] == "t=")
+    if signed_at > time.time() + WEBHOOK_TOLERANCE:
+        raise stripe.SignatureVerificationError(
+            f"Timestamp outside the tolerance zone ({signed_at})", header
+        )
+
+
+def _stripe_id(value: Any, where: str) -> str:
+    """``value`` if it is a Stripe id, else the event is malformed."""
+    if not isinstance(value, str) or not STRIPE_ID.fullmatch(value):
+        raise MalformedEvent(f"{where} is not a Stripe id")
+    return value
+
+
+def parse_event(payload: bytes) -> Event:
+    """The event in a verified payload, or ``MalformedEvent`` naming what is wrong with it."""
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except ValueError as exc:
+        raise MalformedEvent("not JSON") from exc
+    if not isinstance(data, dict):
+        raise MalformedEvent("not a JSON object")
+    event_id = _stripe_id(data.get("id"), "id")
+    kind = data.get("type")
+    if not isinstance(kind, str) or not EVENT_TYPE.fullmatch(kind):
+        raise MalformedEvent("type is not an event type")
+    body = data.get("data")
+    if not isinstance(body, dict) or not isinstance(body.get("object"), dict):
+        raise MalformedEvent("data.object is missing or not an object")
+    obj = body["object"]
+    if kind in HANDLED:
+        _stripe_id(obj.get("id"), "data.object.id")
+    if kind == "charge.dispute.created" and obj.get("charge") is not None:
+        _stripe_id(obj["charge"], "data.object.charge")
+    return Event(id=event_id, type=kind, object=obj)
 
 
 def _meta(obj: Any, key: str) -> str | None:
@@ -162,6 +256,14 @@ def _meta(obj: Any, key: str) -> str | None:
         return None
 
 
+def _our_id(value: Any) -> int | None:
+    """One of our row ids written into a Stripe object (reference, metadata), if it is one."""
+    text = str(value) if value is not None else ""
+    if not (text.isascii() and text.isdigit()) or int(text) >= 2**31:
+        return None  # edited in Stripe's dashboard, say: no row of ours (ids are 32-bit)
+    return int(text)
+
+
 def _payment_by_reference(session: Any = None, intent: Any = None) -> Payment | None:
     """Our payment for a Checkout Session or PaymentIntent, locked; by Stripe id, then ours."""
     payment = None
@@ -169,16 +271,16 @@ def _payment_by_reference(session: Any = None, intent: Any = None) -> Payment | 
         payment = db.session.execute(
             sa.select(Payment).where(Payment.stripe_checkout_session_id == session.id)
         ).scalar_one_or_none()
-        ref = getattr(session, "client_reference_id", None) or _meta(session, "payment_id")
-        if payment is None and ref and str(ref).isdigit():
-            payment = db.session.get(Payment, int(ref))
+        ref = _our_id(getattr(session, "client_reference_id", None) or _meta(session, "payment_id"))
+        if payment is None and ref is not None:
+            payment = db.session.get(Payment, ref)
     if payment is None and intent is not None:
         payment = db.session.execute(
             sa.select(Payment).where(Payment.stripe_payment_intent_id == intent.id)
         ).scalar_one_or_none()
-        ref = _meta(intent, "payment_id")
-        if payment is None and ref and str(ref).isdigit():
-            payment = db.session.get(Payment, int(ref))
+        ref = _our_id(_meta(intent, "payment_id"))
+        if payment is None and ref is not None:
+            payment = db.session.get(Payment, ref)
     return lock(Payment, payment.id) if payment is not None else None
 
 
@@ -236,25 +338,25 @@ def converge_intent(intent: Any, payment: Payment | None = None) -> str:
     return f"intent {intent.status} ({payment.status.value})"
 
 
-def handle_stripe_event(event: Any) -> str:
+def handle_stripe_event(event: Event) -> str:
     """Act on a verified event by re-reading the object it names from Stripe."""
     kind = event.type
     if kind in CHECKOUT_EVENTS:
-        return converge_checkout(retrieve_checkout_session(event.data.object.id))
+        return converge_checkout(retrieve_checkout_session(event.object_id))
     if kind in INTENT_EVENTS:
-        return converge_intent(retrieve_payment_intent(event.data.object.id))
+        return converge_intent(retrieve_payment_intent(event.object_id))
     if kind == "charge.refunded":
-        return _converge_refunds(_intent_id(retrieve_charge(event.data.object.id)))
+        return _converge_refunds(_intent_id(retrieve_charge(event.object_id)))
     if kind in REFUND_EVENTS:
-        return _converge_refunds(_intent_id(retrieve_refund(event.data.object.id)))
+        return _converge_refunds(_intent_id(retrieve_refund(event.object_id)))
     if kind == "charge.dispute.created":
         return _flag_dispute(event)
     return "ignored"
 
 
-def _flag_dispute(event: Any) -> str:
+def _flag_dispute(event: Event) -> str:
     """A payer disputes a charge: flag the payment for the office (audited)."""
-    charge_id = getattr(event.data.object, "charge", None)
+    charge_id = event.object.get("charge")
     charge = retrieve_charge(charge_id) if charge_id else None
     intent_id = _intent_id(charge) if charge is not None else None
     payment = (
@@ -263,7 +365,7 @@ def _flag_dispute(event: Any) -> str:
     if payment is None:
         return "dispute for unknown payment"
     payment.disputed = True
-    audit(None, "payment.disputed", payment, dispute=event.data.object.id)
+    audit(None, "payment.disputed", payment, dispute=event.object_id)
     return "dispute flagged"
 
 
@@ -356,9 +458,9 @@ def sync_stripe_refunds(payment: Payment) -> int:
             sa.select(Refund).where(Refund.provider_refund_id == data.id)
         ).scalar_one_or_none()
         if refund is None:
-            ours = _meta(data, "refund_id")
-            if ours and str(ours).isdigit():
-                refund = db.session.get(Refund, int(ours))
+            ours = _our_id(_meta(data, "refund_id"))
+            if ours is not None:
+                refund = db.session.get(Refund, ours)
         if refund is None:
             if data.status in ("failed", "canceled"):
                 continue

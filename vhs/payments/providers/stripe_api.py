@@ -1,7 +1,9 @@
 """Stripe's API through its official SDK: the only module that talks to Stripe.
 
 ``VHS_STRIPE_API_BASE`` points the SDK elsewhere (tests). Stripe's failures become our errors,
-so the payer gets a clear "try again" and nothing is charged twice (idempotency keys).
+so the payer gets a clear "try again" and nothing is charged twice (idempotency keys):
+unreachable or busy is ``ServiceUnavailable``, a refusal ``BadGateway``, and "No such ..."
+``UnknownToStripe``, which the webhook acknowledges instead of failing.
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ import stripe
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from vhs.errors import BadGateway, ServiceUnavailable
+from vhs.errors import BadGateway, NotFound, ServiceUnavailable
 from vhs.payments.models import Payment
 from vhs.payments.providers.base import Checkout
 
 log = logging.getLogger(__name__)
+
+
+class UnknownToStripe(NotFound):
+    """Stripe answered "No such ...": the object does not exist (there, or in this mode)."""
+
+    code = "payment_provider_object_missing"
 
 
 def client() -> stripe.StripeClient:
@@ -51,6 +59,10 @@ def calling_stripe() -> Iterator[None]:
         ) from exc
     except stripe.RateLimitError as exc:
         raise ServiceUnavailable(code="payment_provider_busy") from exc
+    except stripe.InvalidRequestError as exc:
+        if exc.code == "resource_missing":
+            raise UnknownToStripe(exc.user_message or str(exc)) from exc
+        raise _bad_gateway(exc) from exc
     except (stripe.APIError, stripe.AuthenticationError, stripe.PermissionError) as exc:
         raise _bad_gateway(exc) from exc
 
