@@ -134,7 +134,9 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(calendar_api.bp)
 
     import vhs.payments.jobs
-    import vhs.payments.receivers  # noqa: F401  (reactions to domain signals)
+    import vhs.payments.providers.manual
+    import vhs.payments.providers.stripe
+    import vhs.payments.receivers  # noqa: F401  (reactions to domain signals; providers register)
     from vhs import gdpr
     from vhs.main import register_nav
     from vhs.payments import api as payments_api

@@ -28,17 +28,10 @@ class PayForm(FlaskForm):
 
 def _form() -> PayForm:
     form = PayForm()
-    choices = []
-    if payments.stripe_enabled():
-        choices.append(
-            SelectChoice(Provider.STRIPE.value, _("Online: credit card or SEPA direct debit"))
-        )
-    choices.append(
-        SelectChoice(Provider.MANUAL.value, _("Bank transfer or payment at the VHS office"))
-    )
-    form.provider.choices = choices
-    if payments.stripe_enabled() and not form.is_submitted():
-        form.provider.data = Provider.STRIPE.value
+    offered = payments.offered_providers()  # the preferred first
+    form.provider.choices = [SelectChoice(p.key.value, p.choice_label) for p in offered]
+    if not form.is_submitted():
+        form.provider.data = offered[0].key.value
     return form
 
 

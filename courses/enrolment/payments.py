@@ -25,8 +25,6 @@ def pay_enrolment(enrolment: Enrolment, user: User, provider: Provider | None = 
         raise NotFound(_l("This booking does not exist."), code="enrolment_not_found")
     if enrolment.status is not EnrolmentStatus.PENDING_PAYMENT:
         raise Conflict(_l("This booking has nothing to pay."), code="nothing_to_pay")
-    if provider is None:
-        provider = Provider.STRIPE if payments.stripe_enabled() else Provider.MANUAL
     course = enrolment.course
     return payments.start_payment(
         user=enrolment.user,

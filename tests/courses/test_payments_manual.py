@@ -55,6 +55,19 @@ def test_manual_payment_instructions_with_invoice_reference(
     assert resp.status_code == 422 and resp.json["code"] == "provider_unavailable"
 
 
+def test_pay_page_offers_only_manual_without_stripe(client, app, make_user, api_token, plan, login):
+    user, _headers, e, _c = booked(client, make_user, api_token, plan)
+    login(user)
+    page = client.get(f"/enrolments/{e['id']}/pay")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert re.findall(r'name="provider"[^>]*value="([^"]+)"', html) == ["manual"]
+    resp = client.submit(f"/enrolments/{e['id']}/pay", {"provider": "stripe"})
+    assert resp.status_code == 422  # not a choice here
+    resp = client.submit(f"/enrolments/{e['id']}/pay", {"provider": "manual"})
+    assert resp.status_code == 302 and "/payments/" in resp.headers["Location"]
+
+
 def test_staff_mark_paid_confirms_and_audits(
     client, app, make_user, api_token, plan, outbox, login
 ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -187,7 +188,7 @@ def test_same_event_five_times_has_one_effect(
     assert templates.count("payment_received") == 1 and templates.count("enrolment_confirmed") == 1
 
 
-@pytest.mark.parametrize("bad", ["forged", "stale", "missing", "garbage"])
+@pytest.mark.parametrize("bad", ["forged", "stale", "future", "missing", "garbage"])
 def test_bad_signatures_are_refused_without_effect(
     client, app, make_user, api_token, plan, stripe_api, bad
 ):
@@ -201,6 +202,8 @@ def test_bad_signatures_are_refused_without_effect(
     headers = {
         "forged": {"Stripe-Signature": stripe_api.sign(payload, secret="whsec_wrong")},
         "stale": {"Stripe-Signature": stripe_api.sign(payload, timestamp=int(time.time()) - 400)},
+        # the tolerance holds both ways: a signature dated ahead is no fresher than a stale one
+        "future": {"Stripe-Signature": stripe_api.sign(payload, timestamp=int(time.time()) + 400)},
         "missing": {},
         "garbage": {"Stripe-Signature": "nonsense"},
     }[bad]
@@ -434,3 +437,168 @@ def test_dispute_is_flagged_and_unknown_events_ignored(
         assert db.session.get(Payment, pay["id"]).disputed is True
         outcomes = set(db.session.execute(sa.select(WebhookEvent.outcome)).scalars())
         assert {"dispute flagged", "ignored"} <= outcomes
+
+
+# --- hostile input: correctly signed, yet not something to act on (issue 10) -----------------
+
+
+def post_signed(client, standin, payload: bytes):
+    """POST a raw body with a valid ``Stripe-Signature`` for exactly these bytes."""
+    return client.post(
+        "/webhooks/stripe",
+        data=payload,
+        headers={"Stripe-Signature": standin.sign(payload), "Content-Type": "application/json"},
+    )
+
+
+def event_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count(WebhookEvent.id)))
+
+
+@pytest.mark.parametrize("skew", [-60, 60])
+def test_signature_within_tolerance_either_way_is_accepted(
+    client, app, make_user, api_token, plan, stripe_api, skew
+):
+    course_id = plan(capacity=1, fee_cents=5000)
+    _u, _h, e, pay = book_and_checkout(client, make_user, api_token, course_id)
+    sid = session_of(stripe_api, pay)
+    stripe_api.complete(sid)
+    resp = deliver(
+        client,
+        stripe_api,
+        "checkout.session.completed",
+        stripe_api.sessions[sid],
+        timestamp=int(time.time()) + skew,
+    )
+    assert resp.status_code == 200, resp.data
+    assert state(app, e["id"]) == (EnrolmentStatus.CONFIRMED, [PaymentStatus.SUCCEEDED])
+
+
+@pytest.mark.parametrize(
+    ("kind", "obj"),
+    [
+        ("checkout.session.completed", {"id": "cs_test_gone", "object": "checkout.session"}),
+        ("checkout.session.expired", {"id": "cs_test_gone", "object": "checkout.session"}),
+        ("payment_intent.succeeded", {"id": "pi_test_gone", "object": "payment_intent"}),
+        ("charge.refunded", {"id": "ch_test_gone", "object": "charge"}),
+        ("refund.updated", {"id": "re_test_gone", "object": "refund"}),
+        ("charge.dispute.created", {"id": "dp_gone", "object": "dispute", "charge": "ch_gone"}),
+    ],
+)
+def test_signed_event_about_an_object_stripe_does_not_know_is_acknowledged(
+    client, app, make_user, api_token, plan, stripe_api, caplog, kind, obj
+):
+    """Stripe answers "No such ..." on re-reading: retrying cannot help, so 200, logged."""
+    course_id = plan(capacity=1, fee_cents=5000)
+    _u, _h, e, _pay = book_and_checkout(client, make_user, api_token, course_id)
+    with caplog.at_level("WARNING"):
+        resp = deliver(client, stripe_api, kind, obj, event_id="evt_unknown_object")
+    assert resp.status_code == 200, resp.data
+    assert b"unknown to stripe" in resp.data.lower()
+    assert any("unknown to Stripe" in r.getMessage() for r in caplog.records)
+    assert state(app, e["id"]) == (EnrolmentStatus.PENDING_PAYMENT, [PaymentStatus.PENDING])
+    with app.app_context():
+        (row,) = db.session.execute(sa.select(WebhookEvent)).scalars()
+        assert row.event_id == "evt_unknown_object" and "unknown to Stripe" in row.outcome
+    # a redelivery is a duplicate like any other
+    assert deliver(client, stripe_api, kind, obj, event_id="evt_unknown_object").status_code == 200
+    assert event_count(app) == 1
+
+
+def _event(**fields):
+    base = {
+        "id": "evt_test_malformed",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {"object": {"id": "cs_test_x", "object": "checkout.session"}},
+    }
+    base.update(fields)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+MALFORMED = {
+    "array": [],
+    "array of event": [_event()],
+    "null": None,
+    "string": "evt_test",
+    "no data": _event(data=None),
+    "data not an object": _event(data=[1]),
+    "no data.object": _event(data={"previous_attributes": {}}),
+    "data.object a string": _event(data={"object": "cs_test_x"}),
+    "no id": _event(id=None),
+    "id not a string": _event(id=12),
+    "id with NUL": _event(id="evt_\x00test"),
+    "id too long": _event(id="evt_" + "a" * 300),
+    "no type": _event(type=None),
+    "type with NUL": _event(type="checkout.session.completed\x00"),
+    "object id with NUL": _event(data={"object": {"id": "cs_test_\x00x"}}),
+    "object id missing": _event(data={"object": {"object": "checkout.session"}}),
+    "object id a number": _event(type="payment_intent.succeeded", data={"object": {"id": 7}}),
+    "dispute charge with NUL": _event(
+        type="charge.dispute.created", data={"object": {"id": "dp_1", "charge": "ch_\x00"}}
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_signed_but_malformed_payload_is_refused_with_400(
+    client, app, make_user, api_token, plan, stripe_api, caplog, name
+):
+    """Stripe's own sample answers 400 for an invalid payload; never a 500 it retries for days."""
+    course_id = plan(capacity=1, fee_cents=5000)
+    _u, _h, e, pay = book_and_checkout(client, make_user, api_token, course_id)
+    stripe_api.complete(session_of(stripe_api, pay))
+    with caplog.at_level("WARNING"):
+        resp = post_signed(client, stripe_api, json.dumps(MALFORMED[name]).encode())
+    assert resp.status_code == 400, resp.data
+    assert any("stripe webhook" in r.getMessage() for r in caplog.records)
+    assert event_count(app) == 0
+    assert state(app, e["id"]) == (EnrolmentStatus.PENDING_PAYMENT, [PaymentStatus.PENDING])
+
+
+def test_signed_payload_that_is_not_utf8_json_is_refused_with_400(client, app, stripe_api):
+    for body in (b"{not json", b"\xff\xfe{}", b""):
+        assert post_signed(client, stripe_api, body).status_code == 400
+    assert event_count(app) == 0
+
+
+def test_stripe_failing_while_a_webhook_is_handled_asks_for_a_retry(
+    client, app, make_user, api_token, plan, stripe_api
+):
+    """Stripe's own outage is the one case a retry helps: 502, nothing recorded, then it works."""
+    course_id = plan(capacity=1, fee_cents=5000)
+    _u, _h, e, pay = book_and_checkout(client, make_user, api_token, course_id)
+    sid = session_of(stripe_api, pay)
+    stripe_api.complete(sid)
+    event = stripe_api.event("checkout.session.completed", stripe_api.sessions[sid])
+    payload = json.dumps(event).encode()
+    stripe_api.fail_with = 500
+    resp = post_signed(client, stripe_api, payload)
+    assert resp.status_code == 502
+    assert event_count(app) == 0
+    stripe_api.fail_with = None
+    assert post_signed(client, stripe_api, payload).status_code == 200
+    assert state(app, e["id"]) == (EnrolmentStatus.CONFIRMED, [PaymentStatus.SUCCEEDED])
+
+
+def provider_radios(page) -> dict[str, bool]:
+    """The pay form's provider choices: value -> checked."""
+    html = page.get_data(as_text=True)
+    inputs = re.findall(r'<input[^>]*name="provider"[^>]*>', html)
+    return {re.search(r'value="([^"]+)"', i).group(1): "checked" in i for i in inputs}
+
+
+def test_pay_page_offers_stripe_first_when_configured(
+    client, make_user, api_token, plan, login, stripe_api
+):
+    course_id = plan(capacity=1, fee_cents=5000)
+    user = make_user()
+    e = client.post(
+        f"/api/v1/courses/{course_id}/enrolments", json={}, headers=api_token(user)
+    ).json
+    login(user)
+    page = client.get(f"/enrolments/{e['id']}/pay")
+    assert page.status_code == 200
+    assert provider_radios(page) == {"stripe": True, "manual": False}
+    assert list(provider_radios(page)) == ["stripe", "manual"]

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from vhs.auth import require_user, staff_required, user_required
 from vhs.db import db
 from vhs.extensions import problems
-from vhs.payments import services
+from vhs.payments import refunds, services
 from vhs.payments.models import Payment
 from vhs.payments.schemas import (
     PaymentOutSchema,
@@ -84,4 +84,4 @@ def refund(data: dict[str, Any], payment_id: int) -> Any:
     """Refund up to what was paid (audited); Stripe refunds go out after the commit."""
     user = require_user()
     payment = services.get_payment(payment_id, user)
-    return services.refund_by_staff(payment, user, data["amount_cents"], data["reason"])
+    return refunds.refund_by_staff(payment, user, data["amount_cents"], data["reason"])

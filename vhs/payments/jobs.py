@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from vhs.jobs import job
-from vhs.payments.services import process_requested_refunds, stripe_enabled
+from vhs.payments.models import Provider
+from vhs.payments.providers.base import is_offered
+from vhs.payments.providers.stripe import process_requested_refunds
 
 
 @job("process_refunds", every_seconds=60)
 def process_refunds() -> int:
-    """Send refunds that are still only requested."""
-    if not stripe_enabled():
+    """Send Stripe refunds that are still only requested."""
+    if not is_offered(Provider.STRIPE):
         return 0
     return process_requested_refunds()

@@ -1,7 +1,9 @@
-"""Stripe through its official SDK; ``VHS_STRIPE_API_BASE`` points it elsewhere (tests).
+"""Stripe's API through its official SDK: the only module that talks to Stripe.
 
-Only this module talks to Stripe. Errors become ``BadGateway`` / ``ServiceUnavailable`` so the
-resident gets a clear "try again" and nothing is charged twice (idempotency keys).
+``VHS_STRIPE_API_BASE`` points the SDK elsewhere (tests). Stripe's failures become our errors,
+so the payer gets a clear "try again" and nothing is charged twice (idempotency keys):
+unreachable or busy is ``ServiceUnavailable``, a refusal ``BadGateway``, and "No such ..."
+``UnknownToStripe``, which the webhook acknowledges instead of failing.
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ import stripe
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from vhs.errors import BadGateway, ServiceUnavailable
+from vhs.errors import BadGateway, NotFound, ServiceUnavailable
+from vhs.payments.models import Payment
+from vhs.payments.providers.base import Checkout
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_TOLERANCE = 300
+
+class UnknownToStripe(NotFound):
+    """Stripe answered "No such ...": the object does not exist (there, or in this mode)."""
+
+    code = "payment_provider_object_missing"
 
 
 def client() -> stripe.StripeClient:
@@ -51,30 +59,27 @@ def calling_stripe() -> Iterator[None]:
         ) from exc
     except stripe.RateLimitError as exc:
         raise ServiceUnavailable(code="payment_provider_busy") from exc
+    except stripe.InvalidRequestError as exc:
+        if exc.code == "resource_missing":
+            raise UnknownToStripe(exc.user_message or str(exc)) from exc
+        raise _bad_gateway(exc) from exc
     except (stripe.APIError, stripe.AuthenticationError, stripe.PermissionError) as exc:
-        log.warning("Stripe error: %s", exc)
-        raise BadGateway(
-            _l(
-                "The payment service answered with an error. Your seat stays reserved; "
-                "please try again in a few minutes."
-            ),
-            code="payment_provider_error",
-        ) from exc
+        raise _bad_gateway(exc) from exc
 
 
-def create_checkout_session(
-    *,
-    payment_id: int,
-    attempt: int,
-    amount_cents: int,
-    currency: str,
-    name: str,
-    email: str | None,
-    expires_at: datetime,
-    success_url: str,
-    cancel_url: str,
-    locale: str,
-) -> Any:
+def _bad_gateway(exc: stripe.StripeError) -> BadGateway:
+    """Stripe refused or failed the call: the payer may try again, nothing was charged twice."""
+    log.warning("Stripe error: %s", exc)
+    return BadGateway(
+        _l(
+            "The payment service answered with an error. Your seat stays reserved; "
+            "please try again in a few minutes."
+        ),
+        code="payment_provider_error",
+    )
+
+
+def create_checkout_session(payment: Payment, checkout: Checkout, expires_at: datetime) -> Any:
     """A Checkout Session (mode payment, card and SEPA Direct Debit) for one payment attempt."""
     params: dict[str, Any] = {
         "mode": "payment",
@@ -83,26 +88,25 @@ def create_checkout_session(
             {
                 "quantity": 1,
                 "price_data": {
-                    "currency": currency.lower(),
-                    "unit_amount": amount_cents,
-                    "product_data": {"name": name[:250]},
+                    "currency": payment.currency.lower(),
+                    "unit_amount": payment.amount_cents,
+                    "product_data": {"name": payment.description[:250]},
                 },
             }
         ],
-        "client_reference_id": str(payment_id),
-        "metadata": {"payment_id": str(payment_id)},
-        "payment_intent_data": {"metadata": {"payment_id": str(payment_id)}},
+        "client_reference_id": str(payment.id),
+        "metadata": {"payment_id": str(payment.id)},
+        "payment_intent_data": {"metadata": {"payment_id": str(payment.id)}},
         "expires_at": int(expires_at.timestamp()),
-        "success_url": success_url,
-        "cancel_url": cancel_url,
-        "locale": locale if locale in ("de", "en") else "auto",
+        "success_url": checkout.success_url,
+        "cancel_url": checkout.cancel_url,
+        "locale": checkout.user.locale if checkout.user.locale in ("de", "en") else "auto",
     }
-    if email:
-        params["customer_email"] = email
+    if checkout.user.email:
+        params["customer_email"] = checkout.user.email
+    key = f"vhs-payment-{payment.id}-attempt-{payment.attempt}"
     with calling_stripe():
-        return client().v1.checkout.sessions.create(
-            params, {"idempotency_key": f"vhs-payment-{payment_id}-attempt-{attempt}"}
-        )
+        return client().v1.checkout.sessions.create(params, {"idempotency_key": key})
 
 
 def retrieve_checkout_session(session_id: str) -> Any:
@@ -152,9 +156,3 @@ def create_refund(*, refund_id: int, intent_id: str, amount_cents: int) -> Any:
             },
             {"idempotency_key": f"vhs-refund-{refund_id}"},
         )
-
-
-def construct_event(payload: bytes, signature: str | None) -> Any:
-    """Verify the ``Stripe-Signature`` header (tolerance 300 s) and parse the event."""
-    secret = current_app.config["VHS"].stripe_webhook_secret
-    return stripe.Webhook.construct_event(payload, signature, secret, tolerance=WEBHOOK_TOLERANCE)
