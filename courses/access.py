@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from courses.models import (
     Course,
     CourseStatus,
+    course_instructors,
 )
 from vhs.accounts.models import User
 from vhs.db import db, lock
@@ -63,3 +65,15 @@ def lock_course(course_id: int) -> Course:
     if course is None:
         raise NotFound(_l("This course does not exist."), code="course_not_found")
     return course
+
+
+def courses_taught_by(user: User) -> list[Course]:
+    """Courses a person teaches."""
+    return list(
+        db.session.execute(
+            sa.select(Course)
+            .join(course_instructors, course_instructors.c.course_id == Course.id)
+            .where(course_instructors.c.user_id == user.id)
+            .order_by(Course.first_session_at.desc().nulls_last())
+        ).scalars()
+    )

@@ -24,8 +24,11 @@ from courses import access
 from courses.blueprints import webinars as bp
 from courses.certificates import services as certificate_services
 from courses.certificates.pdf import certificate_pdf, verify_url
+from courses.enrolment import services as enrolment_services
+from courses.models import Course, CourseStatus, SessionStatus
+from courses.webinars import join as webinar_join
 from vhs.accounts.models import User
-from vhs.auth import require_user, staff_required, user_required
+from vhs.auth import current, require_user, staff_required, user_required
 from vhs.db import db
 from vhs.errors import Invalid, NotFound
 from vhs.forms import EmptyForm
@@ -49,6 +52,34 @@ def _no_store(body: Any, status: int = 200) -> Response:
     resp = current_app.make_response((body, status))
     resp.headers["Cache-Control"] = NO_STORE
     return resp
+
+
+@bp.app_template_global()
+def webinar_panel(course: Course) -> dict[str, Any] | None:
+    """What the course page offers about webinars and certificates (None: nothing)."""
+    user = current()
+    if user is None:
+        return None
+    teaches = access.can_see_participants(user, course)
+    enrolment = enrolment_services.active_enrolment(course.id, user.id)
+    participant = enrolment is not None and enrolment.status.value == "confirmed"
+    if not (teaches or participant):
+        return None
+    upcoming = webinar_join.next_online_session(course)
+    decision = webinar_join.join_decision(user, upcoming) if upcoming else None
+    certificate = None
+    if participant and course.status is CourseStatus.COMPLETED:
+        certificate = certificate_services.certificate_status(user, course)
+    if upcoming is None and certificate is None and not teaches:
+        return None
+    return {
+        "teaches": teaches,
+        "staff": user.is_staff,
+        "session": upcoming,
+        "decision": decision,
+        "certificate": certificate,
+        "has_sessions": any(s.status is SessionStatus.SCHEDULED for s in course.sessions),
+    }
 
 
 # --- certificates ----------------------------------------------------------------------------

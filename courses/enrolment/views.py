@@ -16,7 +16,6 @@ from courses.models import (
     EnrolmentStatus,
     ReductionReason,
 )
-from courses.teaching import services as teaching_services
 from vhs.auth import require_user, user_required
 from vhs.errors import Invalid
 from vhs.forms import EmptyForm
@@ -82,7 +81,7 @@ def my_courses() -> str:
     return render_template(
         "courses/my_courses.html",
         rows=rows,
-        teaching=teaching_services.teaching(user) if (user.is_instructor or user.is_staff) else [],
+        teaching=access.courses_taught_by(user) if (user.is_instructor or user.is_staff) else [],
         cancel_form=EmptyForm(),
         **page_labels(),
     )

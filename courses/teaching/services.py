@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from courses.access import can_see_participants
@@ -10,25 +9,11 @@ from courses.enrolment.services import participants
 from courses.models import (
     SEAT_STATUSES,
     Course,
-    course_instructors,
 )
 from vhs.accounts.models import User
 from vhs.audit import audit
-from vhs.db import db
 from vhs.errors import Forbidden, Invalid
 from vhs.mail import queue_mail
-
-
-def teaching(user: User) -> list[Course]:
-    """Courses a person teaches."""
-    return list(
-        db.session.execute(
-            sa.select(Course)
-            .join(course_instructors, course_instructors.c.course_id == Course.id)
-            .where(course_instructors.c.user_id == user.id)
-            .order_by(Course.first_session_at.desc().nulls_last())
-        ).scalars()
-    )
 
 
 def message_participants(actor: User, course: Course, subject: str, body: str) -> int:

@@ -82,7 +82,7 @@ def _with_sessions(courses: list[Course]) -> None:
 def index() -> str:
     """ "Meine Kurse" for instructors: the courses they teach, seats, waiting list, next date."""
     user = require_role(Role.INSTRUCTOR, Role.STAFF)
-    courses = teaching_services.teaching(user)
+    courses = access.courses_taught_by(user)
     _with_sessions(courses)
     rows = [{"course": c, "next_session": c.next_session()} for c in courses]
     return render_template("courses/teaching.html", rows=rows, **_labels())

@@ -25,13 +25,10 @@ from wtforms import RadioField, SelectChoice
 from courses import access
 from courses.blueprints import jitsi_webhooks as webhooks
 from courses.blueprints import webinars as bp
-from courses.certificates import services as certificate_services
-from courses.enrolment import services as enrolment_services
-from courses.models import Course, CourseStatus, SessionStatus
 from courses.webinars import attendance as attendance_services
 from courses.webinars import events as webinar_events
 from courses.webinars import join as webinar_join
-from vhs.auth import current, require_user, staff_required, user_required
+from vhs.auth import require_user, staff_required, user_required
 from vhs.errors import Invalid
 from vhs.extensions import csrf
 from vhs.formats import spreadsheet_safe
@@ -74,34 +71,6 @@ def join(session_id: int) -> Any:
         details=details,
     )
     return _no_store(html, status)
-
-
-@bp.app_template_global()
-def webinar_panel(course: Course) -> dict[str, Any] | None:
-    """What the course page offers about webinars and certificates (None: nothing)."""
-    user = current()
-    if user is None:
-        return None
-    teaches = access.can_see_participants(user, course)
-    enrolment = enrolment_services.active_enrolment(course.id, user.id)
-    participant = enrolment is not None and enrolment.status.value == "confirmed"
-    if not (teaches or participant):
-        return None
-    upcoming = webinar_join.next_online_session(course)
-    decision = webinar_join.join_decision(user, upcoming) if upcoming else None
-    certificate = None
-    if participant and course.status is CourseStatus.COMPLETED:
-        certificate = certificate_services.certificate_status(user, course)
-    if upcoming is None and certificate is None and not teaches:
-        return None
-    return {
-        "teaches": teaches,
-        "staff": user.is_staff,
-        "session": upcoming,
-        "decision": decision,
-        "certificate": certificate,
-        "has_sessions": any(s.status is SessionStatus.SCHEDULED for s in course.sessions),
-    }
 
 
 # --- attendance ------------------------------------------------------------------------------
