@@ -21,7 +21,7 @@ from vhs.audit import audit
 from vhs.db import db, lock, utcnow
 from vhs.errors import Conflict, Invalid, NotFound
 from vhs.hooks import on_commit
-from vhs.i18n import BERLIN
+from vhs.i18n import local_zone
 from vhs.mail import queue_mail
 from vhs.payments import stripe_provider
 from vhs.payments.models import (
@@ -513,7 +513,7 @@ def issue_invoice(payment: Payment, now: datetime | None = None) -> Invoice:
     now = now or utcnow()
     if payment.invoice is not None:
         return payment.invoice
-    year = now.astimezone(BERLIN).year
+    year = now.astimezone(local_zone()).year
     counter = _lock_counter(year)
     counter.last_sequence += 1
     user = payment.user
