@@ -99,6 +99,7 @@ def iter_calendar(
 
 
 def _chunks(head: bytes, events: Iterable[CalendarEvent], zone: ZoneInfo) -> Iterator[bytes]:
+    """The envelope, each event in ``zone``, the end (needs no app context)."""
     yield head
     for event in events:
         yield event_bytes(event, zone)
