@@ -12,6 +12,11 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 WORKERS ?= 2
+# The browser tests drive Debian's Chromium; VHS_BROWSER_OPTIONAL=1 lets them skip without it.
+CHROMIUM ?= /usr/bin/chromium
+# `flask run` reads its address from these, and so does vhs/config.py: when VHS_PUBLIC_BASE_URL
+# is unset, links in e-mails and calendars point at the HOST and PORT being served.
+RUN_ENV = FLASK_RUN_HOST=$(HOST) FLASK_RUN_PORT=$(PORT)
 
 TRANSLATIONS := vhs/translations
 POT := $(TRANSLATIONS)/messages.pot
@@ -22,10 +27,11 @@ BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c
 export FLASK_APP := wsgi.py
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv translations compile run test test-browser lint format bench clean distclean
+.PHONY: help venv translations compile run test pytest test-browser check-chromium lint format \
+	bench clean distclean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## Create .venv and install the app with its dev extra
 
@@ -57,23 +63,33 @@ compile: venv ## Compile the translation catalogs (.mo files are never committed
 	  print("compiled:", *compile_catalogs()) '
 
 run: venv compile ## Migrate, seed demo data on first run, serve on http://127.0.0.1:5000
-	$(BIN)/flask db upgrade
-	$(BIN)/flask demo seed --if-empty
+	$(RUN_ENV) $(BIN)/flask db upgrade
+	$(RUN_ENV) $(BIN)/flask demo seed --if-empty
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(RUN_ENV) $(BIN)/flask run
 
-test: venv compile ## ruff, then the whole pytest suite (browser tests included)
+# Runs before anything is installed or tested, so a machine without Chromium hears it once, at
+# the start, instead of after the whole suite as one error per browser test.
+check-chromium: ## Stop with the install command when the browser tests cannot run
+	@if [ ! -x "$(CHROMIUM)" ] && [ "$${VHS_BROWSER_OPTIONAL:-}" != 1 ]; then \
+	  echo "Chromium not found at $(CHROMIUM): the browser tests (tests/browser) need it." >&2; \
+	  echo "  Install Debian's package:  apt-get install chromium   (as root, or with sudo)" >&2; \
+	  echo "  or skip the browser tests on this machine:  VHS_BROWSER_OPTIONAL=1 make $(MAKECMDGOALS)" >&2; \
+	  exit 1; \
+	fi
+
+test: check-chromium venv compile ## ruff, then the whole pytest suite (browser tests included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory pytest
 
 # Tests that only use the test client run on two workers; live-server tests (gunicorn storms,
 # the browser) run alone afterwards, so they do not compete for the two cores.
-pytest: venv compile ## the whole pytest suite, without ruff
+pytest: check-chromium venv compile ## the whole pytest suite, without ruff
 	$(BIN)/pytest -q -n $(WORKERS) -m "not live" $(PYTEST_ARGS)
 	$(BIN)/pytest -q -m live $(PYTEST_ARGS)
 
-test-browser: venv compile ## Only the browser journeys (headless Chromium)
+test-browser: check-chromium venv compile ## Only the browser journeys (headless Chromium)
 	$(BIN)/pytest -q $(PYTEST_ARGS) tests/browser
 
 lint: venv ## ruff check and format check

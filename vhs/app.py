@@ -50,10 +50,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(Path(__file__).parent / "static"),
     )
     config = dict(config or {})
-    settings = Settings.from_env()
-    for key in list(config):
-        if key.islower() and hasattr(settings, key):
-            setattr(settings, key, config.pop(key))
+    overrides = {
+        key: config.pop(key) for key in list(config) if key in Settings.__dataclass_fields__
+    }
+    settings = Settings.from_env(overrides=overrides)
     settings.validate()
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(flask_config(settings, app.instance_path))

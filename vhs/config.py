@@ -7,8 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+DEFAULT_TIMEZONE = "Europe/Berlin"
+# `flask run` serves here unless FLASK_RUN_HOST / FLASK_RUN_PORT (make run's HOST, PORT) say otherwise.
+DEFAULT_RUN_HOST, DEFAULT_RUN_PORT = "127.0.0.1", 5000
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,26 +25,54 @@ def _parse_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def parse_zone(name: str) -> ZoneInfo:
+    """An IANA time zone by its name (``Europe/Vienna``); ValueError for an unknown one."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: a name that is a directory of the zone database, such as "Europe/".
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def served_base_url(environ: Mapping[str, str]) -> str:
+    """``http://host:port`` of a local ``flask run`` (FLASK_RUN_HOST / FLASK_RUN_PORT).
+
+    A server listening on every interface (``0.0.0.0``, ``::``) is named by loopback: the
+    machine knows no address that others are sure to reach; VHS_PUBLIC_BASE_URL names that.
+    """
+    host = (environ.get("FLASK_RUN_HOST") or DEFAULT_RUN_HOST).strip()
+    raw_port = (environ.get("FLASK_RUN_PORT") or str(DEFAULT_RUN_PORT)).strip()
+    try:
+        port = int(raw_port)
+    except ValueError as exc:
+        raise ConfigError(f"FLASK_RUN_PORT must be a port number: {raw_port!r}") from exc
+    if host in {"0.0.0.0", "::", ""}:  # noqa: S104 (recognises the wildcard, binds nothing)
+        host = DEFAULT_RUN_HOST
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port}"
+
+
 @dataclass
 class Settings:
     """Every setting the platform reads, with the embedded defaults.
 
-    Each field ``foo_bar`` is read from ``VHS_FOO_BAR``.  Defaults need nothing installed:
-    SQLite in ``instance/``, mail to the log, manual payments, public Jitsi.
+    Each field ``foo_bar`` is read from ``VHS_FOO_BAR`` (``extra`` only from code).  Defaults
+    need nothing installed: SQLite in ``instance/``, mail to the log, manual payments, public
+    Jitsi. README.md's configuration table lists exactly these variables (a test holds it so).
     """
 
     env: str = "development"
     secret_key: str = DEFAULT_SECRET_KEY
     database_url: str = ""
-    public_base_url: str = "http://127.0.0.1:5000"
+    # Unset: the address `flask run` serves on (see ``served_base_url``), for local use only.
+    public_base_url: str = f"http://{DEFAULT_RUN_HOST}:{DEFAULT_RUN_PORT}"
     mail_url: str = ""
     mail_from: str = "VHS Iserlohn <noreply@vhs.example>"
     mail_max_attempts: int = 8
     redis_url: str = ""
     celery_broker_url: str = ""
     ratelimit_storage_url: str = ""
-    storage_url: str = ""
-    media_dir: str = ""
     stripe_secret_key: str = ""
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
@@ -69,7 +101,8 @@ class Settings:
     org_address: str = "Stadtbahnhof, Bahnhofsplatz 2, 58644 Iserlohn"
     org_iban: str = "DE02 4455 0045 0000 1234 56"
     org_bic: str = "WELADE3LXXX"
-    timezone: str = "Europe/Berlin"
+    # Times are stored in UTC; shown on pages and in mails, and exported, in this zone.
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     default_locale: str = "de"
     session_cookie_secure: bool | None = None
     login_rate_limit: str = "5 per minute"
@@ -89,30 +122,47 @@ class Settings:
         return bool(self.stripe_secret_key)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``VHS_*`` variables, converting each to its declared type."""
+    def env_names(cls) -> dict[str, str]:
+        """``VHS_*`` variable -> field name, for every field the environment sets."""
+        return {f"VHS_{f.name.upper()}": f.name for f in fields(cls) if f.name != "extra"}
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+    ) -> Settings:
+        """Build settings from ``VHS_*`` variables, converting each to its declared type.
+
+        ``overrides`` (field name -> value, from code: tests, ``create_app(config)``) win over
+        the environment; text values are converted and checked the same way.
+        """
         environ = os.environ if environ is None else environ
-        hints = get_type_hints(cls)
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name == "extra":
-                continue
-            raw = environ.get(f"VHS_{f.name.upper()}")
+        for variable, name in cls.env_names().items():
+            raw = environ.get(variable)
             if raw is None or raw == "":
                 continue
-            kind = hints[f.name]
-            try:
-                if kind is int:
-                    values[f.name] = int(raw)
-                elif kind is bool or kind == (bool | None):
-                    values[f.name] = _parse_bool(raw)
-                else:
-                    values[f.name] = raw
-            except ValueError as exc:
-                raise ConfigError(
-                    f"VHS_{f.name.upper()} must be a {kind.__name__}: {raw!r}"
-                ) from exc
+            values[name] = cls._convert(name, raw)
+        for name, value in (overrides or {}).items():
+            values[name] = cls._convert(name, value) if isinstance(value, str) else value
+        if "public_base_url" not in values:
+            values["public_base_url"] = served_base_url(environ)
         return cls(**values)
+
+    @classmethod
+    def _convert(cls, name: str, raw: str) -> Any:
+        """``raw`` as the declared type of field ``name``; ConfigError names the variable."""
+        kind = get_type_hints(cls)[name]
+        try:
+            if kind is int:
+                return int(raw)
+            if kind is bool or kind == (bool | None):
+                return _parse_bool(raw)
+            if kind is ZoneInfo:
+                return parse_zone(raw)
+        except ValueError as exc:
+            what = "an IANA time zone such as Europe/Berlin" if kind is ZoneInfo else "a number"
+            raise ConfigError(f"VHS_{name.upper()} must be {what}: {raw!r}") from exc
+        return raw
 
     def validate(self) -> None:
         """Refuse to start on an unsafe production setup, naming what to set."""
@@ -165,7 +215,7 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": ratelimit_storage,
         "RATELIMIT_HEADERS_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": settings.default_locale,
-        "BABEL_DEFAULT_TIMEZONE": settings.timezone,
+        "BABEL_DEFAULT_TIMEZONE": settings.timezone.key,
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "API_TITLE": "vhs-platform API",
         "API_VERSION": "v1",

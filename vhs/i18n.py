@@ -1,16 +1,27 @@
-"""Language and time zone: German by default, English complete; Europe/Berlin for display."""
+"""Language and time zone: German by default, English complete; times in ``VHS_TIMEZONE``."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_date, format_datetime, refresh
 
+from vhs.config import DEFAULT_TIMEZONE
+
 LOCALES = ("de", "en")
-BERLIN = ZoneInfo("Europe/Berlin")
+# TODO(lead): remove after courses use local_zone()
+BERLIN = ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def local_zone() -> ZoneInfo:
+    """The zone times are shown and exported in: the app's ``VHS_TIMEZONE``.
+
+    Needs an app context: a time shown or exported outside one would be in a guessed zone.
+    """
+    return current_app.config["VHS"].timezone
 
 
 def select_locale() -> str:
@@ -57,20 +68,25 @@ def money(cents: int | None, locale: str | None = None) -> str:
 
 
 def local(dt: datetime) -> datetime:
-    """A UTC datetime in Europe/Berlin."""
-    return dt.astimezone(BERLIN)
+    """A stored (UTC) datetime in the local zone; naive ones are taken as UTC."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(local_zone())
 
 
 def fmt_datetime(dt: datetime | None, fmt: str = "medium") -> str:
-    """Date and time in the page's language and Europe/Berlin."""
-    return format_datetime(dt, fmt) if dt else ""
+    """Date and time in the page's language and the local zone."""
+    # rebase=False: the zone is ours (local_zone), not Flask-Babel's cached per-request one.
+    return format_datetime(local(dt), fmt, rebase=False) if dt else ""
 
 
 def fmt_date(d: date | datetime | None, fmt: str = "medium") -> str:
-    """A date in the page's language."""
+    """A date in the page's language (for a datetime: its day in the local zone)."""
     if d is None:
         return ""
-    return format_date(d, fmt)
+    if isinstance(d, datetime):
+        d = local(d).date()
+    return format_date(d, fmt, rebase=False)
 
 
 def register_filters(app) -> None:  # type: ignore[no-untyped-def]

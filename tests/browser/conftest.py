@@ -3,7 +3,8 @@
 The live app has its own SQLite file and commits for real (the tests are marked ``live``, so
 the per-test rolled-back transaction of ``tests/conftest.py`` leaves them alone). Chromium is
 the Debian package (``apt-get install -y chromium``), never a Playwright download. Without it
-the suite fails, unless ``VHS_BROWSER_OPTIONAL=1`` says that skipping is fine on this machine.
+the run stops before its first test, saying once how to install it, unless
+``VHS_BROWSER_OPTIONAL=1`` says that skipping the browser tests is fine on this machine.
 """
 
 from __future__ import annotations
@@ -35,6 +36,34 @@ CHROMIUM_ARGS = [
 ]
 
 
+def chromium_missing() -> str | None:
+    """Why the browser tests cannot run here, with the install command; None when they can."""
+    if CHROMIUM.exists():
+        return None
+    return f"{CHROMIUM} not found: install Debian's package (apt-get install chromium)"
+
+
+def browser_optional() -> bool:
+    """Whether this machine may skip the browser tests (``VHS_BROWSER_OPTIONAL=1``)."""
+    return os.environ.get("VHS_BROWSER_OPTIONAL") == "1"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop before the first test, with one message, when selected browser tests cannot run.
+
+    Otherwise the missing browser would surface only after every other test, as the same
+    error once per browser test.
+    """
+    reason = chromium_missing()
+    if reason is None or browser_optional():
+        return
+    if any("browser" in getattr(item, "fixturenames", ()) for item in session.items):
+        pytest.exit(
+            f"{reason}, or set VHS_BROWSER_OPTIONAL=1 to skip the browser tests",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
+
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """An app of its own, on its own SQLite file, migrated from empty."""
@@ -63,11 +92,12 @@ def live_server(live_app: Flask) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Headless Debian Chromium, shared by the whole run."""
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} not found: install Debian's package (apt-get install -y chromium)"
-        if os.environ.get("VHS_BROWSER_OPTIONAL") == "1":
+    reason = chromium_missing()
+    if reason is not None:
+        if browser_optional():
             pytest.skip(f"{reason}; skipped because VHS_BROWSER_OPTIONAL=1")
-        pytest.fail(f"{reason}, or set VHS_BROWSER_OPTIONAL=1 to skip the browser suite")
+        # Reached only where collection could not stop the run (a pytest-xdist worker).
+        pytest.fail(f"{reason}, or set VHS_BROWSER_OPTIONAL=1 to skip the browser tests")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

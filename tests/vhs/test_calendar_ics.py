@@ -13,10 +13,18 @@ from hypothesis import strategies as st
 
 from tests.ics_parsers import expand, read_icalendar, read_vobject
 from vhs.calendar import CalendarEvent, EventStatus, ics
+from vhs.calendar.vtimezone import vtimezone
 
 BERLIN = ZoneInfo("Europe/Berlin")
 STAMP = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 TRICKY = 'Kochen, backen; genießen – „Grüße“ aus\nIserlohn: "Öl" \\ 100% ÄÖÜß 😀'
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _app_zone(app):
+    """ics writes times in the app's zone (``VHS_TIMEZONE``, Europe/Berlin by default)."""
+    with app.app_context():
+        yield
 
 
 def event(**kw):
@@ -75,7 +83,7 @@ def test_plain_downloads_carry_no_refresh_hints():
 
 
 def test_the_vtimezone_is_a_rrule_pair_not_an_rdate_list():
-    tz = ics.berlin_vtimezone()
+    tz = vtimezone(BERLIN, 2027)
     parts = {c.name: c for c in tz.subcomponents}
     assert set(parts) == {"STANDARD", "DAYLIGHT"}
     for part in parts.values():

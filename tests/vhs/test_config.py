@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import fields
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from vhs import create_app
 from vhs.config import DEFAULT_SECRET_KEY, ConfigError, Settings, flask_config
+from vhs.urls import external_url
 
 SAFE_PRODUCTION = {
     "VHS_ENV": "production",
@@ -20,8 +21,8 @@ SAFE_PRODUCTION = {
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path, own_apps_allowed):
-    """No VHS_* setting in the environment; the instance folder is a temp directory."""
-    names = {f"VHS_{f.name.upper()}" for f in fields(Settings)}
+    """No VHS_* setting (nor flask run address) in the environment; a temp instance folder."""
+    names = set(Settings.env_names()) | {"FLASK_RUN_HOST", "FLASK_RUN_PORT"}
     for key in list(os.environ):
         if key in names:
             monkeypatch.delenv(key)
@@ -135,3 +136,76 @@ def test_environment_is_read_by_create_app(clean_env, tmp_path):
 def test_flask_config_uses_redis_for_rate_limits_when_configured():
     cfg = flask_config(Settings(redis_url="redis://127.0.0.1:6379/0"), "/tmp")
     assert cfg["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+
+
+# --- the time zone -------------------------------------------------------------------------
+
+
+def test_timezone_is_a_zoneinfo_read_from_vhs_timezone():
+    assert Settings.from_env({}).timezone == ZoneInfo("Europe/Berlin")
+    vienna = Settings.from_env({"VHS_TIMEZONE": "Europe/Vienna"})
+    assert vienna.timezone == ZoneInfo("Europe/Vienna")
+    assert flask_config(vienna, "/tmp")["BABEL_DEFAULT_TIMEZONE"] == "Europe/Vienna"
+
+
+@pytest.mark.parametrize(
+    "name", ["Europe/Iserlohn", "europe/vienna", "Europe", "../etc/passwd", "CET+1"]
+)
+def test_an_unknown_time_zone_is_refused_naming_the_variable(name):
+    with pytest.raises(ConfigError, match="VHS_TIMEZONE must be an IANA time zone") as info:
+        Settings.from_env({"VHS_TIMEZONE": name})
+    assert repr(name) in str(info.value)
+
+
+def test_create_app_refuses_an_unknown_time_zone(clean_env):
+    clean_env.setenv("VHS_TIMEZONE", "Mitteleuropa/Sauerland")
+    with pytest.raises(ConfigError, match="VHS_TIMEZONE"):
+        create_app({"TESTING": True})
+
+
+def test_create_app_converts_a_zone_given_in_code_like_one_from_the_environment(clean_env):
+    assert create_app({"timezone": "Europe/Vienna"}).config["VHS"].timezone == ZoneInfo(
+        "Europe/Vienna"
+    )
+    with pytest.raises(ConfigError, match="VHS_TIMEZONE"):
+        create_app({"timezone": "Mars/Olympus_Mons"})
+
+
+# --- the public address follows `flask run` (make run HOST=... PORT=...) when unset ---------
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "http://127.0.0.1:5000"),
+        ({"FLASK_RUN_PORT": "5101"}, "http://127.0.0.1:5101"),
+        ({"FLASK_RUN_HOST": "localhost", "FLASK_RUN_PORT": "8080"}, "http://localhost:8080"),
+        # Listening everywhere: this machine reaches it on loopback; others need the variable.
+        ({"FLASK_RUN_HOST": "0.0.0.0", "FLASK_RUN_PORT": "8080"}, "http://127.0.0.1:8080"),
+        ({"FLASK_RUN_HOST": "::"}, "http://127.0.0.1:5000"),
+        ({"FLASK_RUN_HOST": "::1", "FLASK_RUN_PORT": "5101"}, "http://[::1]:5101"),
+        (
+            {"FLASK_RUN_PORT": "5101", "VHS_PUBLIC_BASE_URL": "https://vhs.example"},
+            "https://vhs.example",
+        ),
+    ],
+)
+def test_public_base_url_follows_flask_run_when_unset(env, expected):
+    assert Settings.from_env(env).public_base_url == expected
+
+
+def test_a_bad_flask_run_port_is_refused_by_name():
+    with pytest.raises(ConfigError, match="FLASK_RUN_PORT"):
+        Settings.from_env({"FLASK_RUN_PORT": "fünftausend"})
+
+
+def test_production_still_refuses_a_derived_address():
+    env = {k: v for k, v in SAFE_PRODUCTION.items() if k != "VHS_PUBLIC_BASE_URL"}
+    assert "VHS_PUBLIC_BASE_URL" in refusal({**env, "FLASK_RUN_PORT": "8000"})
+
+
+def test_mail_links_point_at_the_port_being_served(clean_env):
+    clean_env.setenv("FLASK_RUN_PORT", "5101")
+    app = create_app({"TESTING": True})
+    with app.app_context():
+        assert external_url("accounts.forgot") == "http://127.0.0.1:5101/account/forgot"

@@ -33,7 +33,7 @@ class EventStatus(enum.StrEnum):
 class CalendarEvent:
     """One VEVENT, as a domain describes it; ``vhs.calendar.ics`` turns it into RFC 5545.
 
-    ``start``/``end`` are aware datetimes (written with TZID=Europe/Berlin) or dates (all-day
+    ``start``/``end`` are aware datetimes (written in the app's zone, VHS_TIMEZONE) or dates (all-day
     events, e.g. a loan's end date). ``uid`` must be stable forever for the same thing;
     ``sequence`` grows with every change of time, place or status. ``stamp`` (DTSTAMP) defaults
     to ``last_modified`` so that a feed's bytes only change when its content does.

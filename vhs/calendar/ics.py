@@ -1,6 +1,7 @@
 """RFC 5545 output: calendars built with ``icalendar``, events streamed one by one.
 
-The calendar envelope and the Europe/Berlin VTIMEZONE are ``icalendar`` components.
+The calendar envelope and the VTIMEZONE of the app's zone (``VHS_TIMEZONE``, read through
+``vhs.i18n.local_zone``) are ``icalendar`` components; times are written in that zone.
 ``event_component`` maps a :class:`CalendarEvent` to an ``icalendar.Event``; that mapping is the
 reference for what a VEVENT looks like. Serialising an ``icalendar.Event`` costs about a
 millisecond, so a staff export of 10,000 sessions would take ten seconds: ``event_bytes``
@@ -17,22 +18,16 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import (
-    Calendar,
-    Event,
-    Timezone,
-    TimezoneDaylight,
-    TimezoneStandard,
-    vDuration,
-    vRecur,
-    vText,
-)
+from icalendar import Calendar, Event, vDuration, vText
 
 from vhs.calendar import CalendarEvent, EventStatus
+from vhs.calendar.vtimezone import vtimezone
+from vhs.config import DEFAULT_TIMEZONE
+from vhs.i18n import local_zone
 
 PRODID = "-//VHS Iserlohn//vhs-platform//DE"
-TZID = "Europe/Berlin"
-BERLIN = ZoneInfo(TZID)
+# TODO(lead): remove after courses use local_zone() (courses/calendar.py's Google link: ctz).
+TZID = DEFAULT_TIMEZONE
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # How often subscribed clients should fetch a feed again (they may choose to wait longer).
 REFRESH = timedelta(hours=1)
@@ -45,39 +40,15 @@ _BACKSLASH, _CARET = 0x5C, 0x5E
 # --- the envelope --------------------------------------------------------------------------
 
 
-def berlin_vtimezone() -> Timezone:
-    """Europe/Berlin as the usual RRULE pair (EU rules, in force since 1996).
-
-    Not ``Calendar.add_missing_timezones()``: that writes each transition as a long RDATE
-    list, and vobject (like some clients) keeps only the first RDATE, so summer times read
-    an hour off there. A recurring rule reads the same in every parser.
-    """
-    daylight = TimezoneDaylight()
-    daylight.add("DTSTART", datetime(1970, 3, 29, 2, 0, 0))
-    daylight.add("RRULE", vRecur(freq="YEARLY", bymonth=3, byday="-1SU"))
-    daylight.add("TZNAME", "CEST")
-    daylight.add("TZOFFSETFROM", timedelta(hours=1))
-    daylight.add("TZOFFSETTO", timedelta(hours=2))
-    standard = TimezoneStandard()
-    standard.add("DTSTART", datetime(1970, 10, 25, 3, 0, 0))
-    standard.add("RRULE", vRecur(freq="YEARLY", bymonth=10, byday="-1SU"))
-    standard.add("TZNAME", "CET")
-    standard.add("TZOFFSETFROM", timedelta(hours=2))
-    standard.add("TZOFFSETTO", timedelta(hours=1))
-    tz = Timezone()
-    tz.add("TZID", TZID)
-    tz.add("X-LIC-LOCATION", TZID)
-    tz.add_component(daylight)
-    tz.add_component(standard)
-    return tz
-
-
-def new_calendar(name: str, *, feed: bool = False, description: str = "") -> Calendar:
-    """An empty VCALENDAR (METHOD:PUBLISH) with our PRODID, name and the Berlin VTIMEZONE.
+def new_calendar(
+    name: str, *, feed: bool = False, description: str = "", zone: ZoneInfo | None = None
+) -> Calendar:
+    """An empty VCALENDAR (METHOD:PUBLISH) with our PRODID, name and the zone's VTIMEZONE.
 
     ``feed`` adds the refresh hints subscribed clients read (REFRESH-INTERVAL, and the older
-    X-PUBLISHED-TTL that Outlook honours).
+    X-PUBLISHED-TTL that Outlook honours). ``zone`` defaults to the app's (``local_zone``).
     """
+    zone = zone or local_zone()
     cal = Calendar.new(
         prodid=PRODID,
         calscale="GREGORIAN",
@@ -90,15 +61,23 @@ def new_calendar(name: str, *, feed: bool = False, description: str = "") -> Cal
     if feed:
         cal.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
         cal.add("X-PUBLISHED-TTL", vDuration(REFRESH))
-    cal.add("X-WR-TIMEZONE", TZID)
-    cal.add_component(berlin_vtimezone())
+    cal.add("X-WR-TIMEZONE", zone.key)
+    # The rules in force this year: a zone that changes them gets the new ones from then on.
+    cal.add_component(vtimezone(zone, datetime.now(UTC).year))
     return cal
 
 
+def calendar_head(
+    name: str, *, feed: bool = False, description: str = "", zone: ZoneInfo | None = None
+) -> bytes:
+    """The serialised envelope up to the first event, in ``zone`` (default: the app's)."""
+    return _calendar_head(name, feed, description, zone or local_zone(), datetime.now(UTC).year)
+
+
 @functools.lru_cache(maxsize=64)
-def calendar_head(name: str, *, feed: bool = False, description: str = "") -> bytes:
-    """The serialised envelope up to the first event (cached: it rarely differs)."""
-    body = new_calendar(name, feed=feed, description=description).to_ical()
+def _calendar_head(name: str, feed: bool, description: str, zone: ZoneInfo, year: int) -> bytes:
+    """Cached: the envelope rarely differs (the year is part of the key: see new_calendar)."""
+    body = new_calendar(name, feed=feed, description=description, zone=zone).to_ical()
     assert body.endswith(CALENDAR_END)
     return body[: -len(CALENDAR_END)]
 
@@ -109,11 +88,21 @@ def iter_calendar(
     *,
     feed: bool = False,
     description: str = "",
+    zone: ZoneInfo | None = None,
 ) -> Iterator[bytes]:
-    """The calendar as chunks of bytes: the envelope, then one chunk per event (streams)."""
-    yield calendar_head(name, feed=feed, description=description)
+    """The calendar as chunks of bytes: the envelope, then one chunk per event (streams).
+
+    The zone is read now, so the chunks can be produced where no app context is left.
+    """
+    zone = zone or local_zone()
+    return _chunks(calendar_head(name, feed=feed, description=description, zone=zone), events, zone)
+
+
+def _chunks(head: bytes, events: Iterable[CalendarEvent], zone: ZoneInfo) -> Iterator[bytes]:
+    """The envelope, each event in ``zone``, the end (needs no app context)."""
+    yield head
     for event in events:
-        yield event_bytes(event)
+        yield event_bytes(event, zone)
     yield CALENDAR_END
 
 
@@ -123,22 +112,24 @@ def calendar_bytes(
     *,
     feed: bool = False,
     description: str = "",
+    zone: ZoneInfo | None = None,
 ) -> bytes:
     """The whole calendar at once (feeds, single courses, mail attachments)."""
-    return b"".join(iter_calendar(name, events, feed=feed, description=description))
+    return b"".join(iter_calendar(name, events, feed=feed, description=description, zone=zone))
 
 
 # --- events: the icalendar reference ------------------------------------------------------
 
 
-def event_component(event: CalendarEvent) -> Event:
+def event_component(event: CalendarEvent, zone: ZoneInfo | None = None) -> Event:
     """The VEVENT for ``event`` as an ``icalendar.Event`` (what ``event_bytes`` must equal)."""
+    zone = zone or local_zone()
     component = Event.new(
         uid=_clean(event.uid),
         stamp=_utc(event.stamp or event.last_modified),
         last_modified=_utc(event.last_modified),
-        start=_when(event.start),
-        end=_when(event.end),
+        start=_when(event.start, zone),
+        end=_when(event.end, zone),
         sequence=event.sequence,
         status=event.status.value,
         summary=_clean(event.summary) or None,
@@ -153,25 +144,19 @@ def _utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC).replace(microsecond=0)
 
 
-def _when(value: datetime | date) -> datetime | date:
-    """Berlin wall-clock time, except where that is ambiguous (then UTC).
+def _when(value: datetime | date, zone: ZoneInfo) -> datetime | date:
+    """Wall-clock time in ``zone``, except where that is ambiguous (then UTC).
 
-    When clocks go back, 02:00-03:00 happens twice. RFC 5545 says such a local time means the
-    first one, but not every parser agrees; either instant in that hour is written in UTC.
+    When clocks go back, an hour happens twice (02:00-03:00 in Europe). RFC 5545 says such a
+    local time means the first one, but not every parser agrees; either instant is written
+    in UTC.
     """
     if not isinstance(value, datetime):
         return value
-    local = value.astimezone(BERLIN)
+    local = value.astimezone(zone)
     if local.microsecond:
         local = local.replace(microsecond=0)
-    # Only the last Sunday of October, 02:00-02:59, is ambiguous: test the cheap part first.
-    if (
-        local.month == 10
-        and local.hour == 2
-        and local.day >= 25
-        and local.weekday() == 6
-        and local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
-    ):
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
         return local.astimezone(UTC)
     return local
 
@@ -182,8 +167,9 @@ def _when(value: datetime | date) -> datetime | date:
 _STATUS_LINES = {status: f"STATUS:{status.value}\r\n".encode() for status in EventStatus}
 
 
-def event_bytes(event: CalendarEvent) -> bytes:
+def event_bytes(event: CalendarEvent, zone: ZoneInfo | None = None) -> bytes:
     """The VEVENT for ``event``: byte-for-byte what ``event_component(event).to_ical()`` gives."""
+    zone = zone or local_zone()
     modified = _utc_value(event.last_modified)
     stamp = modified if event.stamp is None else _utc_value(event.stamp)
     # DTSTART, DTEND, DTSTAMP, SEQUENCE, LAST-MODIFIED and STATUS are short ASCII: no folding.
@@ -191,8 +177,8 @@ def event_bytes(event: CalendarEvent) -> bytes:
         b"BEGIN:VEVENT\r\n",
         _text_line("SUMMARY", event.summary),
         (
-            f"DTSTART{_date_value(event.start)}\r\n"
-            f"DTEND{_date_value(event.end)}\r\n"
+            f"DTSTART{_date_value(event.start, zone)}\r\n"
+            f"DTEND{_date_value(event.end, zone)}\r\n"
             f"DTSTAMP:{stamp}\r\n"
         ).encode(),
         _text_line("UID", event.uid),
@@ -216,9 +202,9 @@ def _utc_value(dt: datetime) -> str:
 
 
 @functools.lru_cache(maxsize=4096)  # sessions share their start and end times
-def _date_value(value: datetime | date) -> str:
+def _date_value(value: datetime | date, zone: ZoneInfo) -> str:
     """``;TZID=Europe/Berlin:20270112T180000``, ``:20271031T003000Z`` or ``;VALUE=DATE:...``."""
-    when = _when(value)
+    when = _when(value, zone)
     if not isinstance(when, datetime):
         return f";VALUE=DATE:{when.year:04d}{when.month:02d}{when.day:02d}"
     stamp = (
@@ -227,7 +213,7 @@ def _date_value(value: datetime | date) -> str:
     )
     if when.tzinfo is UTC:
         return f":{stamp}Z"
-    return f";TZID={TZID}:{stamp}"
+    return f";TZID={zone.key}:{stamp}"
 
 
 def _text_line(name: str, value: str) -> bytes:

@@ -31,6 +31,7 @@ from vhs.calendar import FEED_VERSION, CalendarEvent, ics, sources
 from vhs.calendar.models import CalendarToken
 from vhs.db import db, lock, utcnow
 from vhs.errors import NotFound
+from vhs.i18n import local_zone
 
 _KEY_PURPOSE = b"vhs-platform calendar feed token v1"
 
@@ -170,7 +171,7 @@ def personal_events(user: User) -> list[CalendarEvent]:
 def _sort_key(value: datetime | date) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(UTC)
-    return datetime.combine(value, time(0), tzinfo=ics.BERLIN).astimezone(UTC)
+    return datetime.combine(value, time(0), tzinfo=local_zone()).astimezone(UTC)
 
 
 def feed_name() -> str:

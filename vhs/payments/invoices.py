@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from vhs.db import db, lock, utcnow
-from vhs.i18n import BERLIN
+from vhs.i18n import local_zone
 from vhs.payments.models import Invoice, InvoiceCounter, Payment
 
 
@@ -30,7 +30,7 @@ def issue_invoice(payment: Payment, now: datetime | None = None) -> Invoice:
     now = now or utcnow()
     if payment.invoice is not None:
         return payment.invoice
-    year = now.astimezone(BERLIN).year
+    year = now.astimezone(local_zone()).year
     counter = _lock_counter(year)
     counter.last_sequence += 1
     user = payment.user

@@ -32,7 +32,7 @@ from vhs.db import db
 from vhs.errors import Invalid
 from vhs.extensions import csrf
 from vhs.formats import parse_euros, spreadsheet_safe
-from vhs.i18n import BERLIN, fmt_datetime
+from vhs.i18n import fmt_datetime, local_zone
 from vhs.payments import refunds, services
 from vhs.payments.models import Invoice, Payment, PaymentStatus, Provider
 
@@ -164,7 +164,7 @@ def _staff_query(args: Any) -> Any:
         if day is not None:
             if op == "lt":
                 day += timedelta(days=1)
-            moment = datetime.combine(day, time(0), tzinfo=BERLIN)
+            moment = datetime.combine(day, time(0), tzinfo=local_zone())
             query = query.where(
                 Payment.created_at >= moment if op == "ge" else Payment.created_at < moment
             )
