@@ -30,7 +30,7 @@ from courses.models import (
 from vhs.accounts.models import User
 from vhs.cli import register_seeder
 from vhs.db import db, utcnow
-from vhs.i18n import BERLIN
+from vhs.i18n import local_zone
 
 CATEGORIES = {
     ("sprachen", "Sprachen", "Languages"): [
@@ -159,7 +159,7 @@ def _term() -> Term:
             name="Frühjahr 2027",
             starts_on=date(2027, 2, 1),
             ends_on=date(2027, 7, 10),
-            enrolment_opens_at=datetime(2026, 11, 2, 8, 0, tzinfo=BERLIN),
+            enrolment_opens_at=datetime(2026, 11, 2, 8, 0, tzinfo=local_zone()),
             status=TermStatus.PUBLISHED,
         )
         db.session.add(term)
@@ -221,7 +221,7 @@ def seed_courses(scale: int, rng: random.Random, context: dict[str, Any]) -> Non
         starts = []
         for n in range(sessions_per_course):
             day = first_day + timedelta(weeks=n)
-            st = datetime.combine(day, slot_start, tzinfo=BERLIN)
+            st = datetime.combine(day, slot_start, tzinfo=local_zone())
             starts.append(st)
             session_rows.append(
                 {

@@ -28,7 +28,7 @@ from courses.models import (
 from vhs.db import db
 from vhs.errors import Invalid, NotFound
 from vhs.forms import apply_errors
-from vhs.i18n import BERLIN, page_locale
+from vhs.i18n import local_zone, page_locale
 
 Page = tuple[str, int]
 
@@ -91,7 +91,7 @@ def local_or_none(dt: datetime | None) -> datetime | None:
 
 def dt_local(dt: datetime) -> datetime:
     """A stored UTC time as Berlin wall-clock time without zone, as the form fields show it."""
-    return dt.astimezone(BERLIN).replace(tzinfo=None)
+    return dt.astimezone(local_zone()).replace(tzinfo=None)
 
 
 def terms_newest_first() -> list[Term]:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_date, format_datetime, refresh
 
-from vhs.config import DEFAULT_TIMEZONE
-
 LOCALES = ("de", "en")
-# TODO(lead): remove after courses use local_zone()
-BERLIN = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def local_zone() -> ZoneInfo:
@@ -22,6 +18,18 @@ def local_zone() -> ZoneInfo:
     Needs an app context: a time shown or exported outside one would be in a guessed zone.
     """
     return current_app.config["VHS"].timezone
+
+
+def local_datetime(day: date, at: time) -> datetime:
+    """A wall-clock time in the configured zone as an aware datetime (stored as UTC)."""
+    return datetime.combine(day, at, tzinfo=local_zone())
+
+
+def exists_locally(day: date, at: time) -> bool:
+    """False for a wall-clock time the clocks skip (spring forward, e.g. 02:30 in March)."""
+    zone = local_zone()
+    local = datetime.combine(day, at, tzinfo=zone)
+    return local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None)
 
 
 def select_locale() -> str:

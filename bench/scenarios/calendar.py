@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bench.measure import measure
 from bench.scenarios import Context, Outcome, Target, scenario
 from courses.calendar import exports as calendar_exports
+
+BERLIN = ZoneInfo("Europe/Berlin")  # the test apps' VHS_TIMEZONE
 
 EXPORT_SESSIONS = 10_000
 FEED_COURSES = 20
@@ -25,7 +28,6 @@ def _export_window(ctx: Context) -> tuple[date, date, int]:
         from courses.calendar.exports import SessionFilter, session_batches
         from courses.models import Session
         from vhs.db import db
-        from vhs.i18n import BERLIN
 
         app = ctx.app()
         with app.app_context():

@@ -29,10 +29,10 @@ from vhs.accounts.models import User
 from vhs.calendar import (
     CalendarEvent,
     EventStatus,
-    ics,
 )
 from vhs.calendar.services import public_url, uid_host
 from vhs.db import db
+from vhs.i18n import local_zone
 
 
 class _ExportUTC(sa.types.TypeDecorator[datetime]):
@@ -351,7 +351,7 @@ def google_calendar_link(event: CalendarEvent) -> str:
         "dates": f"{start.strftime(fmt)}/{end.strftime(fmt)}",
         "details": event.description,
         "location": event.location,
-        "ctz": ics.TZID,
+        "ctz": local_zone().key,
     }
     return "https://calendar.google.com/calendar/render?" + urlencode(
         {k: v for k, v in params.items() if v}

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -36,7 +37,7 @@ from vhs.calendar import (
 from vhs.db import db
 from vhs.errors import Invalid
 from vhs.formats import spreadsheet_safe
-from vhs.i18n import BERLIN
+from vhs.i18n import local_zone
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
@@ -118,7 +119,7 @@ class SessionFilter:
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=BERLIN)
+    return datetime.combine(day, time(0), tzinfo=local_zone())
 
 
 def session_batches(
@@ -169,21 +170,24 @@ def export_name() -> str:
 def iter_export_ics(filters: SessionFilter) -> Iterator[bytes]:
     """The staff export as .ics; translated now, the sessions read and written as it streams."""
     maker = EventMaker()
-    head = ics.calendar_head(export_name())
-    return _stream_ics(filters, maker, head)
+    zone = local_zone()  # resolved now: the stream runs after the request's context is gone
+    head = ics.calendar_head(export_name(), zone=zone)
+    return _stream_ics(filters, maker, head, zone)
 
 
-def _stream_ics(filters: SessionFilter, maker: EventMaker, head: bytes) -> Iterator[bytes]:
+def _stream_ics(
+    filters: SessionFilter, maker: EventMaker, head: bytes, zone: ZoneInfo
+) -> Iterator[bytes]:
     yield head
     names = instructor_names(export_courses(filters))
     for rows in session_batches(filters):
         maker.use_instructors(names, {row.course_id for row in rows})
-        yield b"".join(ics.event_bytes(maker.event(row)) for row in rows)
+        yield b"".join(ics.event_bytes(maker.event(row), zone=zone) for row in rows)
     yield ics.CALENDAR_END
 
 
 def iter_export_csv(filters: SessionFilter) -> Iterator[bytes]:
-    """The staff export as CSV for Excel: UTF-8 with BOM, semicolons, Berlin times.
+    """The staff export as CSV for Excel: UTF-8 with BOM, semicolons, local times.
 
     Translated now; the sessions are read and written batch by batch as the response streams.
     """
@@ -204,7 +208,7 @@ def iter_export_csv(filters: SessionFilter) -> Iterator[bytes]:
         _("Enrolled"),
         _("Capacity"),
     ]
-    return _stream_csv(filters, maker, labels, header)
+    return _stream_csv(filters, maker, labels, header, local_zone())
 
 
 def _stream_csv(
@@ -212,6 +216,7 @@ def _stream_csv(
     maker: EventMaker,
     labels: dict[EventStatus, str],
     header: list[str],
+    zone: ZoneInfo,
 ) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
@@ -231,8 +236,8 @@ def _stream_csv(
                 spreadsheet_safe(title),
                 instructors.get(course_id, ""),
                 spreadsheet_safe(place(online, room, course_room, venue)),
-                _local(starts_at),
-                _local(ends_at),
+                _local(starts_at, zone),
+                _local(ends_at, zone),
                 labels[event_status(status, course_status)],
                 seats_taken,
                 capacity,
@@ -258,6 +263,6 @@ def _stream_csv(
 
 
 @functools.lru_cache(maxsize=4096)
-def _local(dt: datetime) -> str:
-    d = dt.astimezone(BERLIN)
+def _local(dt: datetime, zone: ZoneInfo) -> str:
+    d = dt.astimezone(zone)
     return f"{d.day:02d}.{d.month:02d}.{d.year:04d} {d.hour:02d}:{d.minute:02d}"

@@ -33,7 +33,7 @@ from vhs.accounts.models import User
 from vhs.audit import audit
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Forbidden, Invalid, NotFound
-from vhs.i18n import BERLIN
+from vhs.i18n import local_zone
 
 # --- certificates ------------------------------------------------------------------------------
 
@@ -53,7 +53,7 @@ def normalise_code(text: str) -> str:
 
 
 def _local_day(dt: datetime) -> date:
-    return dt.astimezone(BERLIN).date()
+    return dt.astimezone(local_zone()).date()
 
 
 def _details(course: Course, user: User, present: int, total: int) -> dict[str, Any]:

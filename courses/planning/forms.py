@@ -7,7 +7,7 @@ so that a service's ``Invalid`` errors land next to the right field through ``ap
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -38,7 +38,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 from courses.labels import TERM_STATUS_LABELS
 from courses.models import CEFR_LEVELS, CourseFormat, TermStatus
 from vhs.formats import format_euros, parse_euros
-from vhs.i18n import BERLIN
+from vhs.i18n import exists_locally, local_datetime
 
 # Amounts a VHS form accepts: up to 99.999,99 € (the column is a 32-bit integer of cents).
 
@@ -69,19 +69,6 @@ def parse_date_list(text: str) -> list[date]:
     return found
 
 
-def exists_in_berlin(day: date, at: time) -> bool:
-    """Whether the clocks in Iserlohn show this time on this day (not so in the spring gap)."""
-    local = datetime.combine(day, at, tzinfo=BERLIN)
-    return local.astimezone(UTC).astimezone(BERLIN).replace(tzinfo=None) == local.replace(
-        tzinfo=None
-    )
-
-
-def berlin_datetime(day: date, at: time) -> datetime:
-    """A wall-clock time in Iserlohn as an aware datetime (stored as UTC by the model)."""
-    return datetime.combine(day, at, tzinfo=BERLIN)
-
-
 SKIPPED_TIME = _l("This time does not exist on that day: the clocks go forward.")
 
 
@@ -91,7 +78,7 @@ def check_wall_clock(day: date | None, field: Field) -> None:
     if day is None or value is None:
         return
     at = value.time() if isinstance(value, datetime) else value
-    if not exists_in_berlin(day, at):
+    if not exists_locally(day, at):
         raise ValidationError(SKIPPED_TIME)
 
 
@@ -189,7 +176,7 @@ class TermForm(FlaskForm):
             "name": self.name.data.strip(),
             "starts_on": self.starts_on.data,
             "ends_on": self.ends_on.data,
-            "enrolment_opens_at": berlin_datetime(opens.date(), opens.time()),
+            "enrolment_opens_at": local_datetime(opens.date(), opens.time()),
             "status": TermStatus(self.status.data),
         }
 
@@ -293,9 +280,7 @@ class CourseForm(FlaskForm):
             "reduced_fee_cents": self.reduced_fee_cents.data,
             "capacity": self.capacity.data,
             "min_participants": self.min_participants.data,
-            "enrolment_closes_at": berlin_datetime(closes.date(), closes.time())
-            if closes
-            else None,
+            "enrolment_closes_at": local_datetime(closes.date(), closes.time()) if closes else None,
             "cancellation_days": self.cancellation_days.data,
             "teaching_units": self.teaching_units.data,
             "instructor_ids": list(self.instructor_ids.data or []),
@@ -337,8 +322,8 @@ class SessionForm(FlaskForm):
     def to_data(self) -> dict[str, Any]:
         """What ``add_session`` / ``update_session`` take."""
         return {
-            "starts_at": berlin_datetime(self.day.data, self.start.data),
-            "ends_at": berlin_datetime(self.day.data, self.end.data),
+            "starts_at": local_datetime(self.day.data, self.start.data),
+            "ends_at": local_datetime(self.day.data, self.end.data),
             "online": bool(self.online.data),
             "room": (self.room.data or "").strip(),
             "note": self.note.data or "",

@@ -30,13 +30,13 @@ from courses.models import (
     Term,
     TermStatus,
 )
-from courses.planning.sessions import local_datetime, refresh_schedule
+from courses.planning.sessions import refresh_schedule
 from vhs import signals
 from vhs.accounts.models import Role, User
 from vhs.audit import audit
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Invalid
-from vhs.i18n import BERLIN
+from vhs.i18n import local_datetime, local_zone
 from vhs.mail import queue_mail
 
 CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z./-]{1,19}$")
@@ -356,8 +356,8 @@ def copy_course(actor: User, course: Course, term: Term) -> Course:
     for s in course.sessions:
         if s.status is not SessionStatus.SCHEDULED:
             continue
-        start = s.starts_at.astimezone(BERLIN)
-        end = s.ends_at.astimezone(BERLIN)
+        start = s.starts_at.astimezone(local_zone())
+        end = s.ends_at.astimezone(local_zone())
         new_day = start.date() + timedelta(weeks=weeks)
         db.session.add(
             Session(

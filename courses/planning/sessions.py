@@ -23,7 +23,7 @@ from vhs.accounts.models import User
 from vhs.audit import audit
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Invalid
-from vhs.i18n import BERLIN
+from vhs.i18n import local_datetime, local_zone
 from vhs.mail import queue_mail
 
 # --- sessions ------------------------------------------------------------------------------
@@ -43,7 +43,7 @@ def refresh_schedule(course: Course) -> None:
     )
     course.session_count = len(rows)
     if rows:
-        first = rows[0].astimezone(BERLIN)
+        first = rows[0].astimezone(local_zone())
         course.first_session_at = rows[0]
         course.last_session_at = rows[-1]
         course.weekday = first.isoweekday()
@@ -51,11 +51,6 @@ def refresh_schedule(course: Course) -> None:
     else:
         course.first_session_at = course.last_session_at = None
         course.weekday = course.start_minute = None
-
-
-def local_datetime(day: date, at: time) -> datetime:
-    """A wall-clock time in Iserlohn as an aware datetime (converted to UTC on storage)."""
-    return datetime.combine(day, at, tzinfo=BERLIN)
 
 
 def _check_times(starts_at: datetime, ends_at: datetime) -> None:

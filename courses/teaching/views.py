@@ -36,7 +36,7 @@ from vhs.errors import Forbidden, Invalid
 from vhs.extensions import limiter
 from vhs.formats import spreadsheet_safe
 from vhs.forms import apply_errors
-from vhs.i18n import BERLIN
+from vhs.i18n import local_zone
 from vhs.main import register_nav
 
 
@@ -141,7 +141,7 @@ def message(course_id: int) -> Any:
 
 
 def _csv_row(e: Enrolment) -> list[str]:
-    booked = e.created_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+    booked = e.created_at.astimezone(local_zone()).strftime("%d.%m.%Y %H:%M")
     reduction = REDUCTION_LABELS[e.reduction_reason] if e.reduction_reason else ""
     cells = [
         e.user.name,

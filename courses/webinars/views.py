@@ -33,7 +33,7 @@ from vhs.errors import Invalid
 from vhs.extensions import csrf
 from vhs.formats import spreadsheet_safe
 from vhs.forms import EmptyForm
-from vhs.i18n import BERLIN
+from vhs.i18n import local_zone
 
 NO_STORE = "private, no-store"
 MARK_CHOICES = {"": _l("not marked"), "present": _l("present"), "absent": _l("absent")}
@@ -174,7 +174,7 @@ def course_attendance_csv(course_id: int) -> Response:
     writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(
         [_("Name"), _("E-mail address")]
-        + [s.starts_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M") for s in report.sessions]
+        + [s.starts_at.astimezone(local_zone()).strftime("%d.%m.%Y %H:%M") for s in report.sessions]
         + [_("Sessions attended"), _("Attendance in %"), _("Certificate possible")]
     )
     for row in report.rows:

@@ -38,7 +38,7 @@ from courses.models import (
 from courses.planning import services as planning_services
 from vhs.accounts.models import Role, User
 from vhs.db import db, utcnow
-from vhs.i18n import BERLIN
+from vhs.i18n import local_zone
 
 _codes = itertools.count(100)
 
@@ -60,7 +60,7 @@ def new_term(
     **kw: Any,
 ) -> Term:
     """A published term that started today, open for booking since ten days ago."""
-    today = datetime.now(BERLIN).date()
+    today = datetime.now(local_zone()).date()
     term = Term(
         name=name,
         starts_on=starts_on or today,
@@ -156,9 +156,11 @@ def new_course(
         )
     db.session.add(course)
     db.session.flush()
-    first_day = (datetime.now(BERLIN) + timedelta(days=starts_in_days)).date()
+    first_day = (datetime.now(local_zone()) + timedelta(days=starts_in_days)).date()
     for n in range(sessions):
-        starts = datetime.combine(first_day + timedelta(days=n * interval_days), start_time, BERLIN)
+        starts = datetime.combine(
+            first_day + timedelta(days=n * interval_days), start_time, local_zone()
+        )
         db.session.add(
             Session(
                 course_id=course.id,

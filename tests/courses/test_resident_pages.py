@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,8 @@ from tests.conftest import database_url, is_postgres_url
 from tests.courses import factories
 from tests.vhs.conftest import shows, tr
 from vhs.db import db, utcnow
-from vhs.i18n import BERLIN
+
+BERLIN = ZoneInfo("Europe/Berlin")  # the test apps' VHS_TIMEZONE
 
 ON_POSTGRES = is_postgres_url(database_url())
 

@@ -22,12 +22,9 @@ from icalendar import Calendar, Event, vDuration, vText
 
 from vhs.calendar import CalendarEvent, EventStatus
 from vhs.calendar.vtimezone import vtimezone
-from vhs.config import DEFAULT_TIMEZONE
 from vhs.i18n import local_zone
 
 PRODID = "-//VHS Iserlohn//vhs-platform//DE"
-# TODO(lead): remove after courses use local_zone() (courses/calendar.py's Google link: ctz).
-TZID = DEFAULT_TIMEZONE
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # How often subscribed clients should fetch a feed again (they may choose to wait longer).
 REFRESH = timedelta(hours=1)

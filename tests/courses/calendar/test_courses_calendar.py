@@ -11,6 +11,7 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -25,7 +26,8 @@ from tests.ics_parsers import expand, read_icalendar, read_vobject
 from tests.vhs.conftest import tr
 from vhs.accounts.models import Role, User
 from vhs.db import db
-from vhs.i18n import BERLIN
+
+BERLIN = ZoneInfo("Europe/Berlin")  # the test apps' VHS_TIMEZONE
 
 WINTER = datetime(2027, 1, 12, 18, 0, tzinfo=BERLIN)
 SUMMER = datetime(2027, 7, 13, 18, 0, tzinfo=BERLIN)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -25,7 +26,8 @@ from tests.ics_parsers import read_icalendar, read_vobject
 from tests.vhs.conftest import free_port
 from vhs.accounts.models import Role, User
 from vhs.db import db
-from vhs.i18n import BERLIN
+
+BERLIN = ZoneInfo("Europe/Berlin")  # the test apps' VHS_TIMEZONE
 
 WINTER = datetime(2027, 1, 12, 18, 0, tzinfo=BERLIN)
 SUMMER = datetime(2027, 7, 13, 18, 0, tzinfo=BERLIN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +21,8 @@ from courses.planning import sessions as session_services
 from vhs.accounts.models import Role, User
 from vhs.audit import AuditEntry
 from vhs.db import db, utcnow
-from vhs.i18n import BERLIN
+
+BERLIN = ZoneInfo("Europe/Berlin")  # the test apps' VHS_TIMEZONE
 
 
 def enrol(client, headers, course_id, **body):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -39,8 +40,9 @@ from vhs import signals
 from vhs.accounts.models import Role
 from vhs.db import db
 from vhs.formats import format_euros, parse_euros
-from vhs.i18n import BERLIN
 from vhs.mail.models import OutboxMessage
+
+BERLIN = ZoneInfo("Europe/Berlin")  # the test apps' VHS_TIMEZONE
 
 # --- helpers ----------------------------------------------------------------------------------
 
