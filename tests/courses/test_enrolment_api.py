@@ -20,6 +20,7 @@ from vhs.accounts.models import Role, User
 from vhs.audit import AuditEntry
 from vhs.db import db, utcnow
 from vhs.i18n import BERLIN
+from vhs.uow import unit_of_work
 
 
 def enrol(client, headers, course_id, **body):
@@ -217,10 +218,12 @@ def test_expire_holds_releases_seat_and_promotes(app, make_user, plan, client, a
     eb = enrol(client, api_token(b), course_id).json
     with app.app_context():
         later = utcnow() + timedelta(days=8)
-        assert services.expire_holds(now=later) == 1
+        with unit_of_work():
+            assert services.expire_holds(now=later) == 1
         assert db.session.get(Enrolment, ea["id"]).status is EnrolmentStatus.EXPIRED
         assert db.session.get(Enrolment, eb["id"]).status is EnrolmentStatus.PENDING_PAYMENT
-        assert services.expire_holds(now=later) == 0
+        with unit_of_work():
+            assert services.expire_holds(now=later) == 0
 
 
 def test_session_generator_keeps_berlin_wall_clock_across_dst(app, make_user, plan):

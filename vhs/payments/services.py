@@ -1,7 +1,7 @@
 """Payment operations: start, succeed, fail, expire, refund, invoice, and Stripe webhooks.
 
 State changes go through ``transition`` (an illegal move is a ``Conflict``). Calls to Stripe
-that move money run after the commit (``vhs.hooks.on_commit``) or from the ``process_refunds``
+that move money run after the commit (``vhs.uow.on_commit``) or from the ``process_refunds``
 job, each with an idempotency key, so a retry never pays out twice.
 """
 
@@ -20,7 +20,6 @@ from vhs.accounts.models import User
 from vhs.audit import audit
 from vhs.db import db, lock, utcnow
 from vhs.errors import Conflict, Invalid, NotFound
-from vhs.hooks import on_commit
 from vhs.i18n import BERLIN
 from vhs.mail import queue_mail
 from vhs.payments import stripe_provider
@@ -38,6 +37,7 @@ from vhs.payments.models import (
     RefundStatus,
     WebhookEvent,
 )
+from vhs.uow import on_commit
 
 log = logging.getLogger(__name__)
 S = PaymentStatus
