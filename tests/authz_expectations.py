@@ -31,6 +31,7 @@ from flask import Flask
 
 from vhs.accounts.models import ApiToken, Role, User
 from vhs.db import db
+from vhs.uow import unit_of_work
 
 ROLES: tuple[str, ...] = ("anonymous", "resident", "instructor", "staff", "admin")
 SIGNED_IN: tuple[str, ...] = ROLES[1:]
@@ -76,9 +77,8 @@ class Objects:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name not in BUILDERS:
             raise AttributeError(f"no builder for {name!r}: add one to BUILDERS")
-        with self.app.app_context():
+        with self.app.app_context(), unit_of_work():
             value = BUILDERS[name](self)
-            db.session.commit()
         setattr(self, name, value)
         return value
 
