@@ -15,9 +15,9 @@ from tests.courses.test_concurrency import LiveDatabase
 from tests.courses.test_concurrency import pg_db as pg_db  # the module-scoped fixture
 from tests.vhs.conftest import SmtpServer, free_port
 from vhs.db import db
-from vhs.uow import unit_of_work
 from vhs.mail.models import MailStatus, OutboxMessage
 from vhs.mail.services import deliver_due_mail, queue_mail
+from vhs.uow import unit_of_work
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres]
 

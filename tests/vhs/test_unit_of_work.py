@@ -189,9 +189,7 @@ def test_expire_holds_job_expires_the_stripe_checkout(
     sid = session_of(stripe_api, pay)
     assert stripe_api.sessions[sid]["status"] == "open"
     with app.app_context(), unit_of_work():  # the hold ran out a minute ago
-        db.session.get(Enrolment, enrolment["id"]).hold_expires_at = utcnow() - timedelta(
-            minutes=1
-        )
+        db.session.get(Enrolment, enrolment["id"]).hold_expires_at = utcnow() - timedelta(minutes=1)
 
     with app.app_context():  # exactly what cron's ``flask jobs run-due`` does
         assert jobs.run_due()["expire_holds"] == 1
@@ -227,9 +225,13 @@ def test_on_commit_outside_a_unit_of_work_raises(app):
 
 
 def test_nested_unit_on_the_same_session_raises(app):
-    with app.app_context(), unit_of_work():
-        with pytest.raises(RuntimeError, match="already open"), unit_of_work():
-            pass
+    with (
+        app.app_context(),
+        unit_of_work(),
+        pytest.raises(RuntimeError, match="already open"),
+        unit_of_work(),
+    ):
+        pass
 
 
 def test_a_nested_app_context_has_its_own_unit(app):
@@ -253,12 +255,11 @@ def test_rollback_inside_a_unit_drops_the_work_registered_before_it(app):
 def test_work_before_a_commit_inside_the_unit_survives_a_later_error(app):
     """A checkout row committed before Stripe hears of it: its work runs even if a later step
     fails, and only the work after that commit is dropped."""
-    with app.app_context():
-        with pytest.raises(RuntimeError), unit_of_work():
-            write_account("vorher@example.org")
-            db.session.commit()
-            write_account("nachher@example.org")
-            raise RuntimeError("Stripe antwortet nicht")
+    with app.app_context(), pytest.raises(RuntimeError), unit_of_work():
+        write_account("vorher@example.org")
+        db.session.commit()
+        write_account("nachher@example.org")
+        raise RuntimeError("Stripe antwortet nicht")
     assert ran == ["vorher@example.org"]
     assert stored(app, "vorher@example.org") and not stored(app, "nachher@example.org")
 
