@@ -22,6 +22,7 @@ def make_celery(flask_app: Any = None) -> Celery:
 
     class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            """Run the task in an app context of its own (the job opens its unit of work)."""
             with flask_app.app_context():
                 return self.run(*args, **kwargs)
 

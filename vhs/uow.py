@@ -15,11 +15,9 @@ outside any unit raises instead of running at once or dropping the work.
 from __future__ import annotations
 
 import contextvars
-import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -28,8 +26,6 @@ from vhs.db import db
 
 log = logging.getLogger(__name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
 AfterCommit = Callable[[], object]
 
 
@@ -113,17 +109,6 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     finally:
         _units.reset(token)
         _run_after_commit(uow._due)
-
-
-def transactional(func: Callable[P, R]) -> Callable[P, R]:
-    """Decorator: run ``func`` as one unit of work (CLI commands, tasks)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with unit_of_work():
-            return func(*args, **kwargs)
-
-    return wrapper
 
 
 def _rollback(session: Session) -> None:
