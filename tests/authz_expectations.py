@@ -32,6 +32,7 @@ from flask import Flask
 from courses.certificates import services as certificate_services
 from vhs.accounts.models import ApiToken, Role, User
 from vhs.db import db
+from vhs.uow import unit_of_work
 
 ROLES: tuple[str, ...] = ("anonymous", "resident", "instructor", "staff", "admin")
 SIGNED_IN: tuple[str, ...] = ROLES[1:]
@@ -77,9 +78,8 @@ class Objects:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name not in BUILDERS:
             raise AttributeError(f"no builder for {name!r}: add one to BUILDERS")
-        with self.app.app_context():
+        with self.app.app_context(), unit_of_work():
             value = BUILDERS[name](self)
-            db.session.commit()
         setattr(self, name, value)
         return value
 

@@ -18,6 +18,7 @@ from vhs.db import configure_engine, db, set_write_intent
 from vhs.domains import installed_domains
 from vhs.errors import register_error_handlers
 from vhs.extensions import api, babel, bearer_token, csrf, limiter, login_manager, migrate
+from vhs.uow import unit_of_work
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -26,18 +27,19 @@ CSRF_EXEMPT_PREFIXES = ("/webhooks/",)
 
 
 class VhsFlask(Flask):
-    """Flask with one commit per request, in one place: after the view returned."""
+    """Flask whose views each run as one unit of work (``vhs.uow``)."""
 
     def dispatch_request(self) -> ResponseReturnValue:  # type: ignore[override]
-        """Run the view, then commit its unit of work (errors roll back in the handlers)."""
-        rv = super().dispatch_request()
-        session = db.session()
-        if session.new or session.dirty or session.deleted or session.in_transaction():
-            session.commit()
-        from vhs.hooks import run_after_commit
+        """Run the view in a unit of work: commit once after it, unless it answered >= 400.
 
-        run_after_commit()
-        return rv
+        A refused request (a form shown again with 422, an API 4xx) and an exception roll back
+        and drop the after-commit work; the error handlers then render the answer.
+        """
+        with unit_of_work() as uow:
+            response = self.make_response(super().dispatch_request())
+            if response.status_code >= 400:
+                uow.discard()
+        return response
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

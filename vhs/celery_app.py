@@ -9,19 +9,20 @@ from typing import Any
 
 from celery import Celery, Task
 
+from vhs.app import create_app
 from vhs.config import Settings
+from vhs.jobs import registered_jobs, run_job
 
 
 def make_celery(flask_app: Any = None) -> Celery:
     """Build the Celery app; tasks run inside a Flask app context."""
     settings = Settings.from_env()
     if flask_app is None:
-        from vhs.app import create_app
-
         flask_app = create_app()
 
     class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            """Run the task in an app context of its own (the job opens its unit of work)."""
             with flask_app.app_context():
                 return self.run(*args, **kwargs)
 
@@ -33,11 +34,8 @@ def make_celery(flask_app: Any = None) -> Celery:
 
     @celery.task(name="vhs.run_job")
     def run_job_task(name: str) -> None:
-        from vhs.jobs import run_job
-
+        """Run one registered job: ``run_job`` makes it one unit of work, as cron does."""
         run_job(name)
-
-    from vhs.jobs import registered_jobs
 
     celery.conf.beat_schedule = {
         name: {"task": "vhs.run_job", "schedule": job.every.total_seconds(), "args": (name,)}

@@ -8,10 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
-from vhs.db import db
+from vhs.accounts.models import Role, User
+from vhs.accounts.services import create_api_token, create_user_by_operator, find_user_by_email
+from vhs.db import db, utcnow
+from vhs.errors import VhsError
+from vhs.jobs import registered_jobs, run_due
+from vhs.uow import unit_of_work
 
 users_cli = AppGroup("users", help="Manage accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -38,15 +44,10 @@ def register_seeder(order: int, func: Callable[..., None]) -> None:
 @click.option("--password", default=None, help="Initial password (random if omitted).")
 def create_user(email: str, name: str, role: str, password: str | None) -> None:
     """Create a verified account."""
-    from vhs.accounts.models import Role
-    from vhs.accounts.services import create_user_by_operator
-    from vhs.errors import VhsError
-
     try:
-        user, generated = create_user_by_operator(email, name, Role(role), password)
-        db.session.commit()
+        with unit_of_work():
+            user, generated = create_user_by_operator(email, name, Role(role), password)
     except VhsError as exc:
-        db.session.rollback()
         detail = "; ".join(
             f"{field}: {' '.join(map(str, msgs if isinstance(msgs, list | tuple) else [msgs]))}"
             for field, msgs in exc.errors.items()
@@ -62,17 +63,13 @@ def create_user(email: str, name: str, role: str, password: str | None) -> None:
 @click.option("--name", default="cli", show_default=True, help="Name of the token.")
 def create_token(email: str, name: str) -> None:
     """Create a personal API token; the token is the last line printed."""
-    from vhs.accounts.services import create_api_token, find_user_by_email
-
-    user = find_user_by_email(email)
-    if user is None:
-        raise click.ClickException(f"No account with address {email}.")
-    if not user.email_verified:
-        from vhs.db import utcnow
-
-        user.email_verified_at = utcnow()  # operator vouches for the account
-    _token, plaintext = create_api_token(user, name)
-    db.session.commit()
+    with unit_of_work():
+        user = find_user_by_email(email)
+        if user is None:
+            raise click.ClickException(f"No account with address {email}.")
+        if not user.email_verified:
+            user.email_verified_at = utcnow()  # operator vouches for the account
+        _token, plaintext = create_api_token(user, name)
     click.echo(f"Token for {user.email} ({user.role.value}):")
     click.echo(plaintext)
 
@@ -83,10 +80,6 @@ def create_token(email: str, name: str) -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when accounts exist already.")
 def seed(scale: int, seed: int, if_empty: bool) -> None:
     """Create a realistic German VHS term with demo logins."""
-    import sqlalchemy as sa
-
-    from vhs.accounts.models import User
-
     if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
         click.echo("Demo data already present.")
         _print_logins()
@@ -94,13 +87,16 @@ def seed(scale: int, seed: int, if_empty: bool) -> None:
     rng = random.Random(seed)
     context: dict[str, Any] = {}
     for _order, func in sorted(_seeders, key=lambda s: s[0]):
-        func(scale=scale, rng=rng, context=context)
-        db.session.commit()
+        # One unit per step: a large seed is not held in one transaction, and a failed step
+        # leaves the steps before it in place.
+        with unit_of_work():
+            func(scale=scale, rng=rng, context=context)
     click.echo(f"Seeded demo data (scale {scale}).")
     _print_logins()
 
 
 def _print_logins() -> None:
+    # vhs.demo registers its seeder with this module: importing it at the top is a cycle.
     from vhs.demo import DEMO_LOGINS
 
     click.echo("Demo logins (password for all: {}):".format(DEMO_LOGINS["password"]))
@@ -112,8 +108,6 @@ def _print_logins() -> None:
 @click.option("--force", is_flag=True, help="Run every job now, due or not.")
 def run_due_cmd(force: bool) -> None:
     """Run every job that is due once (call from cron every minute)."""
-    from vhs.jobs import run_due
-
     results = run_due(force=force)
     click.echo(json.dumps({k: repr(v) for k, v in results.items()}, ensure_ascii=False))
 
@@ -121,8 +115,6 @@ def run_due_cmd(force: bool) -> None:
 @jobs_cli.command("list")
 def list_jobs() -> None:
     """List the registered jobs."""
-    from vhs.jobs import registered_jobs
-
     for name, j in sorted(registered_jobs().items()):
         click.echo(f"{name}: every {int(j.every.total_seconds())} s")
 

@@ -12,6 +12,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from vhs.db import db
+
 log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://vhs-platform.example/problems/"
@@ -200,11 +202,11 @@ def _stringify(value: Any) -> Any:
 
 
 def _rollback() -> None:
-    from vhs.db import db
-    from vhs.hooks import discard_pending
+    """Roll back what the request holds before answering with an error.
 
-    discard_pending()
-
+    A view's own unit of work has already rolled back and dropped its after-commit work when
+    the error left it; this covers errors raised before the view (CSRF, routing, hooks).
+    """
     try:
         db.session.rollback()
     except Exception:  # pragma: no cover - rollback on a dead connection

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vhs.db import db, utcnow, write_intent
+from vhs.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -55,41 +56,51 @@ class JobRun(db.Model):
 
 
 def _claim(j: Job, now: datetime, force: bool) -> bool:
+    """Mark ``j`` as started unless another runner did so within its interval.
+
+    The claim is a unit of work of its own, committed before the job starts: another runner
+    must see it at once, and a job that fails and rolls back must not undo it.
+    """
     with write_intent(True):
-        if db.session.get(JobRun, j.name) is None:
-            db.session.add(JobRun(name=j.name))
-            try:
-                db.session.commit()
-            except sa.exc.IntegrityError:
-                db.session.rollback()
+        try:
+            with unit_of_work():
+                if db.session.get(JobRun, j.name) is None:
+                    db.session.add(JobRun(name=j.name))
+        except sa.exc.IntegrityError:
+            pass  # another runner created the row first; the compare-and-set below decides
         cond = JobRun.name == j.name
         if not force:
             cond = cond & (
                 (JobRun.last_started_at.is_(None)) | (JobRun.last_started_at <= now - j.every)
             )
-        result = db.session.execute(sa.update(JobRun).where(cond).values(last_started_at=now))
-        db.session.commit()
+        with unit_of_work():
+            result = db.session.execute(sa.update(JobRun).where(cond).values(last_started_at=now))
         return result.rowcount == 1
 
 
 def run_job(name: str) -> Any:
-    """Run one job now, recording its outcome."""
+    """Run one job now as one unit of work, then record its outcome.
+
+    The job's writes commit once at its end and its after-commit work runs after; if it
+    raises, everything it wrote is rolled back, its after-commit work dropped, and the
+    failure recorded.
+    """
     j = _registry[name]
     try:
-        outcome = j.func()
+        with unit_of_work():
+            outcome = j.func()
         text = repr(outcome)
     except Exception as exc:
-        db.session.rollback()
         log.exception("job %s failed", name)
         text = f"error: {type(exc).__name__}: {exc}"
         outcome = None
-    with write_intent(True):
+    # The outcome is bookkeeping, not the job's work: its own unit, after the job's has ended.
+    with write_intent(True), unit_of_work():
         db.session.execute(
             sa.update(JobRun)
             .where(JobRun.name == name)
             .values(last_finished_at=utcnow(), last_outcome=text[:2000])
         )
-        db.session.commit()
     return outcome
 
 

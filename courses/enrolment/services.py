@@ -379,7 +379,6 @@ def expire_holds(now: datetime | None = None, hold_guard: Any = None) -> int:
             continue  # a payment is still being processed (SEPA): keep the seat
         if expire_enrolment(enrolment, now):
             count += 1
-        db.session.commit()
     return count
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import selectinload
 from courses.models import Category, Course, Enrolment, Term
 from tests.courses import factories
 from vhs.db import db
+from vhs.uow import unit_of_work
 
 # What each model brings along when a factory or ``load`` hands it to a test.
 _LOAD_OPTIONS: dict[type, tuple[Any, ...]] = {
@@ -61,8 +62,8 @@ def detach(model: type, ident: int) -> Any:
 def _factory(app: Flask, build: Callable[..., Any], model: type) -> Callable[..., Any]:
     def make(*args: Any, **kw: Any) -> Any:
         with app.app_context():
-            obj = build(*args, **kw)
-            db.session.commit()
+            with unit_of_work():
+                obj = build(*args, **kw)
             return detach(model, obj.id)
 
     make.__doc__ = build.__doc__

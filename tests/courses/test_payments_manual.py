@@ -17,6 +17,7 @@ from vhs.db import db
 from vhs.errors import Conflict
 from vhs.payments import services
 from vhs.payments.models import TRANSITIONS, Invoice, Payment, PaymentStatus, Provider
+from vhs.uow import unit_of_work
 
 
 def booked(client, make_user, api_token, plan, **kw):
@@ -129,12 +130,11 @@ def test_resident_pages_and_receipt_pdf(client, app, make_user, api_token, plan,
     detail = client.get(resp.headers["Location"])
     html = detail.get_data(as_text=True)
     assert "IBAN" in html and re.search(r"\d{4}-\d{6}", html)
+    staff_id = make_user(Role.STAFF).id
     with app.app_context():
-        payment = db.session.execute(sa.select(Payment)).scalar_one()
-        services.mark_paid_manually(
-            payment, db.session.get(type(payment.user), make_user(Role.STAFF).id)
-        )
-        db.session.commit()
+        with unit_of_work():
+            payment = db.session.execute(sa.select(Payment)).scalar_one()
+            services.mark_paid_manually(payment, db.session.get(type(payment.user), staff_id))
         pid, number = payment.id, payment.invoice.number
     receipt = client.get(f"/payments/{pid}/receipt")
     assert receipt.status_code == 200 and number in receipt.get_data(as_text=True)
@@ -175,7 +175,8 @@ def test_expired_manual_hold_cancels_invoice_but_keeps_number(
     _u, headers, e, _c = booked(client, make_user, api_token, plan)
     client.post(f"/api/v1/enrolments/{e['id']}/payment", json={}, headers=headers)
     with app.app_context():
-        assert enrolment_services.expire_holds(now=utcnow() + timedelta(days=8)) == 1
+        with unit_of_work():
+            assert enrolment_services.expire_holds(now=utcnow() + timedelta(days=8)) == 1
         invoice = db.session.execute(sa.select(Invoice)).scalar_one()
         assert invoice.status is InvoiceStatus.CANCELLED
         assert db.session.execute(sa.select(Payment)).scalar_one().status is PaymentStatus.EXPIRED

@@ -16,6 +16,7 @@ from tests.stripe_standin import StripeStandIn
 from vhs.accounts.models import Role
 from vhs.db import db, utcnow
 from vhs.payments.models import Invoice, Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from vhs.uow import unit_of_work
 
 
 @pytest.fixture
@@ -133,7 +134,7 @@ def test_sepa_processing_then_async_success_keeps_seat(
         == 200
     )
     assert state(app, e["id"]) == (EnrolmentStatus.PENDING_PAYMENT, [PaymentStatus.PROCESSING])
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         assert (
             enrolment_services.expire_holds(now=utcnow() + timedelta(days=3)) == 0
         )  # seat stays held
@@ -243,7 +244,7 @@ def test_success_after_hold_expiry_with_and_without_free_seat(
     full = plan(capacity=1, fee_cents=4000)
     _u1, _h1, e1, pay1 = book_and_checkout(client, make_user, api_token, free)
     user2, _h2, e2, pay2 = book_and_checkout(client, make_user, api_token, full)
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         assert enrolment_services.expire_holds(now=utcnow() + timedelta(hours=2)) == 2
     # someone else takes the only seat of the full course
     other = client.post(

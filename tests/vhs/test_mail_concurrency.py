@@ -17,6 +17,7 @@ from tests.vhs.conftest import SmtpServer, free_port
 from vhs.db import db
 from vhs.mail.models import MailStatus, OutboxMessage
 from vhs.mail.services import deliver_due_mail, queue_mail
+from vhs.uow import unit_of_work
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres]
 
@@ -29,10 +30,9 @@ def test_two_delivery_runs_at_once_send_each_message_once(pg_db: LiveDatabase) -
     saved = settings.mail_url
     settings.mail_url = server.url
     try:
-        with app.app_context():
+        with app.app_context(), unit_of_work():
             for n in range(60):
                 queue_mail(f"empfaenger-{n}@example.org", "password_changed", {}, locale="de")
-            db.session.commit()
         barrier = threading.Barrier(3)
         results: list[dict[str, int]] = []
 

@@ -14,6 +14,7 @@ from vhs.accounts.models import User
 from vhs.db import db, utcnow
 from vhs.mail.models import MailStatus, OutboxMessage
 from vhs.mail.services import Attachment, deliver_due_mail, queue_mail
+from vhs.uow import unit_of_work
 
 SUBJECT = (
     "Anmeldebestätigung: Töpfern für Anfängerinnen und Anfänger – Größe zählt nicht, Übung schon"
@@ -41,11 +42,11 @@ def umlaut_template(app, monkeypatch):
 
 
 def queue(app, user, template, attachments=()):
-    """Queue a mail as a service would, and commit."""
+    """Queue a mail as a service would, in a unit of work."""
     with app.app_context():
-        recipient = db.session.get(User, user.id)
-        msg = queue_mail(recipient, template, {}, attachments)
-        db.session.commit()
+        with unit_of_work():
+            recipient = db.session.get(User, user.id)
+            msg = queue_mail(recipient, template, {}, attachments)
         return msg.id
 
 
@@ -171,7 +172,7 @@ def test_several_messages_go_out_in_one_run(app, make_user, smtp_server):
 
 def test_rolled_back_transaction_sends_nothing(app, make_user, smtp_server):
     user = make_user()
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         queue_mail(db.session.get(User, user.id), "password_changed", {})
         db.session.rollback()
         assert not db.session.scalar(

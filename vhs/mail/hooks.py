@@ -1,31 +1,34 @@
-"""What happens to queued mail after the request's commit."""
+"""Fresh mail is handed to delivery as after-commit work of the unit that queued it.
+
+An outbox row written in a unit of work registers delivery with ``vhs.uow.on_commit``: if the
+unit rolls back, the row is gone and nothing is sent.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import current_app, g, has_app_context
+from flask import current_app
+from sqlalchemy import event
+
+from vhs.mail.models import OutboxMessage
+from vhs.mail.services import deliver_due_mail
+from vhs.uow import on_commit
 
 log = logging.getLogger(__name__)
 
 
-def mark_queued() -> None:
-    """Remember that this unit of work queued mail (called by ``queue_mail``)."""
-    if has_app_context():
-        g.vhs_mail_queued = True
-
-
-def after_commit() -> None:
-    """Hand fresh mail to delivery once it is committed.
+def deliver_after_commit() -> None:
+    """Hand committed mail to delivery.
 
     With Celery a delivery task is queued; in the embedded default (mail to the log) the
     messages are logged at once; with SMTP and no Celery, cron's ``flask jobs run-due`` sends.
     """
-    if not g.pop("vhs_mail_queued", False):
-        return
     settings = current_app.config["VHS"]
     if settings.celery_broker_url:
         try:
+            # Celery is loaded only by deployments that configure a broker.
             from vhs.celery_app import make_celery
 
             make_celery(current_app._get_current_object()).send_task(
@@ -35,6 +38,9 @@ def after_commit() -> None:
             log.warning("could not queue mail delivery task", exc_info=True)
         return
     if not settings.mail_url:
-        from vhs.mail.services import deliver_due_mail
-
         deliver_due_mail(limit=50)
+
+
+@event.listens_for(OutboxMessage, "after_insert")
+def _queued(_mapper: Any, _connection: Any, _message: OutboxMessage) -> None:
+    on_commit(deliver_after_commit)

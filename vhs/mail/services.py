@@ -21,7 +21,6 @@ from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
 
 from vhs.db import db, is_postgres, utcnow, write_intent
-from vhs.mail.hooks import mark_queued
 from vhs.mail.models import MailStatus, OutboxMessage
 
 if TYPE_CHECKING:
@@ -78,7 +77,6 @@ def queue_mail(
         ],
     )
     db.session.add(msg)
-    mark_queued()
     return msg
 
 

@@ -26,6 +26,7 @@ from tests.ics_parsers import expand, read_icalendar, read_vobject
 from tests.vhs.conftest import tr
 from vhs.accounts.models import Role, User
 from vhs.db import db
+from vhs.uow import unit_of_work
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the test apps' VHS_TIMEZONE
 
@@ -45,14 +46,13 @@ def dated_course(app, make_course, staff):
 
     def _make(starts=(WINTER, SUMMER), **kw):
         course = make_course(sessions=0, **kw)
-        with app.app_context():
+        with app.app_context(), unit_of_work():
             actor = db.session.get(User, staff.id)
             c = db.session.get(Course, course.id)
             for start in starts:
                 session_services.add_session(
                     actor, c, {"starts_at": start, "ends_at": start + timedelta(minutes=90)}
                 )
-            db.session.commit()
             return course.id
 
     return _make
@@ -144,14 +144,13 @@ def test_edit_bumps_sequence_keeps_uid_and_changes_the_feed(
     make_enrolment(course_id, user)
     before = read_icalendar(feed_of(client, api_token, user)).walk("VEVENT")[0]
     assert before["SEQUENCE"] == 0
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         session = db.session.get(Session, session_ids(app, course_id)[0])
         session_services.update_session(
             db.session.get(User, staff.id),
             session,
             {"starts_at": WINTER + timedelta(hours=1), "ends_at": WINTER + timedelta(hours=2)},
         )
-        db.session.commit()
     after = read_icalendar(feed_of(client, api_token, user)).walk("VEVENT")[0]
     assert str(after["UID"]) == str(before["UID"])
     assert str(after["UID"]).startswith("session-") and str(after["UID"]).endswith("@vhs.test")
@@ -167,11 +166,10 @@ def test_cancelled_session_stays_in_the_feed_as_cancelled(
     course_id = dated_course(title="Yoga")
     make_enrolment(course_id, user)
     first = session_ids(app, course_id)[0]
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         session_services.cancel_session(
             db.session.get(User, staff.id), db.session.get(Session, first)
         )
-        db.session.commit()
     body = feed_of(client, api_token, user)
     events = read_icalendar(body).walk("VEVENT")
     assert len(events) == 2
@@ -189,13 +187,12 @@ def test_a_course_cancelled_by_the_vhs_stays_cancelled_own_cancellation_leaves(
     called_off = dated_course(starts=(SUMMER + timedelta(days=1),), title="Ausgefallen")
     own = make_enrolment(dropped, user)
     make_enrolment(called_off, user)
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         actor = db.session.get(User, staff.id)
         enrolment_services.cancel_enrolment(
             db.session.get(type(own), own.id), db.session.get(User, user.id)
         )
         planning_services.cancel_course(actor, db.session.get(Course, called_off))
-        db.session.commit()
     body = feed_of(client, api_token, user)
     events = read_icalendar(body).walk("VEVENT")
     assert b"Abgew" not in body
@@ -234,20 +231,18 @@ def test_a_cached_feed_shows_every_change_in_the_next_poll(
     after_booking = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
     assert after_booking.status_code == 200 and b"Zweiter Kurs" in after_booking.get_data()
 
-    with app.app_context():  # a session moves
+    with app.app_context(), unit_of_work():  # a session moves
         session = db.session.get(Session, session_ids(app, first_course)[0])
         session_services.update_session(
             db.session.get(User, staff.id),
             session,
             {"starts_at": WINTER + timedelta(hours=2), "ends_at": WINTER + timedelta(hours=3)},
         )
-        db.session.commit()
     moved = client.get(path).get_data()
     assert b"DTSTART;TZID=Europe/Berlin:20270112T200000" in moved
 
-    with app.app_context():  # an instructor's name changes
+    with app.app_context(), unit_of_work():  # an instructor's name changes
         db.session.get(User, teacher.id).name = "Ute Neu"
-        db.session.commit()
     assert b"Ute Neu" in client.get(path).get_data()
 
 
@@ -386,10 +381,9 @@ def test_cancellation_mail_carries_the_cancelled_events(
     confirmation = _ics_attachment(
         next(m for m in outbox(user.email) if m.template == "enrolment_confirmed")
     )[1]
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         e = db.session.get(type(enrolment), enrolment.id)
         enrolment_services.cancel_enrolment(e, db.session.get(User, user.id))
-        db.session.commit()
     [mail] = [m for m in outbox(user.email) if m.template == "enrolment_cancelled"]
     _attachment, body = _ics_attachment(mail)
     cancelled = read_icalendar(body).walk("VEVENT")

@@ -26,6 +26,7 @@ from tests.ics_parsers import read_icalendar, read_vobject
 from tests.vhs.conftest import free_port
 from vhs.accounts.models import Role, User
 from vhs.db import db
+from vhs.uow import unit_of_work
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the test apps' VHS_TIMEZONE
 
@@ -154,7 +155,7 @@ def exported(app, client, make_course, make_user, make_enrolment, api_token):
     staff = make_user(Role.STAFF)
     teacher = make_user(Role.INSTRUCTOR, name="Jörg Kursleiter")
     course = make_course(sessions=0, title=TITLE, venue="VHS-Haus; Saal, 2", instructors=[teacher])
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         actor, c = db.session.get(User, staff.id), db.session.get(Course, course.id)
         for start in (WINTER, SUMMER, SUMMER + timedelta(days=7)):
             session_services.add_session(
@@ -171,7 +172,6 @@ def exported(app, client, make_course, make_user, make_enrolment, api_token):
             .first()
         )
         session_services.cancel_session(actor, last)
-        db.session.commit()
     resident = make_user()
     make_enrolment(course.id, resident)
     course_ics = client.get(f"/courses/{course.id}.ics").get_data()

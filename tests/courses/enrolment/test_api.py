@@ -21,6 +21,7 @@ from courses.planning import sessions as session_services
 from vhs.accounts.models import Role, User
 from vhs.audit import AuditEntry
 from vhs.db import db, utcnow
+from vhs.uow import unit_of_work
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the test apps' VHS_TIMEZONE
 
@@ -220,10 +221,12 @@ def test_expire_holds_releases_seat_and_promotes(app, make_user, plan, client, a
     eb = enrol(client, api_token(b), course_id).json
     with app.app_context():
         later = utcnow() + timedelta(days=8)
-        assert enrolment_services.expire_holds(now=later) == 1
+        with unit_of_work():
+            assert enrolment_services.expire_holds(now=later) == 1
         assert db.session.get(Enrolment, ea["id"]).status is EnrolmentStatus.EXPIRED
         assert db.session.get(Enrolment, eb["id"]).status is EnrolmentStatus.PENDING_PAYMENT
-        assert enrolment_services.expire_holds(now=later) == 0
+        with unit_of_work():
+            assert enrolment_services.expire_holds(now=later) == 0
 
 
 def test_session_generator_keeps_berlin_wall_clock_across_dst(app, make_user, plan):

@@ -30,7 +30,6 @@ from flask_babel import lazy_gettext as _l
 from vhs.audit import audit
 from vhs.db import db, lock, utcnow
 from vhs.errors import VhsError
-from vhs.hooks import on_commit
 from vhs.payments.models import (
     PAID_STATUSES,
     Payment,
@@ -60,6 +59,7 @@ from vhs.payments.services import (
     record_event,
 )
 from vhs.payments.states import transition
+from vhs.uow import on_commit
 
 log = logging.getLogger(__name__)
 S = PaymentStatus
