@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from courses import signals as course_signals
 from courses.enrolment.services import confirm_enrolment, expire_enrolment
 from courses.models import Enrolment, EnrolmentStatus
 from vhs import signals
@@ -54,6 +56,33 @@ def _paid(_payment: Any, *, purpose_type: str, purpose_id: int, **_kw: Any) -> b
     if enrolment is None:
         return None
     return confirm_enrolment(enrolment)
+
+
+@course_signals.enrolment_cancelled.connect
+def _booking_cancelled(enrolment: Enrolment, *, in_time: bool, **_kw: Any) -> None:
+    """A booking ended: paid money comes back less the cancellation fee if cancelled in time."""
+    signals.purpose_cancelled.send(
+        enrolment,
+        purpose_type=PURPOSE,
+        purpose_id=enrolment.id,
+        refund=in_time,
+        fee_cents=current_app.config["VHS"].cancellation_fee_cents,
+        reason="cancelled in time",
+    )
+
+
+@course_signals.course_cancelled.connect
+def _course_cancelled(_course: Any, *, enrolments: list[Enrolment], **_kw: Any) -> None:
+    """The VHS called a course off: everyone gets their money back in full, automatically."""
+    for enrolment in enrolments:
+        signals.purpose_cancelled.send(
+            enrolment,
+            purpose_type=PURPOSE,
+            purpose_id=enrolment.id,
+            refund=True,
+            fee_cents=0,
+            reason="course cancelled",
+        )
 
 
 @signals.payment_failed.connect

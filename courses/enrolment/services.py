@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from courses import signals as course_signals
 from courses.access import is_instructor_of, lock_course, require_manager
 from courses.models import (
     ACTIVE_STATUSES,
@@ -186,7 +187,7 @@ def confirm_enrolment(enrolment: Enrolment, now: datetime | None = None) -> bool
         enrolment.confirmed_at = now
         enrolment.hold_expires_at = None
         _mail_enrolment(enrolment, course, enrolment.user)
-        signals.enrolment_confirmed.send(enrolment)
+        course_signals.enrolment_confirmed.send(enrolment)
         return True
     if enrolment.status is EnrolmentStatus.WAITLISTED:
         _leave_waitlist(course, enrolment)
@@ -200,7 +201,7 @@ def confirm_enrolment(enrolment: Enrolment, now: datetime | None = None) -> bool
     enrolment.hold_expires_at = None
     enrolment.cancelled_at = None
     _mail_enrolment(enrolment, course, enrolment.user)
-    signals.enrolment_confirmed.send(enrolment)
+    course_signals.enrolment_confirmed.send(enrolment)
     return True
 
 
@@ -314,13 +315,8 @@ def cancel_enrolment(
             if previous is EnrolmentStatus.CONFIRMED
             else [],
         )
-    signals.enrolment_cancelled.send(
-        enrolment,
-        actor=actor,
-        previous=previous,
-        in_time=in_time or override,
-        purpose_type="enrolment",
-        purpose_id=enrolment.id,
+    course_signals.enrolment_cancelled.send(
+        enrolment, actor=actor, previous=previous, in_time=in_time or override
     )
     return enrolment
 
@@ -342,13 +338,8 @@ def expire_enrolment(enrolment: Enrolment, now: datetime | None = None) -> bool:
     enrolment.hold_expires_at = None
     course.seats_taken = max(course.seats_taken - 1, 0)
     promote_waitlist(course, now)
-    signals.enrolment_cancelled.send(
-        enrolment,
-        actor=None,
-        previous=EnrolmentStatus.PENDING_PAYMENT,
-        in_time=False,
-        purpose_type="enrolment",
-        purpose_id=enrolment.id,
+    course_signals.enrolment_cancelled.send(
+        enrolment, actor=None, previous=EnrolmentStatus.PENDING_PAYMENT, in_time=False
     )
     if enrolment.user.email:
         queue_mail(enrolment.user, "enrolment_expired", {"course": course, "enrolment": enrolment})
@@ -372,7 +363,7 @@ def expire_holds(now: datetime | None = None, hold_guard: Any = None) -> int:
         enrolment = db.session.get(Enrolment, enrolment_id)
         if enrolment is None:
             continue
-        answers = signals.hold_expiring.send(
+        answers = signals.purpose_expiring.send(
             enrolment, purpose_type="enrolment", purpose_id=enrolment.id
         )
         if any(result is False for _receiver, result in answers):

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from courses import signals as course_signals
 from courses.access import lock_course, require_manager
 from courses.enrolment.services import calendar_attachments, promote_waitlist
 from courses.models import (
@@ -31,7 +32,6 @@ from courses.models import (
     TermStatus,
 )
 from courses.planning.sessions import refresh_schedule
-from vhs import signals
 from vhs.accounts.models import Role, User
 from vhs.audit import audit
 from vhs.db import db, utcnow
@@ -327,12 +327,7 @@ def cancel_course(actor: User, course: Course, reason: str = "") -> list[Enrolme
     course.waitlist_count = 0
     db.session.flush()
     audit(actor, "course.cancelled", course, code=course.code, enrolments=len(enrolments))
-    signals.course_cancelled.send(
-        course,
-        enrolments=enrolments,
-        actor=actor,
-        purposes=[("enrolment", e.id) for e in enrolments],
-    )
+    course_signals.course_cancelled.send(course, enrolments=enrolments, actor=actor)
     return enrolments
 
 

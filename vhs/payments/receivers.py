@@ -1,11 +1,10 @@
-"""How payments react to the domains' signals (refunds, closing open checkouts)."""
+"""How payments react to what became of their purposes (refunds, closing open checkouts)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from vhs import signals
 from vhs.db import db
@@ -13,31 +12,27 @@ from vhs.payments import services
 from vhs.payments.models import Payment
 
 
-@signals.enrolment_cancelled.connect
+@signals.purpose_cancelled.connect
 def _purpose_cancelled(
-    _sender: Any, *, purpose_type: str, purpose_id: int, in_time: bool, **_kw: Any
+    _sender: Any,
+    *,
+    purpose_type: str,
+    purpose_id: int,
+    refund: bool,
+    fee_cents: int,
+    reason: str,
+    **_kw: Any,
 ) -> None:
-    """A booking ended: open payments close; paid ones are refunded if cancelled in time."""
+    """A purpose ended: open payments close; paid ones are refunded on the owner's terms."""
     services.settle_ended_purpose(
-        purpose_type,
-        purpose_id,
-        refund=in_time,
-        fee_cents=current_app.config["VHS"].cancellation_fee_cents,
-        reason="cancelled in time",
+        purpose_type, purpose_id, refund=refund, fee_cents=fee_cents, reason=reason
     )
 
 
-@signals.course_cancelled.connect
-def _course_cancelled(_sender: Any, *, purposes: list[tuple[str, int]], **_kw: Any) -> None:
-    """The VHS cancelled a course: everyone gets their money back in full, automatically."""
-    for purpose_type, purpose_id in purposes:
-        services.settle_ended_purpose(
-            purpose_type, purpose_id, refund=True, fee_cents=0, reason="course cancelled"
-        )
-
-
-@signals.hold_expiring.connect
-def _hold_expiring(_sender: Any, *, purpose_type: str, purpose_id: int, **_kw: Any) -> bool | None:
+@signals.purpose_expiring.connect
+def _purpose_expiring(
+    _sender: Any, *, purpose_type: str, purpose_id: int, **_kw: Any
+) -> bool | None:
     """Keep a seat whose direct debit is still being processed."""
     return False if services.is_processing(purpose_type, purpose_id) else None
 

@@ -304,7 +304,7 @@ def test_session_change_bumps_sequence_and_cancel_notifies(
 def test_cancel_course_cancels_everyone_and_fires_signal(
     app, make_user, plan, client, api_token, outbox
 ):
-    from vhs import signals
+    from courses import signals
 
     staff = make_user(Role.STAFF)
     course_id = plan(capacity=1)

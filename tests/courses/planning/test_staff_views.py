@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from markupsafe import escape
 
+from courses import signals
 from courses.enrolment.staff_views import find_target_course
 from courses.models import (
     Category,
@@ -36,7 +37,6 @@ from tests.courses.factories_staff import (  # noqa: F401  (fixtures)
     query_fixture,
     staff_fixture,
 )
-from vhs import signals
 from vhs.accounts.models import Role
 from vhs.db import db
 from vhs.formats import format_euros, parse_euros
