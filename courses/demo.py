@@ -28,8 +28,8 @@ from courses.models import (
     course_instructors,
 )
 from vhs.accounts.models import User
-from vhs.cli import register_seeder
 from vhs.db import db, utcnow
+from vhs.demo import register_seeder
 from vhs.i18n import local_zone
 
 CATEGORIES = {

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields
 
+from courses.markdown import render_markdown
 from courses.models import (
     CourseFormat,
     CourseStatus,
@@ -14,7 +15,7 @@ from courses.models import (
     SessionStatus,
     TermStatus,
 )
-from vhs.i18n import page_locale
+from vhs.i18n import local, page_locale
 
 
 class StrictSchema(Schema):
@@ -75,13 +76,9 @@ class SessionOutSchema(Schema):
     sequence = fields.Integer(required=True)
 
     def get_starts_at(self, obj: Any) -> str:
-        from vhs.i18n import local
-
         return local(obj.starts_at).isoformat()
 
     def get_ends_at(self, obj: Any) -> str:
-        from vhs.i18n import local
-
         return local(obj.ends_at).isoformat()
 
 
@@ -116,8 +113,6 @@ class CourseSummarySchema(Schema):
         return bool(obj.is_full)
 
     def get_first(self, obj: Any) -> str | None:
-        from vhs.i18n import local
-
         return local(obj.first_session_at).isoformat() if obj.first_session_at else None
 
     def get_start_time(self, obj: Any) -> str | None:
@@ -139,13 +134,9 @@ class CourseDetailSchema(CourseSummarySchema):
     sessions = fields.List(fields.Nested(SessionOutSchema), required=True)
 
     def get_html(self, obj: Any) -> str:
-        from courses.markdown import render_markdown
-
         return str(render_markdown(obj.description))
 
     def get_deadline(self, obj: Any) -> str | None:
-        from vhs.i18n import local
-
         deadline = obj.cancellation_deadline
         return local(deadline).isoformat() if deadline else None
 

@@ -13,11 +13,31 @@ from flask import Flask, g, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
+import vhs.auth
+import vhs.demo
+import vhs.mail.jobs
+import vhs.payments.jobs
+import vhs.payments.providers.manual
+import vhs.payments.providers.stripe
+import vhs.payments.receivers  # noqa: F401  (each registers a loader, seeder, job, provider or receiver)
+from vhs import gdpr, main
+from vhs.accounts import api as accounts_api
+from vhs.accounts import views as accounts_views
+from vhs.auth import current
+from vhs.calendar import api as calendar_api
+from vhs.calendar import views as calendar_views
+from vhs.cli import register_cli
 from vhs.config import REPO_ROOT, Settings, flask_config
 from vhs.db import configure_engine, db, set_write_intent
 from vhs.domains import installed_domains
 from vhs.errors import register_error_handlers
 from vhs.extensions import api, babel, bearer_token, csrf, limiter, login_manager, migrate
+from vhs.i18n import register_filters, select_locale
+from vhs.main import register_nav
+from vhs.payments import api as payments_api
+from vhs.payments import services as payments_services
+from vhs.payments import views as payments_views
+from vhs.translations import compile_catalogs
 from vhs.uow import unit_of_work
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -67,9 +87,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_hooks(app)
 
-    from vhs.cli import register_cli
-    from vhs.i18n import register_filters
-
     register_cli(app)
     register_filters(app)
     register_error_handlers(app)
@@ -85,15 +102,11 @@ def _configure_logging(app: Flask) -> None:
 
 def _ensure_catalogs() -> None:
     """Compile translation catalogs when missing or stale (the build does this too)."""
-    from vhs.translations import compile_catalogs
-
     with contextlib.suppress(OSError):  # read-only install: the build compiled them
         compile_catalogs(only_stale=True)
 
 
 def _init_extensions(app: Flask) -> None:
-    from vhs.i18n import select_locale
-
     db.init_app(app)
     with app.app_context():
         settings = app.config["VHS"]
@@ -115,35 +128,15 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    # Import order: core first, then domains (which register their GDPR, calendar, demo and
-    # home-page parts with the core's registries as they are imported).
-    import vhs.auth
-    import vhs.demo
-    import vhs.mail.jobs
-    from vhs import main
-    from vhs.accounts import api as accounts_api
-    from vhs.accounts import views as accounts_views
-
+    # Core first, then the domains (which register their GDPR, calendar, demo and home-page
+    # parts with the core's registries as they are imported).
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(accounts_views.admin_bp)
     api.register_blueprint(accounts_api.bp)
 
-    from vhs.calendar import api as calendar_api
-    from vhs.calendar import views as calendar_views
-
     app.register_blueprint(calendar_views.bp)
     api.register_blueprint(calendar_api.bp)
-
-    import vhs.payments.jobs
-    import vhs.payments.providers.manual
-    import vhs.payments.providers.stripe
-    import vhs.payments.receivers  # noqa: F401  (reactions to domain signals; providers register)
-    from vhs import gdpr
-    from vhs.main import register_nav
-    from vhs.payments import api as payments_api
-    from vhs.payments import services as payments_services
-    from vhs.payments import views as payments_views
 
     register_nav("payments.mine", _l("My payments"), who="user")
     register_nav("payments.staff_list", _l("Payments"), who="staff")
@@ -180,8 +173,6 @@ def _register_hooks(app: Flask) -> None:
         if request.path.startswith("/api/"):
             if bearer_token():
                 return  # tokens are not sent by browsers on their own: no CSRF risk
-            from vhs.auth import current
-
             if current() is None:
                 return  # nothing to forge: the endpoint answers 401 itself
         csrf.protect()

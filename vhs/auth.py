@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vhs.accounts.models import Role, User
+from vhs.accounts.services import user_for_token
 from vhs.db import db
 from vhs.errors import Forbidden, Unauthorized, wants_json
 from vhs.extensions import bearer_token, login_manager
@@ -91,7 +92,6 @@ def _load_user_from_token(_request: Any) -> User | None:
     token = bearer_token()
     if not token:
         return None
-    from vhs.accounts.services import user_for_token
 
     return user_for_token(token)
 

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, ORMExecuteState, mapped_column
 from sqlalchemy.orm import Session as OrmSession
 
@@ -160,7 +161,6 @@ def _after_transaction_end(session: OrmSession, transaction: Any) -> None:
 
 def _bump_in(session: OrmSession, name: str) -> None:
     """One upsert (PostgreSQL and SQLite both speak ON CONFLICT): no race on the first bump."""
-    from sqlalchemy.dialects import postgresql, sqlite
 
     table = CacheVersion.__table__
     dialect = session.get_bind().dialect.name

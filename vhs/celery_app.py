@@ -12,6 +12,7 @@ from celery import Celery, Task
 from vhs.app import create_app
 from vhs.config import Settings
 from vhs.jobs import registered_jobs, run_job
+from vhs.tasks import RUN_JOB
 
 
 def make_celery(flask_app: Any = None) -> Celery:
@@ -32,13 +33,13 @@ def make_celery(flask_app: Any = None) -> Celery:
         task_ignore_result=True, timezone="UTC", broker_connection_retry_on_startup=True
     )
 
-    @celery.task(name="vhs.run_job")
+    @celery.task(name=RUN_JOB)
     def run_job_task(name: str) -> None:
         """Run one registered job: ``run_job`` makes it one unit of work, as cron does."""
         run_job(name)
 
     celery.conf.beat_schedule = {
-        name: {"task": "vhs.run_job", "schedule": job.every.total_seconds(), "args": (name,)}
+        name: {"task": RUN_JOB, "schedule": job.every.total_seconds(), "args": (name,)}
         for name, job in registered_jobs().items()
     }
     return celery

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -15,6 +14,7 @@ from flask.cli import AppGroup
 from vhs.accounts.models import Role, User
 from vhs.accounts.services import create_api_token, create_user_by_operator, find_user_by_email
 from vhs.db import db, utcnow
+from vhs.demo import DEMO_LOGINS, seeders
 from vhs.errors import VhsError
 from vhs.jobs import registered_jobs, run_due
 from vhs.uow import unit_of_work
@@ -22,14 +22,6 @@ from vhs.uow import unit_of_work
 users_cli = AppGroup("users", help="Manage accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
 jobs_cli = AppGroup("jobs", help="Background jobs.")
-
-# Domains add to the demo data: each seeder gets (scale, rng, context) and may add to context.
-_seeders: list[tuple[int, Callable[..., None]]] = []
-
-
-def register_seeder(order: int, func: Callable[..., None]) -> None:
-    """Register a demo-data step; lower ``order`` runs first."""
-    _seeders.append((order, func))
 
 
 @users_cli.command("create")
@@ -86,7 +78,7 @@ def seed(scale: int, seed: int, if_empty: bool) -> None:
         return
     rng = random.Random(seed)
     context: dict[str, Any] = {}
-    for _order, func in sorted(_seeders, key=lambda s: s[0]):
+    for func in seeders():
         # One unit per step: a large seed is not held in one transaction, and a failed step
         # leaves the steps before it in place.
         with unit_of_work():
@@ -96,9 +88,6 @@ def seed(scale: int, seed: int, if_empty: bool) -> None:
 
 
 def _print_logins() -> None:
-    # vhs.demo registers its seeder with this module: importing it at the top is a cycle.
-    from vhs.demo import DEMO_LOGINS
-
     click.echo("Demo logins (password for all: {}):".format(DEMO_LOGINS["password"]))
     for role, email in DEMO_LOGINS["accounts"].items():
         click.echo(f"  {role:<11} {email}")

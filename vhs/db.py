@@ -15,6 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from vhs import testing_switches
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -137,7 +139,6 @@ def lock(stmt_or_model: Any, ident: Any) -> Any:
 
     On SQLite the write transaction (BEGIN IMMEDIATE) already serialises writers.
     """
-    from vhs import testing_switches
 
     query = sa.select(stmt_or_model).where(sa.inspect(stmt_or_model).primary_key[0] == ident)
     if not testing_switches.disable_row_locks:

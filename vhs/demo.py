@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from vhs.accounts.models import Role, User
 from vhs.accounts.services import hash_password
-from vhs.cli import register_seeder
 from vhs.db import db, utcnow
 
 DEMO_PASSWORD = "vhs-demo-2027"
@@ -23,6 +23,22 @@ DEMO_LOGINS = {
         "resident": "teilnehmer@vhs.example",
     },
 }
+
+# Domains add to the demo data: each seeder gets (scale, rng, context) and may add to context.
+_seeders: list[tuple[int, Callable[..., None]]] = []
+
+
+def register_seeder(order: int, func: Callable[..., None]) -> None:
+    """Register a demo-data step; lower ``order`` runs first."""
+    _seeders.append((order, func))
+
+
+def seeders() -> list[Callable[..., None]]:
+    """The registered demo-data steps in their order (``flask demo seed`` runs them)."""
+    if not _seeders:
+        raise RuntimeError("no demo seeders registered: create the app first")
+    return [func for _order, func in sorted(_seeders, key=lambda s: s[0])]
+
 
 FIRST = [
     "Anna",

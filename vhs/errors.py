@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -230,8 +230,6 @@ def register_error_handlers(app: Flask) -> None:
     def _vhs_error(exc: VhsError) -> Response:
         _rollback()
         if exc.status == 401 and not wants_json() and request.method == "GET":
-            from flask import redirect, url_for
-
             target = url_for("accounts.login", next=request.full_path.rstrip("?"))
             return redirect(target)  # type: ignore[return-value]
         return problem_response(

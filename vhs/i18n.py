@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import format_date, format_datetime, refresh
+from flask_babel import format_date, format_datetime, get_locale, refresh
+from flask_login import current_user
 
 LOCALES = ("de", "en")
 
@@ -34,12 +35,10 @@ def exists_locally(day: date, at: time) -> bool:
 
 def select_locale() -> str:
     """Profile language, else the header switch, else Accept-Language, else German."""
-    from vhs.auth import current
-
     if not has_request_context():
         # CLI commands and jobs: nobody to ask (mails pass their recipient's language).
         return current_app.config.get("BABEL_DEFAULT_LOCALE") or "de"
-    user = current()
+    user = current_user if current_user and current_user.is_authenticated else None
     if user is not None and user.locale in LOCALES:
         lang = user.locale
     elif session.get("locale") in LOCALES:
@@ -56,8 +55,6 @@ def page_locale() -> str:
     Read this rather than ``g.locale``: Flask-Babel picks the locale lazily, so ``g.locale``
     is unset until the first translated string, and ``force_locale`` (mails) never sets it.
     """
-    from flask_babel import get_locale
-
     locale = get_locale()
     return locale.language if locale is not None and locale.language in LOCALES else "de"
 

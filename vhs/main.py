@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from flask_babel import gettext as _
 
 from vhs.auth import current
 from vhs.db import db
 from vhs.forms import safe_next
+from vhs.i18n import refresh_locale
 
 bp = Blueprint("main", __name__)
 
@@ -67,9 +77,6 @@ def set_language() -> Any:
     user = current()
     if user is not None:
         user.locale = lang
-    from flask import flash
-
-    from vhs.i18n import refresh_locale
 
     refresh_locale()
     flash(_("Language changed."), "success")

@@ -30,6 +30,7 @@ from courses.models import (
     Session,
     course_instructors,
 )
+from courses.planning.services import category_ids_with_children
 from vhs.calendar import (
     EventStatus,
     ics,
@@ -83,7 +84,6 @@ class SessionFilter:
         One lower bound on ``starts_at``, not two: SQLite ranges its index scan by just one
         of them, and keyset batches must not rescan everything before their start.
         """
-        from courses.planning.services import category_ids_with_children
 
         where: list[Any] = []
         if self.term_id is not None:

@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, request, session
 from flask.wrappers import Response
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from courses.models import Category, Course, Session, SessionStatus, Term, course_instructors
 from vhs.accounts.models import User
+from vhs.auth import current
 from vhs.cache import VersionedCache, track
 from vhs.db import utcnow
+from vhs.i18n import page_locale
 
 CATALOGUE = "catalogue"
 
@@ -105,7 +108,6 @@ def cached(
     ``until`` answers when the block turns stale by the clock alone (asked after rendering);
     see :func:`dates_change`. A plain ``call`` block, so Babel still extracts its messages.
     """
-    from vhs.i18n import page_locale
 
     key = (name, *keys, page_locale())
     return fragments.get_or_set(key, lambda: Markup(caller()), until)  # noqa: S704
@@ -148,11 +150,6 @@ def anonymous_page(
     Keyed by path and query string as sent, language and catalogue version; anyone logged in,
     or with a flashed message waiting, gets a freshly rendered page.
     """
-    from flask import session
-    from flask_wtf.csrf import generate_csrf
-
-    from vhs.auth import current
-    from vhs.i18n import page_locale
 
     if current() is not None or session.get("_flashes"):
         return None

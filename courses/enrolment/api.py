@@ -9,6 +9,7 @@ from flask.views import MethodView
 from courses import access
 from courses.blueprints import api as bp
 from courses.enrolment import services as enrolment_services
+from courses.enrolment.payments import pay_enrolment
 from courses.enrolment.schemas import CancelArgsSchema, EnrolArgsSchema, MoveSchema
 from courses.models import Course, Enrolment
 from courses.schemas import (
@@ -100,7 +101,6 @@ class EnrolmentPayment(MethodView):
     @problems(bp, 502)
     def post(self, args: dict[str, Any], enrolment_id: int) -> Any:
         """Pay a pending booking: the Stripe Checkout URL, or bank-transfer instructions."""
-        from courses.enrolment.payments import pay_enrolment
 
         actor = require_user()
         enrolment = enrolment_services.get_enrolment(enrolment_id, actor)

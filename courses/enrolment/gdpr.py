@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from courses.enrolment.services import cancel_enrolment
 from courses.models import ACTIVE_STATUSES, Enrolment, EnrolmentStatus, course_instructors
 from vhs import gdpr
 from vhs.accounts.models import User
@@ -39,7 +40,6 @@ def export_enrolments(user: User) -> list[dict[str, Any]]:
 
 def erase_enrolments(user: User) -> None:
     """Future bookings end; past ones stay (they are accounting records), without the name."""
-    from courses.enrolment.services import cancel_enrolment
 
     active = (
         db.session.execute(

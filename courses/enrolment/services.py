@@ -28,8 +28,10 @@ from courses.models import (
 from vhs import signals
 from vhs.accounts.models import User
 from vhs.audit import audit
+from vhs.calendar import attachments_for
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Forbidden, Invalid, NotFound
+from vhs.i18n import fmt_datetime
 from vhs.mail import queue_mail
 
 
@@ -153,7 +155,6 @@ def _take_seat(course: Course, enrolment: Enrolment, now: datetime) -> None:
 
 def calendar_attachments(course: Course, user: User, cancelled: bool = False) -> list[Any]:
     """Calendar files for mails, provided by the calendar issue's builder when present."""
-    from vhs.calendar import attachments_for
 
     return attachments_for("course", course=course, user=user, cancelled=cancelled)
 
@@ -322,8 +323,6 @@ def cancel_enrolment(
 
 
 def _fmt_deadline(course: Course) -> str:
-    from vhs.i18n import fmt_datetime
-
     return fmt_datetime(course.cancellation_deadline, "short")
 
 

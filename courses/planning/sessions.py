@@ -21,6 +21,7 @@ from courses.models import (
 )
 from vhs.accounts.models import User
 from vhs.audit import audit
+from vhs.calendar import attachments_for
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Invalid
 from vhs.i18n import local_datetime, local_zone
@@ -105,8 +106,6 @@ def update_session(actor: User, session: Session, data: dict[str, Any]) -> Sessi
 
 
 def _session_attachments(session: Session, user: User, cancelled: bool = False) -> list[Any]:
-    from vhs.calendar import attachments_for
-
     return attachments_for("session", session=session, user=user, cancelled=cancelled)
 
 

@@ -19,7 +19,9 @@ from courses.webinars import jitsi as jitsi
 from courses.webinars.join import window
 from courses.webinars.models import Attendance, JitsiEvent, JitsiEventKind
 from vhs.accounts.models import User
+from vhs.accounts.services import find_user_by_email
 from vhs.db import db, lock, utcnow
+from vhs.payments.services import record_event
 
 PARTICIPANT_EVENTS = (JitsiEventKind.PARTICIPANT_JOINED, JitsiEventKind.PARTICIPANT_LEFT)
 MAX_DB_ID = 2**31 - 1
@@ -198,8 +200,6 @@ def _user_of(data: Mapping[str, Any]) -> User | None:
             return user
     email = _clean(data.get("email"), 254)
     if email and "@" in email:
-        from vhs.accounts.services import find_user_by_email
-
         user = find_user_by_email(email)
         if user is not None and user.erased_at is None:
             return user
@@ -272,7 +272,6 @@ def process_webhook(body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
     module sends the shared secret ``VHS_JITSI_WEBHOOK_SECRET`` in ``X-Jitsi-Webhook-Secret``.
     Without any secret configured nothing is accepted.
     """
-    from vhs.payments.services import record_event
 
     settings = _settings()
     if not (settings.jaas_webhook_secret or settings.jitsi_webhook_secret):

@@ -30,6 +30,7 @@ from vhs.accounts.models import User
 from vhs.audit import audit
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Forbidden, NotFound
+from vhs.i18n import fmt_datetime
 
 
 def _settings() -> Any:
@@ -161,7 +162,6 @@ class JoinDecision:
 
     def state_message(self) -> Any:
         """What the page says about the time (when it opens, over, cancelled)."""
-        from vhs.i18n import fmt_datetime
 
         if self.state is JoinState.NOT_YET:
             return _l(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import secrets
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from vhs.audit import AuditEntry, audit
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from vhs.mail import queue_mail
+from vhs.mail.models import OutboxMessage
 from vhs.urls import external_url
 
 # OWASP: argon2id, 19 MiB, t=2, p=1.
@@ -80,7 +82,6 @@ def _fingerprint(user: User) -> str:
 
 def make_token(kind: str, user: User, **extra: Any) -> str:
     """A signed, expiring link token (verify, reset, email_change)."""
-    import hashlib
 
     fp = hashlib.sha256(_fingerprint(user).encode()).hexdigest()[:16]
     return _serializer(f"vhs-{kind}").dumps({"uid": user.id, "fp": fp, **extra})
@@ -88,7 +89,6 @@ def make_token(kind: str, user: User, **extra: Any) -> str:
 
 def read_token(kind: str, token: str, max_age: int) -> tuple[User, dict[str, Any]]:
     """Check a link token's signature and age, and that it still fits the account."""
-    import hashlib
 
     try:
         data = _serializer(f"vhs-{kind}").loads(token, max_age=max_age)
@@ -392,8 +392,6 @@ def _export_account(user: User) -> dict[str, Any]:
 
 
 def _export_mail(user: User) -> list[dict[str, Any]]:
-    from vhs.mail.models import OutboxMessage
-
     rows = db.session.execute(
         sa.select(OutboxMessage).where(OutboxMessage.user_id == user.id).order_by(OutboxMessage.id)
     ).scalars()
@@ -427,8 +425,6 @@ def _export_audit(user: User) -> list[dict[str, Any]]:
 
 
 def _erase_mail(user: User) -> None:
-    from vhs.mail.models import OutboxMessage
-
     db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.user_id == user.id))
 
 

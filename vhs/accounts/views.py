@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     g,
     redirect,
@@ -55,8 +56,6 @@ def _login_failed(response: Response) -> bool:
 
 
 def _login_limit() -> str:
-    from flask import current_app
-
     return current_app.config["VHS"].login_rate_limit
 
 

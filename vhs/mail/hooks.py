@@ -14,6 +14,7 @@ from sqlalchemy import event
 
 from vhs.mail.models import OutboxMessage
 from vhs.mail.services import deliver_due_mail
+from vhs.tasks import queue_job
 from vhs.uow import on_commit
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,7 @@ def deliver_after_commit() -> None:
     settings = current_app.config["VHS"]
     if settings.celery_broker_url:
         try:
-            # Celery is loaded only by deployments that configure a broker.
-            from vhs.celery_app import make_celery
-
-            make_celery(current_app._get_current_object()).send_task(
-                "vhs.run_job", args=("deliver_mail",)
-            )
+            queue_job("deliver_mail")
         except Exception:  # the broker is down: cron still delivers
             log.warning("could not queue mail delivery task", exc_info=True)
         return

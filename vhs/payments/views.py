@@ -29,12 +29,13 @@ from wtforms.validators import DataRequired, Length
 from vhs.accounts.models import User
 from vhs.auth import require_user, staff_required, user_required
 from vhs.db import db
-from vhs.errors import Invalid
+from vhs.errors import Invalid, NotFound
 from vhs.extensions import csrf
 from vhs.formats import parse_euros, spreadsheet_safe
 from vhs.i18n import fmt_datetime, local_zone
 from vhs.payments import refunds, services
 from vhs.payments.models import Invoice, Payment, PaymentStatus, Provider
+from vhs.payments.pdf import invoice_pdf
 
 bp = Blueprint("payments", __name__)
 webhooks = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -99,8 +100,6 @@ def receipt(payment_id: int) -> str:
     user = require_user()
     payment = services.get_payment(payment_id, user)
     if payment.invoice is None:
-        from vhs.errors import NotFound
-
         raise NotFound(_l("There is no invoice for this payment yet."), code="no_invoice")
     return render_template(
         "payments/receipt.html", payment=payment, invoice=payment.invoice, **_labels()
@@ -111,13 +110,10 @@ def receipt(payment_id: int) -> str:
 @user_required
 def receipt_pdf(payment_id: int) -> Response:
     """The invoice/receipt as a PDF."""
-    from vhs.payments.pdf import invoice_pdf
 
     user = require_user()
     payment = services.get_payment(payment_id, user)
     if payment.invoice is None:
-        from vhs.errors import NotFound
-
         raise NotFound(_l("There is no invoice for this payment yet."), code="no_invoice")
     data = invoice_pdf(payment.invoice)
     return Response(
