@@ -78,9 +78,10 @@ check-chromium: ## Stop with the install command when the browser tests cannot r
 	  exit 1; \
 	fi
 
-test: check-chromium venv compile ## ruff, then the whole pytest suite (browser tests included)
+test: check-chromium venv compile ## ruff and lint-imports, then the whole pytest suite (browser tests included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(MAKE) --no-print-directory pytest
 
 # Tests that only use the test client run on two workers; live-server tests (gunicorn storms,
@@ -92,9 +93,10 @@ pytest: check-chromium venv compile ## the whole pytest suite, without ruff
 test-browser: check-chromium venv compile ## Only the browser journeys (headless Chromium)
 	$(BIN)/pytest -q $(PYTEST_ARGS) tests/browser
 
-lint: venv ## ruff check and format check
+lint: venv ## ruff check, format check and the layering contracts (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: venv ## Reformat and apply safe fixes
 	$(BIN)/ruff format .

@@ -15,8 +15,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
 
-from vhs import testing_switches
-
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -139,10 +137,11 @@ def lock(stmt_or_model: Any, ident: Any) -> Any:
 
     On SQLite the write transaction (BEGIN IMMEDIATE) already serialises writers.
     """
-
-    query = sa.select(stmt_or_model).where(sa.inspect(stmt_or_model).primary_key[0] == ident)
-    if not testing_switches.disable_row_locks:
-        query = query.with_for_update()
+    query = (
+        sa.select(stmt_or_model)
+        .where(sa.inspect(stmt_or_model).primary_key[0] == ident)
+        .with_for_update()
+    )
     return db.session.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
