@@ -17,11 +17,10 @@ from courses.models import (
 )
 from courses.webinars import jitsi as jitsi
 from courses.webinars.join import window
-from courses.webinars.models import Attendance, JitsiEvent, JitsiEventKind
+from courses.webinars.models import Attendance, JitsiEvent, JitsiEventKind, WebhookDelivery
 from vhs.accounts.models import User
 from vhs.accounts.services import find_user_by_email
 from vhs.db import db, lock, utcnow
-from vhs.payments.services import record_event
 
 PARTICIPANT_EVENTS = (JitsiEventKind.PARTICIPANT_JOINED, JitsiEventKind.PARTICIPANT_LEFT)
 MAX_DB_ID = 2**31 - 1
@@ -265,6 +264,21 @@ def handle_event(payload: Mapping[str, Any], now: datetime | None = None) -> str
     return f"recorded: {kind.value} session {session.id}"
 
 
+def _record_delivery(key: str, event_type: str) -> WebhookDelivery | None:
+    """Record a delivery first; ``None`` when its key was recorded already (a redelivery)."""
+    if db.session.execute(
+        sa.select(WebhookDelivery.id).where(WebhookDelivery.idempotency_key == key)
+    ).first():
+        return None
+    record = WebhookDelivery(idempotency_key=key, event_type=event_type)
+    try:
+        with db.session.begin_nested():
+            db.session.add(record)
+    except sa.exc.IntegrityError:
+        return None  # a concurrent delivery of the same event won the race
+    return record
+
+
 def process_webhook(body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
     """Verify, de-duplicate by ``idempotencyKey``, act; returns (HTTP status, outcome).
 
@@ -293,7 +307,7 @@ def process_webhook(body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
     if not key or len(key) > 255:
         return 400, "missing or invalid idempotencyKey"
     event_type = _clean(payload.get("eventType"), 100) or "unknown"
-    record = record_event("jitsi", key, event_type)
+    record = _record_delivery(key, event_type)
     if record is None:
         return 200, "duplicate"
     outcome = handle_event(payload)

@@ -1,4 +1,4 @@
-"""Webinar records: raw Jitsi events, attendance per session and person, certificates."""
+"""Webinar records: webhook deliveries, raw Jitsi events, attendance, certificates."""
 
 from __future__ import annotations
 
@@ -50,6 +50,23 @@ class JitsiEvent(db.Model):
         sa.Index("ix_jitsi_events_session_user", "session_id", "user_id"),
         sa.Index("ix_jitsi_events_user_id", "user_id"),
     )
+
+
+class WebhookDelivery(db.Model):
+    """A verified Jitsi webhook delivery, recorded by its ``idempotencyKey`` before acting.
+
+    The webinars' own table (payments keep theirs): a redelivery finds its key and changes
+    nothing, so each event takes effect once.
+    """
+
+    __tablename__ = "jitsi_webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    event_type: Mapped[str] = mapped_column(sa.String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(sa.Text, default="")
 
 
 class Attendance(db.Model):

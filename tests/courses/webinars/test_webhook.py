@@ -18,7 +18,7 @@ from flask import Flask
 from courses.models import Session
 from courses.webinars import events as webinar_events
 from courses.webinars import join as webinar_join
-from courses.webinars.models import Attendance, JitsiEvent, JitsiEventKind
+from courses.webinars.models import Attendance, JitsiEvent, JitsiEventKind, WebhookDelivery
 from tests.courses import factories
 from tests.courses.webinars.helpers import (
     first_session,
@@ -139,7 +139,7 @@ def test_missing_or_forged_signatures_are_refused(
     resp = client.post("/webhooks/jitsi", data=body, headers=headers)
     assert resp.status_code == 401
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count(WebhookEvent.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(WebhookDelivery.id))) == 0
 
 
 def test_wrong_secret_and_tampered_body_are_refused(
@@ -238,12 +238,12 @@ def test_duplicates_are_ignored(
     assert row is not None and row.seconds_present == 30 * 60
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(JitsiEvent.id))) == 2
-        events = (
-            db.session.execute(sa.select(WebhookEvent).where(WebhookEvent.provider == "jitsi"))
-            .scalars()
-            .all()
+        deliveries = db.session.execute(sa.select(WebhookDelivery)).scalars().all()
+        assert sorted(d.idempotency_key for d in deliveries) == ["dup-1", "dup-2"]
+        # the payments' table holds none of them: the webinars own their deliveries
+        assert not db.session.scalar(
+            sa.select(sa.func.count(WebhookEvent.id)).where(WebhookEvent.provider == "jitsi")
         )
-        assert sorted(e.event_id for e in events) == ["dup-1", "dup-2"]
 
 
 def test_left_before_joined_gives_the_right_total(
@@ -352,10 +352,8 @@ def test_unknown_rooms_and_people_are_recorded_and_ignored(
     assert "unknown participant" in stranger[0].get_data(as_text=True)
     with app.app_context():
         recorded = {
-            e.event_id: e.outcome
-            for e in db.session.execute(
-                sa.select(WebhookEvent).where(WebhookEvent.provider == "jitsi")
-            ).scalars()
+            d.idempotency_key: d.outcome
+            for d in db.session.execute(sa.select(WebhookDelivery)).scalars()
         }
         assert recorded == {"u-1": "ignored: unknown room", "u-2": "ignored: unknown participant"}
         assert db.session.scalar(sa.select(sa.func.count(JitsiEvent.id))) == 0
