@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from courses.enrolment.payments import PURPOSE
 from courses.models import (
     Category,
     Course,
@@ -31,6 +32,8 @@ from vhs.accounts.models import User
 from vhs.db import db, utcnow
 from vhs.demo import register_seeder
 from vhs.i18n import local_zone
+from vhs.payments.invoices import issue_invoice
+from vhs.payments.models import Payment, PaymentStatus, Provider
 
 CATEGORIES = {
     ("sprachen", "Sprachen", "Languages"): [
@@ -369,4 +372,47 @@ def _fill_instructor_names() -> None:
     )
 
 
+def seed_payments(scale: int, rng: random.Random, context: dict[str, Any]) -> None:
+    """The payments and invoices the demo's paid bookings would have (manual: bank transfer).
+
+    Confirmed paid bookings were paid and marked by the office; bookings awaiting payment have
+    their invoice with the transfer reference. Invoices are numbered by the real service (no
+    gaps). The benchmark data set (``--scale`` 10 and more) books without payments to stay fast.
+    """
+    if scale >= 10:
+        return
+    office = db.session.execute(
+        sa.select(User).where(User.email == "verwaltung@vhs.example")
+    ).scalar_one_or_none()
+    bookings = db.session.execute(
+        sa.select(Enrolment)
+        .where(
+            Enrolment.price_cents > 0,
+            Enrolment.status.in_([EnrolmentStatus.CONFIRMED, EnrolmentStatus.PENDING_PAYMENT]),
+        )
+        .order_by(Enrolment.id)
+    ).scalars()
+    for enrolment in bookings:
+        course = enrolment.course
+        paid = enrolment.status is EnrolmentStatus.CONFIRMED
+        booked_at = enrolment.created_at - timedelta(days=rng.randint(3, 20))
+        payment = Payment(
+            purpose_type=PURPOSE,
+            purpose_id=enrolment.id,
+            user_id=enrolment.user_id,
+            description=f"{course.code} {course.title}",
+            amount_cents=enrolment.price_cents,
+            currency=enrolment.currency,
+            provider=Provider.MANUAL,
+            status=PaymentStatus.SUCCEEDED if paid else PaymentStatus.PENDING,
+            created_at=booked_at,
+            succeeded_at=booked_at + timedelta(days=2) if paid else None,
+            marked_paid_by_id=office.id if paid and office else None,
+        )
+        db.session.add(payment)
+        db.session.flush()
+        issue_invoice(payment, booked_at)
+
+
 register_seeder(50, seed_courses)
+register_seeder(60, seed_payments)

@@ -44,9 +44,10 @@ def get_or_404(model: type, ident: int) -> Any:
 
 
 def discard_changes() -> None:
-    """Drop what a refused service call may have left in the session (a half-made object).
+    """Forget what a refused service call left in the session before the form is shown again.
 
-    The form is shown again and the request still commits at the end: it must write nothing.
+    The 422 answer commits nothing anyway (the unit of work rolls back on 4xx); rolling back
+    now also expires half-made objects, so the page shows the stored state, not the attempt.
     """
     db.session.rollback()
 

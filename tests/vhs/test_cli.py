@@ -6,11 +6,13 @@ import json
 
 import sqlalchemy as sa
 
+from courses.models import Enrolment, EnrolmentStatus
 from tests.vhs.conftest import tr
 from vhs.accounts.models import Role, User
 from vhs.audit import AuditEntry
 from vhs.db import db
 from vhs.demo import DEMO_LOGINS
+from vhs.payments.models import Invoice, Payment, PaymentStatus
 
 
 def account(app, email):
@@ -132,6 +134,33 @@ def test_demo_seed_creates_the_demo_logins(runner, app, new_client):
         {"email": DEMO_LOGINS["accounts"]["resident"], "password": DEMO_LOGINS["password"]},
     )
     assert resp.status_code == 302
+    # The demo resident's paid bookings were paid, as a real booking is: the payments page
+    # lists them with their invoices (not "Noch keine Zahlungen").
+    page = browser.get("/me/payments").get_data(as_text=True)
+    assert "Noch keine Zahlungen" not in page and "No payments yet" not in page
+    with app.app_context():
+        paid_bookings = db.session.execute(
+            sa.select(Enrolment).where(
+                Enrolment.price_cents > 0,
+                Enrolment.status.in_([EnrolmentStatus.CONFIRMED, EnrolmentStatus.PENDING_PAYMENT]),
+            )
+        ).scalars()
+        for booking in paid_bookings:
+            [payment] = db.session.execute(
+                sa.select(Payment).where(
+                    Payment.purpose_type == "enrolment", Payment.purpose_id == booking.id
+                )
+            ).scalars()
+            assert payment.amount_cents == booking.price_cents
+            assert payment.invoice is not None
+            expected = (
+                PaymentStatus.SUCCEEDED
+                if booking.status is EnrolmentStatus.CONFIRMED
+                else PaymentStatus.PENDING
+            )
+            assert payment.status is expected
+        sequences = sorted(db.session.execute(sa.select(Invoice.sequence)).scalars())
+        assert sequences == list(range(1, len(sequences) + 1))  # numbered without gaps
     # Seeding again with --if-empty leaves things as they are.
     again = runner.invoke(args=["demo", "seed", "--if-empty"])
     assert again.exit_code == 0, again.output
