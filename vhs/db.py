@@ -152,7 +152,12 @@ def is_postgres() -> bool:
 
 # Search structures that differ per database (SQLite FTS5 tables, PostgreSQL tsvector
 # columns and their GIN indexes) live only in the migrations, not in the models.
-SEARCH_ONLY_NAMES = ("search_vector", "ix_courses_search_vector", "ix_courses_code_lower")
+SEARCH_ONLY_NAMES = (
+    "search_vector",
+    "ix_courses_search_vector",
+    "ix_courses_code_lower",
+    "ix_media_items_search_vector",
+)
 
 
 def include_object(

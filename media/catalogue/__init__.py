@@ -1,0 +1,1 @@
+"""The catalogue: stocking items (staff), search with facets, public pages and API."""

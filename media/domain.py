@@ -1,0 +1,23 @@
+"""How the media domain plugs into the core: its blueprints and its registrations."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+import media.models  # noqa: F401  (the tables, for migrations and the other domains)
+from media.blueprints import APIS, PAGES
+from vhs.domains import Domain
+from vhs.extensions import api
+
+
+def register(app: Flask) -> None:
+    """Register the domain's pages and API with ``app`` (routes arrive with the catalogue)."""
+    for bp in PAGES:
+        if bp.deferred_functions:
+            app.register_blueprint(bp)
+    for bp in APIS:
+        if bp.deferred_functions:
+            api.register_blueprint(bp)
+
+
+domain = Domain(name="media", register=register)

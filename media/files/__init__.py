@@ -1,0 +1,1 @@
+"""Files of media items: storage (local directory, S3-compatible), upload, serving."""

@@ -1,0 +1,1 @@
+"""Reading what files and records say: EPUB, PDF and audio metadata, covers, MARC 21, ONIX, CSV."""
