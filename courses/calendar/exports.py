@@ -30,6 +30,7 @@ from courses.models import (
     Session,
     course_instructors,
 )
+from courses.rules import EARLIEST_DAY, LATEST_DAY
 from vhs.calendar import (
     EventStatus,
     ics,
@@ -47,7 +48,7 @@ EXPORT_BATCH = 1000
 # --- staff exports ---------------------------------------------------------------------------
 
 
-EARLIEST, LATEST = date(1990, 1, 1), date(2199, 12, 31)
+EARLIEST, LATEST = EARLIEST_DAY, LATEST_DAY  # the planning range of courses.rules
 
 
 @dataclass(frozen=True)
