@@ -95,8 +95,8 @@ def strip(value: Any) -> Any:
 def check_wall_clock(day: date | None, field: Field) -> None:
     """Inline validator body: refuse a time that the change to summer time skips."""
     value = field.data
-    if day is None or value is None:
-        return
+    if day is None or value is None or not rules.day_in_range(day):
+        return  # no day, or one the range check refuses (year 1 overflows on its way to UTC)
     at = value.time() if isinstance(value, datetime) else value
     if not exists_locally(day, at):
         raise ValidationError(SKIPPED_TIME)
