@@ -22,8 +22,8 @@ GAP_DAY = "2027-03-28"  # clocks go from 02:00 to 03:00 in Europe/Berlin
 
 @pytest.fixture
 def staff_headers(make_user: Any, api_token: Any) -> dict[str, str]:
-    """An API token of a member of staff."""
-    return api_token(make_user(Role.STAFF))
+    """An API token of a member of staff who reads English (the msgids)."""
+    return api_token(make_user(Role.STAFF, locale="en"))
 
 
 def plan_body(**change: Any) -> dict[str, Any]:
