@@ -45,6 +45,7 @@ from vhs.mail import queue_mail
 
 
 def _too_long(value: Any, limit: int) -> bool:
+    """Whether ``value`` is a text longer than ``limit`` characters."""
     return isinstance(value, str) and len(value) > limit
 
 
@@ -252,6 +253,7 @@ def _bounds_error(
 
 
 def _validate_course(merged: dict[str, Any], course: Course | None) -> None:
+    """Every rule a course must keep, all refusals at once (by field)."""
     errors: dict[str, list[Any]] = {}
     code = (merged.get("code") or "").strip()
     if not rules.CODE_RE.match(code):
