@@ -10,6 +10,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from courses.rules import (
+    CANCELLATION_DAYS_DEFAULT,
+    CAPACITY_DEFAULT,
+    CATEGORY_NAME_MAX,
+    CODE_MAX,
+    MIN_PARTICIPANTS_DEFAULT,
+    ROOM_MAX,
+    SLUG_MAX,
+    SUBTITLE_MAX,
+    TERM_NAME_MAX,
+    TITLE_MAX,
+    VENUE_MAX,
+)
 from vhs.accounts.models import User
 from vhs.db import db, utcnow
 
@@ -89,7 +102,7 @@ class Term(db.Model):
     __tablename__ = "terms"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(80))
+    name: Mapped[str] = mapped_column(sa.String(TERM_NAME_MAX))
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     enrolment_opens_at: Mapped[datetime]
@@ -108,9 +121,9 @@ class Category(db.Model):
     parent_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("categories.id", ondelete="RESTRICT"), index=True
     )
-    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
-    name_de: Mapped[str] = mapped_column(sa.String(120))
-    name_en: Mapped[str] = mapped_column(sa.String(120))
+    slug: Mapped[str] = mapped_column(sa.String(SLUG_MAX), unique=True)
+    name_de: Mapped[str] = mapped_column(sa.String(CATEGORY_NAME_MAX))
+    name_en: Mapped[str] = mapped_column(sa.String(CATEGORY_NAME_MAX))
     position: Mapped[int] = mapped_column(default=0)
 
     parent: Mapped[Category | None] = relationship(remote_side=[id], back_populates="children")
@@ -142,24 +155,24 @@ class Course(db.Model):
     category_id: Mapped[int] = mapped_column(
         sa.ForeignKey("categories.id", ondelete="RESTRICT"), index=True
     )
-    code: Mapped[str] = mapped_column(sa.String(20))
-    title: Mapped[str] = mapped_column(sa.String(200))
-    subtitle: Mapped[str] = mapped_column(sa.String(300), default="")
+    code: Mapped[str] = mapped_column(sa.String(CODE_MAX))
+    title: Mapped[str] = mapped_column(sa.String(TITLE_MAX))
+    subtitle: Mapped[str] = mapped_column(sa.String(SUBTITLE_MAX), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
     language: Mapped[str] = mapped_column(sa.String(5), default="de")
     level: Mapped[str | None] = mapped_column(sa.String(2))
     format: Mapped[CourseFormat] = mapped_column(
         _enum(CourseFormat), default=CourseFormat.IN_PERSON
     )
-    venue: Mapped[str] = mapped_column(sa.String(200), default="")
-    room: Mapped[str] = mapped_column(sa.String(100), default="")
+    venue: Mapped[str] = mapped_column(sa.String(VENUE_MAX), default="")
+    room: Mapped[str] = mapped_column(sa.String(ROOM_MAX), default="")
     fee_cents: Mapped[int] = mapped_column(default=0)
     reduced_fee_cents: Mapped[int | None]
     currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
-    capacity: Mapped[int] = mapped_column(default=12)
-    min_participants: Mapped[int] = mapped_column(default=6)
+    capacity: Mapped[int] = mapped_column(default=CAPACITY_DEFAULT)
+    min_participants: Mapped[int] = mapped_column(default=MIN_PARTICIPANTS_DEFAULT)
     enrolment_closes_at: Mapped[datetime | None]
-    cancellation_days: Mapped[int] = mapped_column(default=7)
+    cancellation_days: Mapped[int] = mapped_column(default=CANCELLATION_DAYS_DEFAULT)
     teaching_units: Mapped[int] = mapped_column(default=0)
     status: Mapped[CourseStatus] = mapped_column(_enum(CourseStatus), default=CourseStatus.DRAFT)
     # Denormalised for the catalogue (one query per page): kept by the services.
@@ -242,7 +255,7 @@ class Session(db.Model):
     starts_at: Mapped[datetime] = mapped_column(index=True)
     ends_at: Mapped[datetime]
     online: Mapped[bool] = mapped_column(default=False)
-    room: Mapped[str] = mapped_column(sa.String(100), default="")
+    room: Mapped[str] = mapped_column(sa.String(ROOM_MAX), default="")
     status: Mapped[SessionStatus] = mapped_column(
         _enum(SessionStatus), default=SessionStatus.SCHEDULED
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from courses.markdown import render_markdown
 from courses.models import (
@@ -15,6 +16,7 @@ from courses.models import (
     SessionStatus,
     TermStatus,
 )
+from courses.rules import DAY_PATTERN, EARLIEST_DAY, LATEST_DAY, Bounds, day_in_range
 from vhs.i18n import local, page_locale
 
 
@@ -29,11 +31,43 @@ Int = fields.Integer  # always used with strict=True: floats are not integers
 MAX_ID = 2**31 - 1  # the largest value an INTEGER column holds
 
 
-class AwareDateTime(fields.AwareDateTime):
-    """An ISO 8601 timestamp that must carry its UTC offset."""
+def in_bounds(bounds: Bounds) -> validate.Range:
+    """A range check whose limits come from ``courses.rules`` (the form and service read them too)."""
+    return validate.Range(min=bounds.lo, max=bounds.hi)
+
+
+DAY_RANGE = f"between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
+
+
+def _check_day(value: date | datetime) -> None:
+    """Refuse a day outside the planning range (year 0001 or 9999 overflows date arithmetic)."""
+    if not day_in_range(value):
+        raise ValidationError(f"Must be a day {DAY_RANGE}.")
+
+
+def _day_doc(kwargs: dict[str, Any], pattern: str) -> dict[str, Any]:
+    """OpenAPI metadata saying which days are accepted (as a pattern clients can check)."""
+    metadata = dict(kwargs.pop("metadata", {}))
+    text = metadata.get("description")
+    metadata["description"] = f"{text} ({DAY_RANGE})" if text else f"A day {DAY_RANGE}."
+    metadata.setdefault("pattern", pattern)
+    return metadata
+
+
+class Day(fields.Date):
+    """An ISO 8601 calendar day (YYYY-MM-DD) in the planning range of ``courses.rules``."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="iso", **kwargs)
+        metadata = _day_doc(kwargs, DAY_PATTERN)
+        super().__init__(validate=_check_day, metadata=metadata, **kwargs)
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """An ISO 8601 timestamp that must carry its UTC offset, on a day in the planning range."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = _day_doc(kwargs, DAY_PATTERN.removesuffix("$") + "T")
+        super().__init__(format="iso", validate=_check_day, metadata=metadata, **kwargs)
 
 
 # --- output ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from courses.blueprints import calendar_api as bp
 from courses.calendar import exports as calendar_exports
 from courses.models import CourseFormat
+from courses.schemas import Day
 from vhs.accounts.models import Role
 from vhs.auth import require_role
 from vhs.calendar.views import download_response
@@ -32,12 +33,9 @@ class ExportArgsSchema(Schema):
         metadata={"description": "part of the room or venue name"},
     )
     format = fields.Enum(CourseFormat, by_value=True)
-    date_from = fields.Date(
-        validate=validate.Range(min=calendar_exports.EARLIEST, max=calendar_exports.LATEST)
-    )
-    date_to = fields.Date(
-        validate=validate.Range(min=calendar_exports.EARLIEST, max=calendar_exports.LATEST)
-    )
+    # Day declares its range in the OpenAPI schema (a description and a pattern on the year).
+    date_from = Day(metadata={"description": "first day, included"})
+    date_to = Day(metadata={"description": "last day, included"})
 
 
 def _filters(args: dict[str, Any]) -> calendar_exports.SessionFilter:

@@ -31,6 +31,7 @@ from courses.models import (
     course_instructors,
 )
 from courses.planning.services import category_ids_with_children
+from courses.rules import EARLIEST_DAY, LATEST_DAY
 from vhs.calendar import (
     EventStatus,
     ics,
@@ -48,7 +49,7 @@ EXPORT_BATCH = 1000
 # --- staff exports ---------------------------------------------------------------------------
 
 
-EARLIEST, LATEST = date(1990, 1, 1), date(2199, 12, 31)
+EARLIEST, LATEST = EARLIEST_DAY, LATEST_DAY  # the planning range of courses.rules
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,11 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from courses import signals as course_signals
-from courses.enrolment.services import confirm_enrolment, expire_enrolment
+from courses.enrolment.services import (
+    confirm_enrolment,
+    end_refunded_enrolment,
+    expire_enrolment,
+)
 from courses.models import Enrolment, EnrolmentStatus
 from vhs import signals
 from vhs.accounts.models import User
@@ -56,6 +60,19 @@ def _paid(_payment: Any, *, purpose_type: str, purpose_id: int, **_kw: Any) -> b
     if enrolment is None:
         return None
     return confirm_enrolment(enrolment)
+
+
+@signals.refund_completed.connect
+def _refunded(
+    _payment: Any, *, purpose_type: str, purpose_id: int, in_full: bool, **_kw: Any
+) -> None:
+    """The whole fee came back (say, refunded in Stripe's dashboard): the booking ends.
+
+    A partial refund is a discount and leaves the booking as it is.
+    """
+    enrolment = _enrolment(purpose_type, purpose_id)
+    if enrolment is not None and in_full:
+        end_refunded_enrolment(enrolment)
 
 
 @course_signals.enrolment_cancelled.connect

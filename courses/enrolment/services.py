@@ -326,6 +326,47 @@ def _fmt_deadline(course: Course) -> str:
     return fmt_datetime(course.cancellation_deadline, "short")
 
 
+def end_refunded_enrolment(enrolment: Enrolment, now: datetime | None = None) -> bool:
+    """A booking whose whole fee was paid back ends; its seat goes to the waiting list.
+
+    The rule for a full refund made outside a cancellation (in Stripe's dashboard, say): money
+    and seat go together, so the seat is freed. Idempotent: a booking that holds no seat (already
+    cancelled, expired, waiting) is left alone, so the refund and payment events may come in any
+    order and any number of times. Audited for the office; the participant is told.
+    """
+    now = now or utcnow()
+    course = lock_course(enrolment.course_id)
+    db.session.refresh(enrolment)
+    if not enrolment.holds_seat:
+        return False
+    previous = enrolment.status
+    enrolment.status = EnrolmentStatus.CANCELLED
+    enrolment.cancelled_at = now
+    enrolment.cancelled_by_id = None
+    enrolment.hold_expires_at = None
+    course.seats_taken = max(course.seats_taken - 1, 0)
+    promote_waitlist(course, now)
+    db.session.flush()
+    audit(
+        None,
+        "enrolment.cancelled_after_refund",
+        enrolment,
+        course=course.id,
+        previous=previous.value,
+    )
+    if enrolment.user.email:
+        queue_mail(
+            enrolment.user,
+            "enrolment_refunded",
+            {"course": course, "enrolment": enrolment},
+            attachments=calendar_attachments(course, enrolment.user, cancelled=True)
+            if previous is EnrolmentStatus.CONFIRMED
+            else [],
+        )
+    course_signals.enrolment_cancelled.send(enrolment, actor=None, previous=previous, in_time=False)
+    return True
+
+
 def expire_enrolment(enrolment: Enrolment, now: datetime | None = None) -> bool:
     """End a payment hold that ran out, freeing the seat (caller need not hold the lock)."""
     now = now or utcnow()

@@ -31,17 +31,16 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from courses import rules
 from courses.labels import TERM_STATUS_LABELS
 from courses.models import CEFR_LEVELS, CourseFormat, TermStatus
 from vhs.formats import format_euros, parse_euros
 from vhs.i18n import exists_locally, local_datetime
-
-# Amounts a VHS form accepts: up to 99.999,99 € (the column is a 32-bit integer of cents).
-
 
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"]
@@ -70,13 +69,34 @@ def parse_date_list(text: str) -> list[date]:
 
 
 SKIPPED_TIME = _l("This time does not exist on that day: the clocks go forward.")
+DAY_OUT_OF_RANGE = _l(
+    "Choose a date between %(first)d and %(last)d.",
+    first=rules.EARLIEST_DAY.year,
+    last=rules.LATEST_DAY.year,
+)
+
+
+def in_bounds(bounds: rules.Bounds) -> NumberRange:
+    """A range check whose limits come from ``courses.rules`` (the schema and service read them too)."""
+    return NumberRange(min=bounds.lo, max=bounds.hi)
+
+
+def check_day(_form: Any, field: Field) -> None:
+    """Validator: a date (or the date of a time) in the planning range of ``courses.rules``."""
+    if field.data is not None and not rules.day_in_range(field.data):
+        raise ValidationError(DAY_OUT_OF_RANGE)
+
+
+def strip(value: Any) -> Any:
+    """Filter: typed text without surrounding blanks (the services strip it too)."""
+    return value.strip() if isinstance(value, str) else value
 
 
 def check_wall_clock(day: date | None, field: Field) -> None:
     """Inline validator body: refuse a time that the change to summer time skips."""
     value = field.data
-    if day is None or value is None:
-        return
+    if day is None or value is None or not rules.day_in_range(day):
+        return  # no day, or one the range check refuses (year 1 overflows on its way to UTC)
     at = value.time() if isinstance(value, datetime) else value
     if not exists_locally(day, at):
         raise ValidationError(SKIPPED_TIME)
@@ -110,6 +130,18 @@ class EuroField(StringField):
         return format_euros(self.data) if isinstance(self.data, int) else ""
 
 
+def euro_bounds(_form: Any, field: Field) -> None:
+    """Validator: an amount within the fee range of ``courses.rules``."""
+    if field.data is not None and field.data not in rules.FEE_CENTS:
+        raise ValidationError(
+            _l(
+                "Enter an amount between %(lo)s and %(hi)s euros.",
+                lo=format_euros(rules.FEE_CENTS.lo),
+                hi=format_euros(rules.FEE_CENTS.hi),
+            )
+        )
+
+
 class DateListField(StringField):
     """A list of dates typed as text ("06.04.2027, 2027-05-25"); ``data`` holds the dates."""
 
@@ -141,7 +173,7 @@ def _date_field(label: Any, *validators: Any) -> DateField:
     return DateField(
         label,
         format=DATE_FORMATS,
-        validators=list(validators),
+        validators=[*validators, check_day],
         render_kw={"placeholder": "2027-02-02"},
     )
 
@@ -153,11 +185,13 @@ def _time_field(label: Any) -> TimeField:
 class TermForm(FlaskForm):
     """A programme period."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(), Length(max=rules.TERM_NAME_MAX)], filters=[strip]
+    )
     starts_on = _date_field(_l("First day"), InputRequired())
     ends_on = _date_field(_l("Last day"), InputRequired())
     enrolment_opens_at = DateTimeLocalField(
-        _l("Booking opens at"), format=DATETIME_FORMATS, validators=[InputRequired()]
+        _l("Booking opens at"), format=DATETIME_FORMATS, validators=[InputRequired(), check_day]
     )
     status = SelectField(
         _l("Status"),
@@ -173,7 +207,7 @@ class TermForm(FlaskForm):
         """What ``save_term`` takes (the opening time is Berlin wall-clock time)."""
         opens = self.enrolment_opens_at.data
         return {
-            "name": self.name.data.strip(),
+            "name": self.name.data,
             "starts_on": self.starts_on.data,
             "ends_on": self.ends_on.data,
             "enrolment_opens_at": local_datetime(opens.date(), opens.time()),
@@ -187,18 +221,26 @@ class CategoryForm(FlaskForm):
     parent_id = SelectField(_l("Parent category"), choices=[], validate_choice=True)
     slug = StringField(
         _l("Short name (for addresses)"),
-        validators=[DataRequired(), Length(max=80)],
+        validators=[DataRequired(), Length(max=rules.SLUG_MAX)],
         filters=[lambda s: s.strip().lower() if isinstance(s, str) else s],
     )
-    name_de = StringField(_l("Name in German"), validators=[DataRequired(), Length(max=120)])
-    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
+    name_de = StringField(
+        _l("Name in German"),
+        validators=[DataRequired(), Length(max=rules.CATEGORY_NAME_MAX)],
+        filters=[strip],
+    )
+    name_en = StringField(
+        _l("Name in English"),
+        validators=[DataRequired(), Length(max=rules.CATEGORY_NAME_MAX)],
+        filters=[strip],
+    )
     position = IntegerField(
-        _l("Position"), default=0, validators=[InputRequired(), NumberRange(min=0, max=10000)]
+        _l("Position"), default=0, validators=[InputRequired(), in_bounds(rules.CATEGORY_POSITION)]
     )
 
     def validate_slug(self, field: Field) -> None:
         """Lower-case letters, digits and hyphens only: the slug is part of URLs."""
-        if field.data and not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", field.data):
+        if field.data and not re.match(rules.SLUG_PATTERN, field.data):
             raise ValidationError(_l("Use lower-case letters, digits and hyphens only."))
 
     def to_data(self) -> dict[str, Any]:
@@ -206,8 +248,8 @@ class CategoryForm(FlaskForm):
         return {
             "parent_id": int(self.parent_id.data) if self.parent_id.data else None,
             "slug": self.slug.data,
-            "name_de": self.name_de.data.strip(),
-            "name_en": self.name_en.data.strip(),
+            "name_de": self.name_de.data,
+            "name_en": self.name_en.data,
             "position": self.position.data,
         }
 
@@ -217,11 +259,22 @@ class CourseForm(FlaskForm):
 
     term_id = SelectField(_l("Term"), coerce=int, choices=[], validate_choice=True)
     category_id = SelectField(_l("Category"), coerce=int, choices=[], validate_choice=True)
-    code = StringField(_l("Course number"), validators=[DataRequired(), Length(max=20)])
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    subtitle = StringField(_l("Subtitle"), validators=[Optional(), Length(max=300)])
+    code = StringField(
+        _l("Course number"),
+        validators=[
+            DataRequired(),
+            Regexp(rules.CODE_PATTERN, message=_l("Use a course number like 271-105.")),
+        ],
+        filters=[strip],
+    )
+    title = StringField(
+        _l("Title"), validators=[DataRequired(), Length(max=rules.TITLE_MAX)], filters=[strip]
+    )
+    subtitle = StringField(
+        _l("Subtitle"), validators=[Optional(), Length(max=rules.SUBTITLE_MAX)], filters=[strip]
+    )
     description = TextAreaField(
-        _l("Description (Markdown)"), validators=[Optional(), Length(max=20000)]
+        _l("Description (Markdown)"), validators=[Optional(), Length(max=rules.DESCRIPTION_MAX)]
     )
     language = SelectField(_l("Language of instruction"), choices=[], validate_choice=True)
     level = SelectField(
@@ -230,30 +283,36 @@ class CourseForm(FlaskForm):
         default="",
     )
     format = SelectField(_l("Format"), choices=[], default=CourseFormat.IN_PERSON.value)
-    venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
-    room = StringField(_l("Room"), validators=[Optional(), Length(max=100)])
-    fee_cents = EuroField(_l("Fee in euros"), validators=[InputRequired()])
-    reduced_fee_cents = EuroField(_l("Reduced fee in euros"), validators=[Optional()])
+    venue = StringField(
+        _l("Venue"), validators=[Optional(), Length(max=rules.VENUE_MAX)], filters=[strip]
+    )
+    room = StringField(
+        _l("Room"), validators=[Optional(), Length(max=rules.ROOM_MAX)], filters=[strip]
+    )
+    fee_cents = EuroField(_l("Fee in euros"), validators=[InputRequired(), euro_bounds])
+    reduced_fee_cents = EuroField(_l("Reduced fee in euros"), validators=[Optional(), euro_bounds])
     capacity = IntegerField(
-        _l("Places"), default=12, validators=[InputRequired(), NumberRange(min=1, max=10000)]
+        _l("Places"),
+        default=rules.CAPACITY_DEFAULT,
+        validators=[InputRequired(), in_bounds(rules.CAPACITY)],
     )
     min_participants = IntegerField(
         _l("Minimum number of participants"),
-        default=6,
-        validators=[InputRequired(), NumberRange(min=0, max=10000)],
+        default=rules.MIN_PARTICIPANTS_DEFAULT,
+        validators=[InputRequired(), in_bounds(rules.MIN_PARTICIPANTS)],
     )
     enrolment_closes_at = DateTimeLocalField(
-        _l("Booking closes at"), format=DATETIME_FORMATS, validators=[Optional()]
+        _l("Booking closes at"), format=DATETIME_FORMATS, validators=[Optional(), check_day]
     )
     cancellation_days = IntegerField(
         _l("Free cancellation until … days before the first session"),
-        default=7,
-        validators=[InputRequired(), NumberRange(min=0, max=365)],
+        default=rules.CANCELLATION_DAYS_DEFAULT,
+        validators=[InputRequired(), in_bounds(rules.CANCELLATION_DAYS)],
     )
     teaching_units = IntegerField(
         _l("Teaching units (45 minutes each)"),
         default=0,
-        validators=[InputRequired(), NumberRange(min=0, max=10000)],
+        validators=[InputRequired(), in_bounds(rules.TEACHING_UNITS)],
     )
     instructor_ids = CheckboxListField(_l("Instructors"), coerce=int, choices=[])
 
@@ -291,7 +350,8 @@ class ReasonForm(FlaskForm):
     """Why a course or a session does not take place (told to the participants)."""
 
     reason = TextAreaField(
-        _l("Reason (sent to the participants)"), validators=[DataRequired(), Length(max=2000)]
+        _l("Reason (sent to the participants)"),
+        validators=[DataRequired(), Length(max=rules.REASON_MAX)],
     )
 
 
@@ -308,8 +368,10 @@ class SessionForm(FlaskForm):
     start = _time_field(_l("Start time"))
     end = _time_field(_l("End time"))
     online = BooleanField(_l("Online (Jitsi)"))
-    room = StringField(_l("Room"), validators=[Optional(), Length(max=100)])
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    room = StringField(
+        _l("Room"), validators=[Optional(), Length(max=rules.ROOM_MAX)], filters=[strip]
+    )
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=rules.NOTE_MAX)])
 
     def validate_start(self, field: Field) -> None:
         """The start must exist on the Berlin clock that day."""
@@ -325,7 +387,7 @@ class SessionForm(FlaskForm):
             "starts_at": local_datetime(self.day.data, self.start.data),
             "ends_at": local_datetime(self.day.data, self.end.data),
             "online": bool(self.online.data),
-            "room": (self.room.data or "").strip(),
+            "room": self.room.data or "",
             "note": self.note.data or "",
         }
 
@@ -337,13 +399,20 @@ class GenerateForm(FlaskForm):
     start = _time_field(_l("Start time"))
     end = _time_field(_l("End time"))
     count = IntegerField(
-        _l("Number of sessions"), validators=[InputRequired(), NumberRange(min=1, max=200)]
+        _l("Number of sessions"), validators=[InputRequired(), in_bounds(rules.SERIES_COUNT)]
     )
     first_date = _date_field(_l("From (first possible date)"), InputRequired())
     interval_weeks = IntegerField(
-        _l("Every … weeks"), default=1, validators=[InputRequired(), NumberRange(min=1, max=8)]
+        _l("Every … weeks"),
+        default=1,
+        validators=[InputRequired(), in_bounds(rules.SERIES_INTERVAL_WEEKS)],
     )
     skip_dates = DateListField(_l("Skip these dates"), validators=[Optional()])
+
+    def validate_skip_dates(self, field: Field) -> None:
+        """At most SKIP_DATES_MAX dates to skip."""
+        if len(field.data or []) > rules.SKIP_DATES_MAX:
+            raise ValidationError(_l("Skip at most %(n)d dates.", n=rules.SKIP_DATES_MAX))
 
 
 class CourseFilterForm(FlaskForm):
@@ -366,5 +435,5 @@ class BelowMinimumForm(FlaskForm):
     days = IntegerField(
         _l("Courses starting within … days"),
         default=14,
-        validators=[Optional(), NumberRange(min=1, max=365)],
+        validators=[Optional(), in_bounds(rules.BELOW_MINIMUM_DAYS)],
     )

@@ -6,20 +6,21 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from courses import rules
 from courses.models import (
     CEFR_LEVELS,
     CourseFormat,
     TermStatus,
 )
-from courses.schemas import MAX_ID, AwareDateTime, Int, StrictSchema
+from courses.schemas import MAX_ID, AwareDateTime, Day, Int, StrictSchema, in_bounds
 
-# --- output ---------------------------------------------------------------------------------
+# --- input: every limit is read from courses.rules ------------------------------------------
 
 
 class TermInSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=rules.TERM_NAME_MAX))
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
     enrolment_opens_at = AwareDateTime(required=True)
     status = fields.Enum(TermStatus, by_value=True)
 
@@ -33,34 +34,46 @@ class TermPatchSchema(TermInSchema):
 
 
 class CategoryInSchema(StrictSchema):
-    slug = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,79}$"))
-    name_de = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    name_en = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    slug = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=rules.SLUG_MAX),
+            validate.Regexp(rules.SLUG_PATTERN),
+        ],
+    )
+    name_de = fields.String(
+        required=True, validate=validate.Length(min=1, max=rules.CATEGORY_NAME_MAX)
+    )
+    name_en = fields.String(
+        required=True, validate=validate.Length(min=1, max=rules.CATEGORY_NAME_MAX)
+    )
     parent_id = Int(strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
-    position = Int(strict=True, load_default=0, validate=validate.Range(min=0, max=10000))
+    position = Int(strict=True, load_default=0, validate=in_bounds(rules.CATEGORY_POSITION))
 
 
 class CourseInSchema(StrictSchema):
     term_id = Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
     category_id = Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
-    code = fields.String(required=True, validate=validate.Length(min=2, max=20))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    subtitle = fields.String(validate=validate.Length(max=300))
-    description = fields.String(validate=validate.Length(max=20000))
+    code = fields.String(
+        required=True,
+        validate=validate.Regexp(rules.CODE_PATTERN),
+        metadata={"maxLength": rules.CODE_MAX},
+    )
+    title = fields.String(required=True, validate=validate.Length(min=1, max=rules.TITLE_MAX))
+    subtitle = fields.String(validate=validate.Length(max=rules.SUBTITLE_MAX))
+    description = fields.String(validate=validate.Length(max=rules.DESCRIPTION_MAX))
     language = fields.String(validate=validate.Length(min=2, max=5))
     level = fields.String(allow_none=True, validate=validate.OneOf(CEFR_LEVELS))
     format = fields.Enum(CourseFormat, by_value=True)
-    venue = fields.String(validate=validate.Length(max=200))
-    room = fields.String(validate=validate.Length(max=100))
-    fee_cents = Int(strict=True, validate=validate.Range(min=0, max=10_000_00))
-    reduced_fee_cents = Int(
-        strict=True, allow_none=True, validate=validate.Range(min=0, max=10_000_00)
-    )
-    capacity = Int(strict=True, validate=validate.Range(min=1, max=10000))
-    min_participants = Int(strict=True, validate=validate.Range(min=0, max=10000))
+    venue = fields.String(validate=validate.Length(max=rules.VENUE_MAX))
+    room = fields.String(validate=validate.Length(max=rules.ROOM_MAX))
+    fee_cents = Int(strict=True, validate=in_bounds(rules.FEE_CENTS))
+    reduced_fee_cents = Int(strict=True, allow_none=True, validate=in_bounds(rules.FEE_CENTS))
+    capacity = Int(strict=True, validate=in_bounds(rules.CAPACITY))
+    min_participants = Int(strict=True, validate=in_bounds(rules.MIN_PARTICIPANTS))
     enrolment_closes_at = AwareDateTime(allow_none=True)
-    cancellation_days = Int(strict=True, validate=validate.Range(min=0, max=365))
-    teaching_units = Int(strict=True, validate=validate.Range(min=0, max=1000))
+    cancellation_days = Int(strict=True, validate=in_bounds(rules.CANCELLATION_DAYS))
+    teaching_units = Int(strict=True, validate=in_bounds(rules.TEACHING_UNITS))
     instructor_ids = fields.List(Int(strict=True, validate=validate.Range(min=1, max=MAX_ID)))
 
 
@@ -76,8 +89,8 @@ class SessionInSchema(StrictSchema):
     starts_at = AwareDateTime(required=True)
     ends_at = AwareDateTime(required=True)
     online = fields.Boolean()
-    room = fields.String(validate=validate.Length(max=100))
-    note = fields.String(validate=validate.Length(max=2000))
+    room = fields.String(validate=validate.Length(max=rules.ROOM_MAX))
+    note = fields.String(validate=validate.Length(max=rules.NOTE_MAX))
 
 
 class SessionPatchSchema(SessionInSchema):
@@ -91,13 +104,24 @@ class SessionPatchSchema(SessionInSchema):
 class GenerateSessionsSchema(StrictSchema):
     """ "weekly on Tuesday 18:00-19:30, 10 times from 2027-02-02, skipping these dates"."""
 
-    first_date = fields.Date(required=True)
-    weekday = Int(strict=True, required=True, validate=validate.Range(min=1, max=7))
-    start = fields.Time(required=True, metadata={"description": "Europe/Berlin wall-clock time"})
+    first_date = Day(required=True)
+    weekday = Int(
+        strict=True,
+        required=True,
+        validate=in_bounds(rules.WEEKDAY),
+        metadata={"description": "ISO weekday: 1 = Monday"},
+    )
+    start = fields.Time(
+        required=True, metadata={"description": "wall-clock time in the VHS's time zone"}
+    )
     end = fields.Time(required=True)
-    count = Int(strict=True, required=True, validate=validate.Range(min=1, max=200))
-    skip_dates = fields.List(fields.Date(), load_default=list)
-    interval_weeks = Int(strict=True, load_default=1, validate=validate.Range(min=1, max=4))
+    count = Int(strict=True, required=True, validate=in_bounds(rules.SERIES_COUNT))
+    skip_dates = fields.List(
+        fields.Date(), load_default=list, validate=validate.Length(max=rules.SKIP_DATES_MAX)
+    )
+    interval_weeks = Int(
+        strict=True, load_default=1, validate=in_bounds(rules.SERIES_INTERVAL_WEEKS)
+    )
 
     @validates_schema
     def _end_after_start(self, data: dict[str, Any], **_kw: Any) -> None:
@@ -106,7 +130,7 @@ class GenerateSessionsSchema(StrictSchema):
 
 
 class ReasonSchema(StrictSchema):
-    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    reason = fields.String(load_default="", validate=validate.Length(max=rules.REASON_MAX))
 
 
 class CopySchema(StrictSchema):
@@ -114,4 +138,4 @@ class CopySchema(StrictSchema):
 
 
 class BelowMinimumArgsSchema(StrictSchema):
-    days = Int(load_default=14, validate=validate.Range(min=1, max=365))
+    days = Int(load_default=14, validate=in_bounds(rules.BELOW_MINIMUM_DAYS))

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from courses import rules
 from courses import signals as course_signals
 from courses.access import lock_course, require_manager
 from courses.enrolment.services import calendar_attachments, promote_waitlist
@@ -36,10 +37,44 @@ from vhs.accounts.models import Role, User
 from vhs.audit import audit
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Invalid
+from vhs.formats import format_euros
 from vhs.i18n import local_datetime, local_zone
 from vhs.mail import queue_mail
 
-CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z./-]{1,19}$")
+# --- limits (``courses.rules``), checked here too: forms and schemas are only the first look --
+
+
+def _too_long(value: Any, limit: int) -> bool:
+    """Whether ``value`` is a text longer than ``limit`` characters."""
+    return isinstance(value, str) and len(value) > limit
+
+
+def _length_errors(
+    data: dict[str, Any], limits: dict[str, int], errors: dict[str, list[Any]]
+) -> None:
+    """Note every text in ``data`` longer than its limit."""
+    for key, limit in limits.items():
+        if _too_long(data.get(key), limit):
+            errors.setdefault(key, []).append(_l("Use at most %(n)d characters.", n=limit))
+
+
+def _day_errors(data: dict[str, Any], keys: Iterable[str], errors: dict[str, list[Any]]) -> None:
+    """Note every date or time in ``data`` outside the planning range of ``courses.rules``."""
+    for key in keys:
+        if data.get(key) is not None and not rules.day_in_range(data[key]):
+            errors.setdefault(key, []).append(
+                _l(
+                    "Choose a date between %(first)d and %(last)d.",
+                    first=rules.EARLIEST_DAY.year,
+                    last=rules.LATEST_DAY.year,
+                )
+            )
+
+
+def check_reason(reason: str) -> None:
+    """A cancellation reason goes to every participant: it has a length limit."""
+    if _too_long(reason, rules.REASON_MAX):
+        raise Invalid(errors={"reason": [_l("Use at most %(n)d characters.", n=rules.REASON_MAX)]})
 
 
 # --- denormalised fields -------------------------------------------------------------------
@@ -69,6 +104,10 @@ def save_term(actor: User, data: dict[str, Any], term: Term | None = None) -> Te
     errors: dict[str, list[Any]] = {}
     if not (merged.get("name") or "").strip():
         errors["name"] = [_l("Please enter a name.")]
+    _length_errors(data, {"name": rules.TERM_NAME_MAX}, errors)
+    _day_errors(data, ("starts_on", "ends_on", "enrolment_opens_at"), errors)
+    if errors:
+        raise Invalid(errors=errors)
     if (
         merged.get("starts_on")
         and merged.get("ends_on")
@@ -85,7 +124,8 @@ def save_term(actor: User, data: dict[str, Any], term: Term | None = None) -> Te
         db.session.add(term)
     for key in ("name", "starts_on", "ends_on", "enrolment_opens_at", "status"):
         if key in data:
-            setattr(term, key, data[key])
+            value = data[key]
+            setattr(term, key, value.strip() if key == "name" else value)
     db.session.flush()
     audit(actor, "term.saved", term, name=term.name)
     return term
@@ -103,6 +143,26 @@ def save_category(actor: User, data: dict[str, Any], category: Category | None =
         value = data.get(key, getattr(category, key, None) if category else None)
         if not (value or "").strip():
             errors[key] = [message]
+    _length_errors(
+        data,
+        {
+            "slug": rules.SLUG_MAX,
+            "name_de": rules.CATEGORY_NAME_MAX,
+            "name_en": rules.CATEGORY_NAME_MAX,
+        },
+        errors,
+    )
+    slug = data.get("slug")
+    if slug and "slug" not in errors and not re.match(rules.SLUG_PATTERN, slug):
+        errors["slug"] = [_l("Use lower-case letters, digits and hyphens only.")]
+    if "position" in data and data["position"] not in rules.CATEGORY_POSITION:
+        errors["position"] = [
+            _l(
+                "Use a position between %(lo)d and %(hi)d.",
+                lo=rules.CATEGORY_POSITION.lo,
+                hi=rules.CATEGORY_POSITION.hi,
+            )
+        ]
     if errors:
         raise Invalid(errors=errors)
     if category is None:
@@ -126,7 +186,8 @@ def save_category(actor: User, data: dict[str, Any], category: Category | None =
             raise Invalid(errors={"slug": [_l("This short name is already used.")]})
     for key in ("parent_id", "slug", "name_de", "name_en", "position"):
         if key in data:
-            setattr(category, key, data[key])
+            value = data[key]
+            setattr(category, key, value.strip() if key in ("name_de", "name_en") else value)
     db.session.add(category)
     db.session.flush()
     audit(actor, "category.saved", category, slug=category.slug)
@@ -171,13 +232,39 @@ COURSE_FIELDS = (
 )
 
 
+# Texts of a course and their limits; all but the description are stored without blanks around.
+COURSE_TEXTS = {
+    "code": rules.CODE_MAX,
+    "title": rules.TITLE_MAX,
+    "subtitle": rules.SUBTITLE_MAX,
+    "description": rules.DESCRIPTION_MAX,
+    "venue": rules.VENUE_MAX,
+    "room": rules.ROOM_MAX,
+}
+STRIPPED = frozenset(COURSE_TEXTS) - {"description"}
+
+
+def _bounds_error(
+    errors: dict[str, list[Any]], key: str, value: Any, bounds: rules.Bounds, message: Any
+) -> None:
+    """Note ``message`` for ``key`` unless ``value`` is a whole number within ``bounds``."""
+    if value not in bounds:
+        errors[key] = [message]
+
+
 def _validate_course(merged: dict[str, Any], course: Course | None) -> None:
+    """Every rule a course must keep, all refusals at once (by field)."""
     errors: dict[str, list[Any]] = {}
     code = (merged.get("code") or "").strip()
-    if not CODE_RE.match(code):
+    if not rules.CODE_RE.match(code):
         errors["code"] = [_l("Use a course number like 271-105.")]
     if not (merged.get("title") or "").strip():
         errors["title"] = [_l("Please enter a title.")]
+    _length_errors(
+        {k: v.strip() if k in STRIPPED and isinstance(v, str) else v for k, v in merged.items()},
+        {k: n for k, n in COURSE_TEXTS.items() if k not in errors},
+        errors,
+    )
     if merged.get("term_id") is None or db.session.get(Term, merged["term_id"]) is None:
         errors["term_id"] = [_l("Please choose a term.")]
     if merged.get("category_id") is None or db.session.get(Category, merged["category_id"]) is None:
@@ -187,13 +274,25 @@ def _validate_course(merged: dict[str, Any], course: Course | None) -> None:
         errors["level"] = [_l("Use a CEFR level from A1 to C2.")]
     fee = merged.get("fee_cents") or 0
     reduced = merged.get("reduced_fee_cents")
-    if fee < 0:
-        errors["fee_cents"] = [_l("The fee cannot be negative.")]
-    if reduced is not None and (reduced < 0 or reduced > fee):
+    fee_range = {"lo": format_euros(rules.FEE_CENTS.lo), "hi": format_euros(rules.FEE_CENTS.hi)}
+    _bounds_error(
+        errors,
+        "fee_cents",
+        fee,
+        rules.FEE_CENTS,
+        _l("Enter an amount between %(lo)s and %(hi)s euros.", **fee_range),
+    )
+    if reduced is not None and (reduced not in rules.FEE_CENTS or reduced > fee):
         errors["reduced_fee_cents"] = [_l("The reduced fee must be between 0 and the full fee.")]
     capacity = merged.get("capacity")
-    if capacity is None or capacity < 1 or capacity > 10000:
-        errors["capacity"] = [_l("Allow between 1 and 10,000 participants.")]
+    if capacity not in rules.CAPACITY:
+        errors["capacity"] = [
+            _l(
+                "Allow between %(lo)d and %(hi)d participants.",
+                lo=rules.CAPACITY.lo,
+                hi=rules.CAPACITY.hi,
+            )
+        ]
     elif course is not None and capacity < course.seats_taken:
         errors["capacity"] = [
             _l(
@@ -202,12 +301,31 @@ def _validate_course(merged: dict[str, Any], course: Course | None) -> None:
             )
         ]
     minimum = merged.get("min_participants") or 0
-    if capacity is not None and (minimum < 0 or minimum > capacity):
+    if minimum not in rules.MIN_PARTICIPANTS or (capacity in rules.CAPACITY and minimum > capacity):
         errors["min_participants"] = [_l("The minimum must be between 0 and the capacity.")]
-    if (merged.get("cancellation_days") or 0) < 0:
-        errors["cancellation_days"] = [_l("Use zero or more days.")]
-    if (merged.get("teaching_units") or 0) < 0:
-        errors["teaching_units"] = [_l("Use zero or more teaching units.")]
+    _bounds_error(
+        errors,
+        "cancellation_days",
+        merged.get("cancellation_days") or 0,
+        rules.CANCELLATION_DAYS,
+        _l(
+            "Use between %(lo)d and %(hi)d days.",
+            lo=rules.CANCELLATION_DAYS.lo,
+            hi=rules.CANCELLATION_DAYS.hi,
+        ),
+    )
+    _bounds_error(
+        errors,
+        "teaching_units",
+        merged.get("teaching_units") or 0,
+        rules.TEACHING_UNITS,
+        _l(
+            "Use between %(lo)d and %(hi)d teaching units.",
+            lo=rules.TEACHING_UNITS.lo,
+            hi=rules.TEACHING_UNITS.hi,
+        ),
+    )
+    _day_errors(merged, ("enrolment_closes_at",), errors)
     if merged.get("term_id") and code and not errors.get("code"):
         clash = db.session.execute(
             sa.select(Course.id).where(
@@ -238,7 +356,7 @@ def save_course(actor: User, data: dict[str, Any], course: Course | None = None)
     require_manager(actor)
     current = {f: getattr(course, f) for f in COURSE_FIELDS} if course else {}
     merged = {**current, **{k: v for k, v in data.items() if k in COURSE_FIELDS}}
-    merged.setdefault("capacity", 12)
+    merged.setdefault("capacity", rules.CAPACITY_DEFAULT)
     _validate_course(merged, course)
     instructors = None
     if "instructor_ids" in data:
@@ -252,10 +370,11 @@ def save_course(actor: User, data: dict[str, Any], course: Course | None = None)
             value = data[key]
             if key == "level" and value == "":
                 value = None
+            if key in STRIPPED and isinstance(value, str):
+                value = value.strip()
+            # After the strip: str.strip() of a StrEnum member is a plain str (issue 10, item 3).
             if key == "format" and value is not None:
                 value = CourseFormat(value)
-            if isinstance(value, str) and key not in ("description",):
-                value = value.strip()
             setattr(course, key, value)
     if instructors is not None:
         course.instructors = instructors
@@ -293,6 +412,7 @@ def complete_course(actor: User, course: Course) -> Course:
 def cancel_course(actor: User, course: Course, reason: str = "") -> list[Enrolment]:
     """Cancel a whole course: every enrolment ends, participants are told, refunds follow."""
     require_manager(actor)
+    check_reason(reason)
     course = lock_course(course.id)
     if course.status in (CourseStatus.CANCELLED, CourseStatus.COMPLETED):
         raise Conflict(_l("This course cannot be cancelled any more."), code="illegal_transition")
@@ -371,6 +491,18 @@ def copy_course(actor: User, course: Course, term: Term) -> Course:
 
 def below_minimum(days: int, now: datetime | None = None) -> list[Course]:
     """Published courses starting within ``days`` that have fewer bookings than their minimum."""
+    if days not in rules.BELOW_MINIMUM_DAYS:
+        raise Invalid(
+            errors={
+                "days": [
+                    _l(
+                        "Use between %(lo)d and %(hi)d days.",
+                        lo=rules.BELOW_MINIMUM_DAYS.lo,
+                        hi=rules.BELOW_MINIMUM_DAYS.hi,
+                    )
+                ]
+            }
+        )
     now = now or utcnow()
     return list(
         db.session.execute(

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from courses import rules
 from courses.access import require_manager
 from courses.enrolment.services import participants
 from courses.models import (
@@ -24,7 +25,7 @@ from vhs.audit import audit
 from vhs.calendar import attachments_for
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Invalid
-from vhs.i18n import local_datetime, local_zone
+from vhs.i18n import exists_locally, fmt_date, local_datetime, local_zone
 from vhs.mail import queue_mail
 
 # --- sessions ------------------------------------------------------------------------------
@@ -54,25 +55,54 @@ def refresh_schedule(course: Course) -> None:
         course.weekday = course.start_minute = None
 
 
+DAY_OUT_OF_RANGE = _l(
+    "Choose a date between %(first)d and %(last)d.",
+    first=rules.EARLIEST_DAY.year,
+    last=rules.LATEST_DAY.year,
+)
+
+
 def _check_times(starts_at: datetime, ends_at: datetime) -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise Invalid(errors={"starts_at": [_l("Give times with a time zone.")]})
+    # Before any arithmetic: a time in year 9999 overflows on its way to UTC.
+    for key, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if not rules.day_in_range(value):
+            raise Invalid(errors={key: [DAY_OUT_OF_RANGE]})
     if ends_at <= starts_at:
         raise Invalid(errors={"ends_at": [_l("The end must be after the start.")]})
-    if ends_at - starts_at > timedelta(hours=12):
-        raise Invalid(errors={"ends_at": [_l("A session can last at most 12 hours.")]})
+    if ends_at - starts_at > rules.SESSION_MAX_LENGTH:
+        raise Invalid(
+            errors={
+                "ends_at": [
+                    _l(
+                        "A session can last at most %(n)d hours.",
+                        n=rules.SESSION_MAX_LENGTH // timedelta(hours=1),
+                    )
+                ]
+            }
+        )
+
+
+def _check_texts(data: dict[str, Any]) -> None:
+    """A session's room and note have the limits of ``courses.rules``."""
+    for key, limit in (("room", rules.ROOM_MAX), ("note", rules.NOTE_MAX)):
+        value = data.get(key)
+        if isinstance(value, str) and len(value.strip() if key == "room" else value) > limit:
+            raise Invalid(errors={key: [_l("Use at most %(n)d characters.", n=limit)]})
 
 
 def add_session(actor: User, course: Course, data: dict[str, Any]) -> Session:
     """Add one dated meeting to a course."""
     require_manager(actor)
     _check_times(data["starts_at"], data["ends_at"])
+    _check_texts(data)
     session = Session(
         course_id=course.id,
         starts_at=data["starts_at"],
         ends_at=data["ends_at"],
         online=data.get("online", course.format is CourseFormat.ONLINE),
-        room=data.get("room", course.room) or "",
+        room=(data.get("room", course.room) or "").strip(),
         note=data.get("note", ""),
     )
     db.session.add(session)
@@ -89,6 +119,9 @@ def update_session(actor: User, session: Session, data: dict[str, Any]) -> Sessi
     starts = data.get("starts_at", session.starts_at)
     ends = data.get("ends_at", session.ends_at)
     _check_times(starts, ends)
+    _check_texts(data)
+    if isinstance(data.get("room"), str):
+        data = {**data, "room": data["room"].strip()}
     changed = []
     for key in ("starts_at", "ends_at", "online", "room"):
         if key in data and data[key] != getattr(session, key):
@@ -131,6 +164,8 @@ def _tell_about_change(session: Session, changed: list[str]) -> None:
 def cancel_session(actor: User, session: Session, reason: str = "") -> Session:
     """Cancel one meeting; participants and instructors are told."""
     require_manager(actor)
+    if len(reason or "") > rules.REASON_MAX:
+        raise Invalid(errors={"reason": [_l("Use at most %(n)d characters.", n=rules.REASON_MAX)]})
     if session.status is SessionStatus.CANCELLED:
         raise Conflict(_l("This session is already cancelled."), code="illegal_transition")
     session.status = SessionStatus.CANCELLED
@@ -165,34 +200,100 @@ class SessionPlan:
     interval_weeks: int = 1
 
 
+def _check_plan(plan: SessionPlan) -> None:
+    """The limits of a series (``courses.rules``), each refusal naming its field."""
+    errors: dict[str, list[Any]] = {}
+    if plan.weekday not in rules.WEEKDAY:
+        errors["weekday"] = [_l("Choose a weekday.")]
+    if plan.count not in rules.SERIES_COUNT:
+        errors["count"] = [
+            _l(
+                "Between %(lo)d and %(hi)d sessions.",
+                lo=rules.SERIES_COUNT.lo,
+                hi=rules.SERIES_COUNT.hi,
+            )
+        ]
+    if plan.interval_weeks not in rules.SERIES_INTERVAL_WEEKS:
+        errors["interval_weeks"] = [
+            _l(
+                "Every %(lo)d to %(hi)d weeks.",
+                lo=rules.SERIES_INTERVAL_WEEKS.lo,
+                hi=rules.SERIES_INTERVAL_WEEKS.hi,
+            )
+        ]
+    if not rules.day_in_range(plan.first_date):
+        errors["first_date"] = [DAY_OUT_OF_RANGE]
+    if len(plan.skip_dates) > rules.SKIP_DATES_MAX:
+        errors["skip_dates"] = [_l("Skip at most %(n)d dates.", n=rules.SKIP_DATES_MAX)]
+    if plan.end <= plan.start:
+        errors["end"] = [_l("The end must be after the start.")]
+    if errors:
+        raise Invalid(errors=errors)
+
+
 def plan_dates(plan: SessionPlan) -> list[date]:
     """The dates a plan gives: ``count`` meetings on the weekday, skipping the listed dates."""
-    if not 1 <= plan.weekday <= 7:
-        raise Invalid(errors={"weekday": [_l("Choose a weekday.")]})
-    if not 1 <= plan.count <= 200:
-        raise Invalid(errors={"count": [_l("Between 1 and 200 sessions.")]})
-    if plan.end <= plan.start:
-        raise Invalid(errors={"end": [_l("The end must be after the start.")]})
+    _check_plan(plan)
     day = plan.first_date + timedelta(days=(plan.weekday - plan.first_date.isoweekday()) % 7)
     dates: list[date] = []
     guard = 0
+    # At most 1,000 steps of at most 8 weeks from a day before 2200: no date overflow.
     while len(dates) < plan.count and guard < 1000:
         if day not in plan.skip_dates:
             dates.append(day)
         day += timedelta(weeks=plan.interval_weeks)
         guard += 1
+    if dates and not rules.day_in_range(dates[-1]):
+        raise Invalid(
+            errors={
+                "count": [
+                    _l(
+                        "The series would end on %(day)s, after %(last)d.",
+                        day=fmt_date(dates[-1]),
+                        last=rules.LATEST_DAY.year,
+                    )
+                ]
+            }
+        )
     return dates
+
+
+def _check_wall_clock(dates: list[date], start: time, end: time) -> None:
+    """Refuse a series whose start or end falls into the hour the clocks skip on some date."""
+    for key, at in (("start", start), ("end", end)):
+        skipped = [day for day in dates if not exists_locally(day, at)]
+        if skipped:
+            raise Invalid(
+                errors={
+                    key: [
+                        _l(
+                            "%(time)s does not exist on %(days)s: the clocks go forward "
+                            "that night. Choose another time or skip that date.",
+                            time=at.strftime("%H:%M"),
+                            days=", ".join(fmt_date(day) for day in skipped),
+                        )
+                    ]
+                }
+            )
 
 
 def generate_sessions(actor: User, course: Course, plan: SessionPlan) -> list[Session]:
     """Create the sessions of a plan, in Iserlohn wall-clock time across DST changes."""
     require_manager(actor)
+    dates = plan_dates(plan)
+    _check_wall_clock(dates, plan.start, plan.end)
     created = []
-    for day in plan_dates(plan):
+    for day in dates:
+        starts_at, ends_at = local_datetime(day, plan.start), local_datetime(day, plan.end)
+        try:
+            _check_times(starts_at, ends_at)
+        except Invalid as exc:  # named for the plan's fields, start and end
+            renamed = {"starts_at": "start", "ends_at": "end"}
+            raise Invalid(errors={renamed[k]: v for k, v in exc.errors.items()}) from exc
         s = Session(
             course_id=course.id,
-            starts_at=local_datetime(day, plan.start),
-            ends_at=local_datetime(day, plan.end),
+            starts_at=starts_at,
+            ends_at=ends_at,
             online=course.format is CourseFormat.ONLINE,
             room=course.room,
         )

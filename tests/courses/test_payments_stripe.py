@@ -603,3 +603,126 @@ def test_pay_page_offers_stripe_first_when_configured(
     assert page.status_code == 200
     assert provider_radios(page) == {"stripe": True, "manual": False}
     assert list(provider_radios(page)) == ["stripe", "manual"]
+
+
+# --- a refund made in Stripe's dashboard (issue 10, item 6) ----------------------------------
+#
+# The rule: money and seat go together. When the whole fee has come back, however it was
+# refunded, the booking ends, its seat goes to the waiting list, the participant gets a mail
+# and the office finds the change in the audit log. A partial refund is a discount: the booking
+# stays. Whatever order Stripe's events arrive in, the end state is the same.
+
+ORDERS = {
+    "success, then charge.refunded": ["completed", "charge.refunded"],
+    "charge.refunded, then success": ["charge.refunded", "completed"],
+    "refund.updated, charge.refunded, success": ["refund.updated", "charge.refunded", "completed"],
+    "success, refund.updated twice": ["completed", "refund.updated", "refund.updated"],
+}
+
+
+def deliver_in_order(client, standin, order, session, refund):
+    """Deliver the events named in ``order`` about a completed session and a refund."""
+    charge = standin.charges[standin.intents[session["payment_intent"]]["latest_charge"]]
+    objects = {
+        "completed": ("checkout.session.completed", session),
+        "charge.refunded": ("charge.refunded", charge),
+        "refund.updated": ("refund.updated", refund),
+    }
+    for name in order:
+        kind, obj = objects[name]
+        resp = deliver(client, standin, kind, obj)
+        assert resp.status_code == 200, (name, resp.data)
+
+
+def audit_actions(app, action):
+    """Audit entries of one action as (object id, details)."""
+    from vhs.audit import AuditEntry
+
+    with app.app_context():
+        rows = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action))
+        return [(entry.object_id, dict(entry.details)) for entry in rows]
+
+
+@pytest.mark.parametrize("order", list(ORDERS))
+def test_full_dashboard_refund_ends_the_booking_and_frees_the_seat(
+    client, app, make_user, api_token, plan, stripe_api, outbox, order
+):
+    course_id = plan(capacity=1, fee_cents=6000)
+    user, _h, e, pay = book_and_checkout(client, make_user, api_token, course_id)
+    waiting = client.post(
+        f"/api/v1/courses/{course_id}/enrolments", json={}, headers=api_token(make_user())
+    ).json
+    assert waiting["status"] == "waitlisted"
+    sid = session_of(stripe_api, pay)
+    session = stripe_api.complete(sid)
+    refund = stripe_api.dashboard_refund(sid, 6000)
+    deliver_in_order(client, stripe_api, ORDERS[order], session, refund)
+    assert state(app, e["id"]) == (EnrolmentStatus.CANCELLED, [PaymentStatus.REFUNDED])
+    # the seat went to the first on the waiting list, who now has a seat to pay for
+    assert state(app, waiting["id"])[0] is EnrolmentStatus.PENDING_PAYMENT
+    with app.app_context():
+        course = db.session.get(Course, course_id)
+        assert (course.seats_taken, course.waitlist_count) == (1, 0)
+        refunds = db.session.execute(sa.select(Refund)).scalars().all()
+        assert [(r.amount_cents, r.status, r.provider_refund_id) for r in refunds] == [
+            (6000, RefundStatus.SUCCEEDED, refund["id"])
+        ]
+        assert db.session.get(Enrolment, e["id"]).cancelled_by_id is None
+    assert [oid for oid, _d in audit_actions(app, "enrolment.cancelled_after_refund")] == [
+        str(e["id"])
+    ]
+    templates = [m.template for m in outbox(user.email)]
+    assert templates.count("enrolment_refunded") == 1
+    # nothing more is paid back than what came back in the dashboard
+    assert not [r for r in stripe_api.requests if r[1] == "/v1/refunds" and r[0] == "POST"]
+
+
+def test_full_refund_in_two_dashboard_refunds_ends_the_booking_at_the_second(
+    client, app, make_user, api_token, plan, stripe_api, outbox
+):
+    course_id = plan(capacity=1, fee_cents=6000)
+    user, _h, e, pay = book_and_checkout(client, make_user, api_token, course_id)
+    sid = session_of(stripe_api, pay)
+    session = stripe_api.complete(sid)
+    deliver(client, stripe_api, "checkout.session.completed", session)
+    first = stripe_api.dashboard_refund(sid, 2500)
+    deliver(client, stripe_api, "refund.updated", first)
+    assert state(app, e["id"]) == (EnrolmentStatus.CONFIRMED, [PaymentStatus.PARTIALLY_REFUNDED])
+    second = stripe_api.dashboard_refund(sid, 3500)
+    deliver(client, stripe_api, "refund.updated", second)
+    assert state(app, e["id"]) == (EnrolmentStatus.CANCELLED, [PaymentStatus.REFUNDED])
+    assert [m.template for m in outbox(user.email)].count("enrolment_refunded") == 1
+
+
+@pytest.mark.parametrize("success_first", [True, False])
+def test_partial_dashboard_refund_keeps_the_booking(
+    client, app, make_user, api_token, plan, stripe_api, outbox, success_first
+):
+    course_id = plan(capacity=1, fee_cents=6000)
+    user, _h, e, pay = book_and_checkout(client, make_user, api_token, course_id)
+    sid = session_of(stripe_api, pay)
+    session = stripe_api.complete(sid)
+    refund = stripe_api.dashboard_refund(sid, 5999)  # all but one cent: still a discount
+    order = ["completed", "charge.refunded"] if success_first else ["charge.refunded", "completed"]
+    deliver_in_order(client, stripe_api, order, session, refund)
+    assert state(app, e["id"]) == (EnrolmentStatus.CONFIRMED, [PaymentStatus.PARTIALLY_REFUNDED])
+    with app.app_context():
+        assert db.session.get(Course, course_id).seats_taken == 1
+    assert "enrolment_refunded" not in [m.template for m in outbox(user.email)]
+    assert audit_actions(app, "enrolment.cancelled_after_refund") == []
+
+
+def test_refunds_after_a_cancellation_do_not_end_anything_twice(
+    client, app, make_user, api_token, plan, stripe_api, outbox
+):
+    """Our own full refund for a booking cancelled in time: no second cancellation, no mail."""
+    course_id = plan(capacity=1, fee_cents=5000, starts_in_days=30)
+    user, headers, e, pay = book_and_checkout(client, make_user, api_token, course_id)
+    sid = session_of(stripe_api, pay)
+    deliver(client, stripe_api, "checkout.session.completed", stripe_api.complete(sid))
+    assert client.delete(f"/api/v1/enrolments/{e['id']}", headers=headers).status_code == 200
+    assert state(app, e["id"]) == (EnrolmentStatus.CANCELLED, [PaymentStatus.REFUNDED])
+    for stripe_refund in list(stripe_api.refunds.values()):
+        assert deliver(client, stripe_api, "refund.updated", stripe_refund).status_code == 200
+    assert "enrolment_refunded" not in [m.template for m in outbox(user.email)]
+    assert audit_actions(app, "enrolment.cancelled_after_refund") == []

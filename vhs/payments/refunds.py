@@ -6,6 +6,7 @@ cancelled at the provider, ``settle_refund`` makes its amount refundable again.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from vhs import signals
@@ -85,9 +86,31 @@ def refund_by_staff(payment: Payment, actor: User, amount_cents: int, reason: st
     return request_refund(payment, amount_cents, reason.strip(), actor=actor)
 
 
+def refunded_in_full(payment: Payment) -> bool:
+    """Whether refunds that succeeded have paid back the whole amount."""
+    returned = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_cents), 0)).where(
+            Refund.payment_id == payment.id, Refund.status == R.SUCCEEDED
+        )
+    )
+    return returned >= payment.amount_cents
+
+
 def refund_completed(refund: Refund) -> None:
-    """The money is on its way back: tell the domains and the payer."""
-    signals.refund_completed.send(refund.payment, refund=refund)
+    """The money is on its way back: tell the domains and the payer.
+
+    The signal names the payment's purpose, as the other payment signals do, and says whether
+    the whole amount has now come back (``in_full``): the owner of the purpose decides what that
+    means (a course booking ends).
+    """
+    payment = refund.payment
+    signals.refund_completed.send(
+        payment,
+        refund=refund,
+        purpose_type=payment.purpose_type,
+        purpose_id=payment.purpose_id,
+        in_full=refunded_in_full(payment),
+    )
     queue_mail(refund.payment.user, "refund_issued", {"refund": refund, "payment": refund.payment})
 
 
