@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from vhs.config import REPO_ROOT, Settings, flask_config
 from vhs.db import configure_engine, db, set_write_intent
+from vhs.edge import init_edge
 from vhs.errors import register_error_handlers
 from vhs.extensions import api, babel, bearer_token, csrf, limiter, login_manager, migrate
 
@@ -61,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _configure_logging(app)
     _ensure_catalogs()
     _init_extensions(app)
+    init_edge(app)
     _register_blueprints(app)
     _register_hooks(app)
 
