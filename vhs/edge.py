@@ -1,7 +1,8 @@
 """The edge: what no field may hold is refused for every request, before anything reads it.
 
 One ``before_request`` check (installed first, ahead of rate limits, CSRF and login) looks at
-everything of a request that can reach a handler or the database: path parameters, the query
+everything of a request that can reach a handler or the database: path parameters (a URL
+with such a character names nothing: 404, as for an id too large for its column), the query
 string, form fields and file names, a JSON body (parsed here, once, by a depth-limited parser
 that Flask and the API's argument parser then reuse from the request's cache), and the
 ``Authorization`` header (API tokens are looked up with it). It refuses
@@ -39,6 +40,7 @@ from vhs.errors import (
     InvalidCharacters,
     InvalidJson,
     JsonTooDeep,
+    NotFound,
     UnsupportedMediaType,
 )
 from vhs.extensions import api
@@ -143,10 +145,12 @@ def check_request() -> None:
     if request.routing_exception is not None:
         return  # nothing will run: the 404/405 is the answer
     webhook = request.path.startswith(WEBHOOK_PREFIX)
+    if _bad_names(_path_texts()):
+        raise NotFound()  # like an id too large for a column: such a URL names nothing
     _check_size()
     if request.mimetype != "multipart/form-data":
         _body()  # read it now, within the limit (multipart is parsed as it streams in)
-    bad = _bad_names(_path_and_header_texts())
+    bad = _bad_names(_header_texts())
     bad += _bad_names(request.args.items(multi=True))
     if bad:
         raise InvalidCharacters(errors=_field_errors(bad))
@@ -227,10 +231,13 @@ def _is_json(mimetype: str) -> bool:
     )
 
 
-def _path_and_header_texts() -> Iterator[tuple[str, str]]:
+def _path_texts() -> Iterator[tuple[str, str]]:
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str):
             yield name, value
+
+
+def _header_texts() -> Iterator[tuple[str, str]]:
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         yield "Authorization", authorization
