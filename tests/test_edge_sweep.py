@@ -5,7 +5,7 @@ a resident and a member of staff (an administrator for administrators' routes), 
 
 - NUL, another C0 control character and (in JSON) a lone surrogate in every text: query
   parameters, form fields, JSON fields, path parameters, the ``Authorization`` header;
-- path parameters that name nothing (0, 2**31, a NUL);
+- path parameters that name nothing (0, 2**31, a NUL), as the role that gets furthest;
 - a JSON body nested 5,000 levels deep, and a body over the size limit;
 - one at a time in each number and date field: 0, -1, 2**31, 2**63, year 0001 and 9999.
 
@@ -44,7 +44,8 @@ EUROS = ("99999999999999999999,99", "-1,00")
 BAD_PATH_VALUES = {"int": ("0", str(2**31)), "any": ("a%00b", "a%1bb")}
 
 # Names any page might read from the query string or a form, besides those it declares.
-COMMON_QUERY = ("q", "page", "next", "status", "sort", "lang", "from", "to", "date_from")
+COMMON_QUERY = ("q", "page", "next", "status", "sort", "lang", "from", "to", "provider")
+FILE_SUFFIXES = (".pdf", ".csv", ".ics")  # downloads, not pages with forms
 COMMON_FORM = ("name", "email", "q", "next", "reason", "body", "subject", "password")
 
 _PARAM = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
@@ -196,11 +197,6 @@ def hostile_values(kind: str, json_body: bool) -> Iterator[Any]:
             yield [value]
 
 
-def hostile_texts(json_body: bool) -> tuple[str, ...]:
-    """Texts no field may hold; a lone surrogate only travels in JSON (as ``\\ud800``)."""
-    return (NUL, CONTROL, SURROGATE) if json_body else (NUL, CONTROL)
-
-
 # --- one route ---------------------------------------------------------------------------------
 
 
@@ -339,18 +335,38 @@ def _sweep_as(
     )
     base_body = dict(_resolve(case.data, objects) or {}) if case and case.data else {}
     base_query = dict(_resolve(case.query, objects) or {}) if case and case.query else {}
-    fields = _fields(sweep, method, rule, path, base_body)
+    fields = _fields(sweep, method, rule, path, base_query, base_body)
     if not api and method != "GET":
         sweep.csrf = client.csrf()
     sends_body = method != "GET"
 
-    # Texts no field may hold, in every place at once.
-    for text in hostile_texts(api and sends_body):
-        query_text = CONTROL if text == SURROGATE else text  # a URL cannot carry a surrogate
-        query = {**base_query, **dict.fromkeys(fields.query, query_text)}
-        body = {**base_body, **dict.fromkeys(fields.body, text)} if sends_body else None
-        sweep.send(f"text {text!r} everywhere", path, query=query, body=body)
-    if "<" in rule:
+    # Texts no field may hold: a control character everywhere at once, then a NUL (and in
+    # JSON a lone surrogate) in each text field alone, the rest valid, so that no other
+    # field's validation stops the request before the database would see it.
+    query = {**base_query, **dict.fromkeys(fields.query, CONTROL)}
+    body = {**base_body, **dict.fromkeys(fields.body, CONTROL)} if sends_body else None
+    sweep.send("a control character everywhere", path, query=query, body=body)
+    texts = (NUL, SURROGATE) if api else (NUL,)
+    if not api:  # names a view might read without declaring them, all at once
+        common_body = dict.fromkeys(COMMON_FORM, NUL) if sends_body else {}
+        sweep.send(
+            "a NUL in common names",
+            path,
+            query={**dict.fromkeys(COMMON_QUERY, NUL), **base_query},
+            body={**common_body, **base_body} if sends_body else None,
+        )
+    for name in _texts(fields.query):
+        sweep.send(f"query {name}={NUL!r}", path, query={**base_query, name: NUL}, field=name)
+    for name in _texts(fields.body) if sends_body else ():
+        for text in texts:
+            sweep.send(
+                f"field {name}={text!r}",
+                path,
+                query=base_query,
+                body={**base_body, name: text},
+                field=name,
+            )
+    if "<" in rule and role not in ("anonymous", "resident"):  # the role that gets furthest
         for kind in ("int", "any"):
             for value in BAD_PATH_VALUES[kind]:
                 bad = _fill(rule, {"int": "1", "any": "x", kind: value})
@@ -381,18 +397,31 @@ def _sweep_as(
         for name, kind in fields.body.items():
             for value in hostile_values(kind, json_body=api):
                 sweep.send(
-                    f"field {name}={value!r}", path, body={**base_body, name: value}, field=name
+                    f"field {name}={value!r}",
+                    path,
+                    query=base_query,
+                    body={**base_body, name: value},
+                    field=name,
                 )
 
 
-def _fields(sweep: Sweep, method: str, rule: str, path: str, base_body: dict[str, Any]) -> Fields:
-    """What the route takes: declared by the API, or shown by the page, plus common names."""
+def _texts(kinds: dict[str, str]) -> list[str]:
+    return [name for name, kind in kinds.items() if kind == "string"]
+
+
+def _fields(
+    sweep: Sweep,
+    method: str,
+    rule: str,
+    path: str,
+    base_query: dict[str, Any],
+    base_body: dict[str, Any],
+) -> Fields:
+    """What the route takes: declared by the API, or shown by the page and its matrix case."""
     if sweep.api:
         return api_fields(method, rule)
-    found = Fields(query=dict.fromkeys(COMMON_QUERY, "string"))
-    found.query["page"] = "integer"
-    found.query["from"] = found.query["date_from"] = "date"
-    if "GET" in _methods(rule):
+    found = Fields()
+    if "GET" in _methods(rule) and not rule.endswith(FILE_SUFFIXES):
         page = sweep.client.get(path)
         if page.status_code == 200 and page.mimetype == "text/html":
             inputs = page_inputs(page.get_data(as_text=True))
@@ -400,8 +429,8 @@ def _fields(sweep: Sweep, method: str, rule: str, path: str, base_body: dict[str
                 found.query.update(inputs)
             else:
                 found.body.update(inputs)
+    found.query.update({name: kind_of_value(value) for name, value in base_query.items()})
     if method != "GET":
-        found.body.update({n: "string" for n in COMMON_FORM if n not in found.body})
         found.body.update({name: kind_of_value(value) for name, value in base_body.items()})
     return found
 
