@@ -78,6 +78,7 @@ KNOWN_5XX: dict[tuple[str, str], dict[str, str]] = {
 
 
 def _collect() -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """Every (method, rule) of the URL map, and the OpenAPI document."""
     app = create_app(base_config(url="sqlite://"))
     routes = sorted(
         {
@@ -114,6 +115,7 @@ def _kind(schema: dict[str, Any]) -> str:
 
 
 def _deref(schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema, or the component it refers to."""
     ref = schema.get("$ref")
     if ref:
         return OPENAPI["components"]["schemas"][ref.rsplit("/", 1)[-1]]
@@ -201,10 +203,12 @@ def hostile_values(kind: str, json_body: bool) -> Iterator[Any]:
 
 
 def _route_id(route: tuple[str, str]) -> str:
+    """The test id: ``METHOD rule``."""
     return f"{route[0]} {route[1]}"
 
 
 def _case(method: str, rule: str) -> Case | None:
+    """The route's first authorisation-matrix case (paths, valid data), if any."""
     entry = EXPECTATIONS.get((method, rule))
     if entry is None or isinstance(entry, str):
         return Case(entry) if entry else None
@@ -212,6 +216,7 @@ def _case(method: str, rule: str) -> Case | None:
 
 
 def _resolve(spec: Any, objects: Objects) -> Any:
+    """A case's value, built for the role when it is a builder."""
     return spec(objects) if callable(spec) else spec
 
 
@@ -322,6 +327,7 @@ def _sweep_as(
     victim: User,
     failures: list[Failure],
 ) -> None:
+    """Send the route every hostile request as ``role`` (a browser of its own)."""
     app.test_client_class = Client
     client: Client = app.test_client()  # type: ignore[assignment]
     api = rule.startswith("/api/")
@@ -406,6 +412,7 @@ def _sweep_as(
 
 
 def _texts(kinds: dict[str, str]) -> list[str]:
+    """The names of the text fields."""
     return [name for name, kind in kinds.items() if kind == "string"]
 
 
@@ -436,4 +443,5 @@ def _fields(
 
 
 def _methods(rule: str) -> set[str]:
+    """The methods the app answers on ``rule``."""
     return {m for m, r in ROUTES if r == rule}

@@ -103,10 +103,12 @@ def loads(data: str | bytes) -> Any:
 
 
 def _refuse_constant(name: str) -> Any:
+    """JSON has no NaN or Infinity (Python's parser would take them)."""
     raise ValueError(f"{name} is not JSON")
 
 
 def _finite_float(text: str) -> float:
+    """A number that fits a float; 1e999 would silently become Infinity."""
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"{text} does not fit a number")
@@ -222,28 +224,33 @@ def _check_api_body() -> None:
 
 
 def _same_type(sent: str, declared: str) -> bool:
+    """Whether a sent content type is the declared one (any JSON type counts as JSON)."""
     return sent == declared or (_is_json(sent) and _is_json(declared))
 
 
 def _is_json(mimetype: str) -> bool:
+    """``application/json`` or ``application/*+json``, as Flask and webargs see it."""
     return mimetype == "application/json" or (
         mimetype.startswith("application/") and mimetype.endswith("+json")
     )
 
 
 def _path_texts() -> Iterator[tuple[str, str]]:
+    """The text path parameters of the matched rule (ids are numbers already)."""
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str):
             yield name, value
 
 
 def _header_texts() -> Iterator[tuple[str, str]]:
+    """Headers whose value reaches the database: the API token is looked up with it."""
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         yield "Authorization", authorization
 
 
 def _form_texts() -> Iterator[tuple[str, str]]:
+    """Form fields and uploaded file names, as (name, text)."""
     try:
         yield from request.form.items(multi=True)
         for name, upload in request.files.items(multi=True):

@@ -69,6 +69,7 @@ class Parser(FlaskParser):
     """
 
     def _raw_load_json(self, req: Any) -> Any:
+        """The cached JSON body, or ``missing`` when there is none."""
         if not is_json_request(req) or not req.get_data(cache=True):
             return missing
         return req.get_json()
@@ -99,6 +100,7 @@ class Api(SmorestApi):
         return bodies.get((_RULE_PARAMETER.sub(r"{\1}", rule.rule), method.lower()))
 
     def _request_bodies(self) -> dict[tuple[str, str], RequestBody]:
+        """(OpenAPI path, method) -> declared body, for every operation that has one."""
         found = {}
         for path, operations in self.spec.to_dict().get("paths", {}).items():
             for method, operation in operations.items():

@@ -66,6 +66,7 @@ def integer_message(low: int, high: int) -> str:
 
 
 def _check_bounds(low: int, high: int) -> None:
+    """Refuse bounds beyond an INTEGER column: a programming error, found at import."""
     if not -MAX_INTEGER - 1 <= low <= high <= MAX_INTEGER:
         raise ValueError(f"bounds {low}..{high} do not fit an INTEGER column")
 
@@ -74,6 +75,7 @@ def _check_bounds(low: int, high: int) -> None:
 
 
 def _ma_date_bounds(value: date | datetime) -> None:
+    """marshmallow validator: the date (or timestamp's day) lies between the bounds."""
     if not date_in_range(value):
         # Lazy: the message is rendered in the language of the answer that carries it.
         raise marshmallow.ValidationError([LazyString(date_message)])
@@ -108,6 +110,7 @@ class _Range(marshmallow.validate.Range):
     """marshmallow's Range (so the OpenAPI document shows the bounds), with our message."""
 
     def _format_error(self, value: Any, message: str) -> Any:
+        """Our message, translated when the answer is rendered."""
         return [LazyString(integer_message, self.min, self.max)]
 
 
@@ -124,6 +127,7 @@ class Integer(ma_fields.Integer):
         self.validators.insert(0, _Range(min=min, max=max))
 
     def _validated(self, value: Any) -> int:
+        """Refuse numbers with a fraction instead of cutting it off."""
         if isinstance(value, float) and not value.is_integer():
             raise self.make_error("invalid")
         return super()._validated(value)

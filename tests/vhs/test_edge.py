@@ -432,6 +432,24 @@ def test_webhooks_get_their_body_untouched_and_do_not_fail(client: Client, path:
     assert 400 <= deep.status_code < 500
 
 
+def test_a_signed_webhook_with_a_nul_inside_reaches_its_handler(
+    app: Flask, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edge leaves a signed body byte for byte as sent: the signature still verifies."""
+    from tests.courses.webinar_helpers import jaas_header
+
+    secret = "jaas-endpoint-secret-0123456789abcdef"
+    monkeypatch.setattr(app.config["VHS"], "jaas_webhook_secret", secret)
+    body = raw_json({"idempotencyKey": "edge-1", "eventType": f"UNKNOWN{NUL}"}).encode()
+    resp = client.post(
+        "/webhooks/jitsi",
+        data=body,
+        content_type="application/json",
+        headers={"X-Jaas-Signature": jaas_header(secret, body)},
+    )
+    assert resp.status_code == 200 and resp.mimetype == "text/plain", resp.get_data()
+
+
 # --- shared bounded field types (vhs/fields.py) --------------------------------------------
 
 
