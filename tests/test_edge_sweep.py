@@ -3,11 +3,15 @@
 Each (method, rule) of ``app.url_map`` is one test. It is requested as an anonymous visitor,
 a resident and a member of staff (an administrator for administrators' routes), with
 
-- NUL, another C0 control character and (in JSON) a lone surrogate in every text: query
-  parameters, form fields, JSON fields, path parameters, the ``Authorization`` header;
+- a control character in every text at once, then a NUL (in JSON also a lone surrogate) in
+  each text field alone, the other fields valid, so no other field's validation stops it;
 - path parameters that name nothing (0, 2**31, a NUL), as the role that gets furthest;
-- a JSON body nested 5,000 levels deep, and a body over the size limit;
+- a JSON body nested 5,000 levels deep; once per route (it is decided before anyone is
+  known) a NUL in the ``Authorization`` header and a body over the size limit;
 - one at a time in each number and date field: 0, -1, 2**31, 2**63, year 0001 and 9999.
+
+Answers the courses/ package still gets wrong are listed in ``KNOWN_5XX`` and expected to
+fail; a control run without the edge (``init_edge`` left out) fails on some 40 routes.
 
 A route's fields come from what it declares: for the API the OpenAPI document (query and
 path parameters, the request body's properties); for HTML pages the fields of the forms the
@@ -377,21 +381,20 @@ def _sweep_as(
             for value in BAD_PATH_VALUES[kind]:
                 bad = _fill(rule, {"int": "1", "any": "x", kind: value})
                 sweep.send(f"path {bad}", bad, query=base_query, body=base_body or None)
-    sweep.send(
-        "a NUL in the bearer token and If-None-Match",
-        path,
-        headers={"Authorization": "Bearer a\x00b", "If-None-Match": '"a\x01b"'},
-    )
-
-    # Bodies no handler should ever parse: too deep, too large.
     sweep.send("5,000-deep JSON", path, data=DEEP_JSON, content_type="application/json")
-    big_type = "application/json" if api else "application/x-www-form-urlencoded"
-    sweep.send(
-        "an oversized body",
-        path,
-        data="x" * (body_limit(big_type) + 1),
-        content_type=big_type,
-    )
+    if role == "anonymous":  # the same for every role: decided before anyone is known
+        sweep.send(
+            "a NUL in the bearer token and If-None-Match",
+            path,
+            headers={"Authorization": "Bearer a\x00b", "If-None-Match": '"a\x01b"'},
+        )
+        big_type = "application/json" if api else "application/x-www-form-urlencoded"
+        sweep.send(
+            "an oversized body",
+            path,
+            data="x" * (body_limit(big_type) + 1),
+            content_type=big_type,
+        )
 
     # Numbers and dates out of range, one field at a time, the rest valid.
     for name, kind in fields.query.items():
