@@ -8,7 +8,8 @@ keep the endpoint names (``courses.detail``, ``staff.terms``) that templates and
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_smorest import Blueprint as ApiBlueprint
+
+from vhs.extensions import Blueprint as ApiBlueprint
 
 # --- pages -----------------------------------------------------------------------------------
 courses = Blueprint("courses", __name__)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_smorest import Blueprint as ApiBlueprint
+
+from vhs.extensions import Blueprint as ApiBlueprint
 
 # --- pages -----------------------------------------------------------------------------------
 media = Blueprint("media", __name__)

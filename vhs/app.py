@@ -30,6 +30,7 @@ from vhs.cli import register_cli
 from vhs.config import REPO_ROOT, Settings, flask_config
 from vhs.db import configure_engine, db, set_write_intent
 from vhs.domains import installed_domains
+from vhs.edge import init_edge
 from vhs.errors import register_error_handlers
 from vhs.extensions import api, babel, bearer_token, csrf, limiter, login_manager, migrate
 from vhs.i18n import register_filters, select_locale
@@ -84,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _configure_logging(app)
     _ensure_catalogs()
     _init_extensions(app)
+    init_edge(app)
     _register_blueprints(app)
     _register_hooks(app)
 

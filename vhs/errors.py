@@ -104,6 +104,54 @@ class BadGateway(VhsError):
     title = _l("An outside service did not answer. Please try again in a moment.")
 
 
+class InvalidCharacters(VhsError):
+    """Text holding what no field may hold: NUL, other C0 controls, lone surrogates."""
+
+    status = 400
+    code = "invalid_characters"
+    title = _l("The request contains characters that are not allowed.")
+
+
+class InvalidJson(VhsError):
+    """A body sent as JSON that is not JSON (or holds NaN/Infinity, which JSON has not)."""
+
+    status = 400
+    code = "invalid_json"
+    title = _l("The request body is not valid JSON.")
+
+
+class JsonTooDeep(VhsError):
+    """JSON nested deeper than any document of ours; refused before it is parsed."""
+
+    status = 400
+    code = "json_too_deep"
+    title = _l("The JSON document is nested too deeply.")
+
+
+class BodyRequired(VhsError):
+    """An API operation that takes a JSON body was sent none."""
+
+    status = 400
+    code = "body_required"
+    title = _l("This request needs a JSON body.")
+
+
+class BodyTooLarge(VhsError):
+    """A body over the limit for its content type."""
+
+    status = 413
+    code = "body_too_large"
+    title = _l("The request body is too large.")
+
+
+class UnsupportedMediaType(VhsError):
+    """A body in a content type the operation does not take (it takes JSON)."""
+
+    status = 415
+    code = "unsupported_media_type"
+    title = _l("This content type is not supported here. Please send JSON.")
+
+
 GENERIC_TITLES: dict[int, Any] = {
     400: _l("The request could not be processed."),
     401: _l("Please log in to continue."),

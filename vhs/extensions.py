@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import http
+import re
+from dataclasses import dataclass
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api as SmorestApi
+from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 from flask_wtf.csrf import CSRFProtect
 from marshmallow import Schema, fields
-from werkzeug.routing import IntegerConverter
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.routing import IntegerConverter, Rule
 
 from vhs.db import db
 
-__all__ = ["api", "babel", "csrf", "db", "limiter", "login_manager", "migrate"]
+__all__ = ["Blueprint", "api", "babel", "csrf", "db", "limiter", "login_manager", "migrate"]
+
+# How flask-smorest (apispec) writes a Flask rule as an OpenAPI path: <int:id> -> {id}.
+_RULE_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
 class ProblemSchema(Schema):
@@ -44,10 +52,65 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, max=max, **kwargs)
 
 
+@dataclass(frozen=True)
+class RequestBody:
+    """What an API operation's OpenAPI document says about its request body."""
+
+    required: bool
+    content_types: tuple[str, ...]
+
+
+class Parser(FlaskParser):
+    """webargs' parser reading the JSON body the edge (``vhs.edge``) already parsed.
+
+    webargs would parse the raw body again with the standard library, unbounded; this one
+    takes ``request.get_json()``'s cached result (depth-limited, checked), and an empty body
+    as no body (the edge has already refused it where the operation requires one).
+    """
+
+    def _raw_load_json(self, req: Any) -> Any:
+        """The cached JSON body, or ``missing`` when there is none."""
+        if not is_json_request(req) or not req.get_data(cache=True):
+            return missing
+        return req.get_json()
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint with our argument parser; every API module uses this one."""
+
+    ARGUMENTS_PARSER = Parser()
+
+
 class Api(SmorestApi):
     """flask-smorest with errors documented as ``application/problem+json``."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def request_body(self, rule: Rule | None, method: str) -> RequestBody | None:
+        """The body the OpenAPI document declares for ``method`` on ``rule`` (None: none).
+
+        Read from the generated document, so the edge holds each operation to exactly what
+        it publishes; built once per app on first use.
+        """
+        if rule is None:
+            return None
+        bodies = current_app.extensions.get("vhs_request_bodies")
+        if bodies is None:
+            bodies = current_app.extensions["vhs_request_bodies"] = self._request_bodies()
+        return bodies.get((_RULE_PARAMETER.sub(r"{\1}", rule.rule), method.lower()))
+
+    def _request_bodies(self) -> dict[tuple[str, str], RequestBody]:
+        """(OpenAPI path, method) -> declared body, for every operation that has one."""
+        found = {}
+        for path, operations in self.spec.to_dict().get("paths", {}).items():
+            for method, operation in operations.items():
+                body = operation.get("requestBody") if isinstance(operation, dict) else None
+                if body:
+                    found[(path, method)] = RequestBody(
+                        required=bool(body.get("required")),
+                        content_types=tuple(body.get("content", {})),
+                    )
+        return found
 
     def init_app(self, app: Any, *, spec_kwargs: Any = None) -> None:
         """Bind to the app; before any blueprint is registered, bound ``int`` URL parts."""

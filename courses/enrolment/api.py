@@ -28,7 +28,7 @@ from vhs.payments.schemas import PayArgsSchema, PaymentOutSchema
 @bp.route("/courses/<int:course_id>/enrolments")
 class CourseEnrolments(MethodView):
     @user_required
-    @bp.arguments(EnrolArgsSchema)
+    @bp.arguments(EnrolArgsSchema, required=False)
     @bp.response(201, EnrolmentOutSchema)
     @problems(bp, 401, 403, 404, 409, 422, 503)
     def post(self, args: dict[str, Any], course_id: int) -> Enrolment:
@@ -95,7 +95,7 @@ class EnrolmentItem(MethodView):
 @bp.route("/enrolments/<int:enrolment_id>/payment")
 class EnrolmentPayment(MethodView):
     @user_required
-    @bp.arguments(PayArgsSchema)
+    @bp.arguments(PayArgsSchema, required=False)
     @bp.response(201, PaymentOutSchema)
     @problems(bp, 401, 404, 409, 422, 503)
     @problems(bp, 502)

@@ -136,7 +136,7 @@ def publish(course_id: int) -> Course:
 
 @staff_bp.route("/staff/courses/<int:course_id>/cancel", methods=["POST"])
 @staff_required
-@staff_bp.arguments(ReasonSchema)
+@staff_bp.arguments(ReasonSchema, required=False)
 @staff_bp.response(200, CourseDetailSchema)
 @problems(staff_bp, 401, 403, 404, 409)
 def cancel(data: dict[str, Any], course_id: int) -> Course:
@@ -199,7 +199,7 @@ def patch_session(data: dict[str, Any], session_id: int) -> Session:
 
 @staff_bp.route("/staff/sessions/<int:session_id>/cancel", methods=["POST"])
 @staff_required
-@staff_bp.arguments(ReasonSchema)
+@staff_bp.arguments(ReasonSchema, required=False)
 @staff_bp.response(200, SessionOutSchema)
 @problems(staff_bp, 401, 403, 404, 409)
 def cancel_session(data: dict[str, Any], session_id: int) -> Session:

@@ -6,7 +6,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from vhs.accounts import services
 from vhs.accounts.models import Role, User
@@ -24,7 +23,7 @@ from vhs.accounts.schemas import (
 from vhs.auth import require_role, require_user
 from vhs.db import db
 from vhs.errors import NotFound
-from vhs.extensions import problems
+from vhs.extensions import Blueprint, problems
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts")
 

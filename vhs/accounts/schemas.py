@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import INCLUDE, RAISE, Schema, fields, post_dump, validate
 
+from vhs import fields as bounded
 from vhs.accounts.models import Role
 
 
@@ -76,7 +77,7 @@ class UserSchema(Schema):
 
 class UserQuerySchema(StrictSchema):
     q = fields.String(validate=validate.Length(max=100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    page = bounded.Integer(min=1, max=100_000, load_default=1)
 
 
 class RoleGrantSchema(StrictSchema):

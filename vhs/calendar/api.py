@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from vhs.auth import require_user
 from vhs.calendar import services
 from vhs.calendar.schemas import FeedAddressSchema
-from vhs.extensions import problems
+from vhs.extensions import Blueprint, problems
 
 bp = Blueprint("calendar_api", __name__, url_prefix="/api/v1", description="Calendar feeds")
 

@@ -6,11 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from vhs.auth import require_user, staff_required, user_required
 from vhs.db import db
-from vhs.extensions import problems
+from vhs.extensions import Blueprint, problems
 from vhs.payments import refunds, services
 from vhs.payments.models import Payment
 from vhs.payments.schemas import (

@@ -31,6 +31,7 @@ from vhs.auth import require_user, staff_required, user_required
 from vhs.db import db
 from vhs.errors import Invalid, NotFound
 from vhs.extensions import csrf
+from vhs.fields import date_in_range
 from vhs.formats import parse_euros, spreadsheet_safe
 from vhs.i18n import fmt_datetime, local_zone
 from vhs.payments import refunds, services
@@ -157,7 +158,7 @@ def _staff_query(args: Any) -> Any:
             day = date.fromisoformat(raw) if raw else None
         except ValueError:
             day = None
-        if day is not None:
+        if day is not None and date_in_range(day):
             if op == "lt":
                 day += timedelta(days=1)
             moment = datetime.combine(day, time(0), tzinfo=local_zone())

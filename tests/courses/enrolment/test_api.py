@@ -503,3 +503,20 @@ def test_changed_and_cancelled_sessions_mail_calendar_updates(
     assert "SEQUENCE:1" in ics and "3.01" in ics
     cancelled = base64.b64decode(mails["session_cancelled"].attachments[0]["data"]).decode()
     assert "STATUS:CANCELLED" in cancelled and "SEQUENCE:2" in cancelled
+
+
+def test_booking_and_paying_need_no_body(client, make_user, api_token, plan):
+    """Nothing in these bodies is required, so a client may leave the body out entirely."""
+    course_id = plan(capacity=2, fee_cents=4900)
+    headers = api_token(make_user())
+    booked = client.post(f"/api/v1/courses/{course_id}/enrolments", headers=headers)
+    assert booked.status_code == 201, booked.json
+    paid = client.post(f"/api/v1/enrolments/{booked.json['id']}/payment", headers=headers)
+    assert paid.status_code in (200, 201), paid.json
+    # a body that is there must still be JSON
+    text = client.post(
+        f"/api/v1/courses/{course_id}/enrolments",
+        data="reduction_reason=student",
+        headers={**headers, "Content-Type": "text/plain"},
+    )
+    assert text.status_code == 415
