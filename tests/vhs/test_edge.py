@@ -436,7 +436,7 @@ def test_a_signed_webhook_with_a_nul_inside_reaches_its_handler(
     app: Flask, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The edge leaves a signed body byte for byte as sent: the signature still verifies."""
-    from tests.courses.webinar_helpers import jaas_header
+    from tests.courses.webinars.helpers import jaas_header
 
     secret = "jaas-endpoint-secret-0123456789abcdef"
     monkeypatch.setattr(app.config["VHS"], "jaas_webhook_secret", secret)
