@@ -4,6 +4,7 @@ imports at the top, no swallowed ImportError (the layering itself is `lint-impor
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import grimp
@@ -12,6 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("vhs", "media", "library", "courses")
 MAX_LINES = 600
+HARD_CODED_ZONE = re.compile(r"""ZoneInfo\(\s*["']Europe/|\bBERLIN\b|tz=["']Europe/""")
 
 
 def production_modules() -> list[Path]:
@@ -118,4 +120,17 @@ def test_no_import_error_is_swallowed() -> None:
                 names = {n.id for n in ast.walk(node.type) if isinstance(n, ast.Name)}
                 if names & {"ImportError", "ModuleNotFoundError"}:
                     offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_the_time_zone_is_never_hard_coded() -> None:
+    """Times are shown in ``VHS_TIMEZONE`` (``vhs.i18n.local_zone``); only its default names one."""
+    offenders = []
+    for path in production_modules():
+        if path == REPO / "vhs" / "config.py":
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if HARD_CODED_ZONE.search(code):
+                offenders.append(f"{path.relative_to(REPO)}:{number}")
     assert offenders == []

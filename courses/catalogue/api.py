@@ -94,5 +94,5 @@ class CourseItem(MethodView):
     @bp.response(200, CourseDetailSchema)
     @problems(bp, 404)
     def get(self, course_id: int) -> Course:
-        """A course with all its sessions (times in Europe/Berlin with offset)."""
+        """A course with all its sessions (local times, VHS_TIMEZONE, with offset)."""
         return access.get_course(course_id, current())

@@ -174,7 +174,7 @@ def add_session(data: dict[str, Any], course_id: int) -> Session:
 @staff_bp.response(201, SessionOutSchema(many=True))
 @problems(staff_bp, 401, 403, 404, 422)
 def generate(data: dict[str, Any], course_id: int) -> list[Session]:
-    """Generate weekly sessions in Europe/Berlin wall-clock time, skipping given dates."""
+    """Generate weekly sessions in local wall-clock time (VHS_TIMEZONE), skipping given dates."""
     plan = session_services.SessionPlan(
         first_date=data["first_date"],
         weekday=data["weekday"],
