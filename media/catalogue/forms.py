@@ -41,11 +41,11 @@ BLANK_ROWS = 2  # empty rows offered below the filled ones
 
 
 def parse_duration(text: str | None) -> int | None:
-    """"7:45" (hours:minutes) or "7:45:30" as seconds; None when empty."""
+    """A running time typed as "7:45" (hours:minutes) or "7:45:30", in seconds; None if empty."""
     if not text or not re.fullmatch(DURATION_PATTERN, text.strip()):
         return None
     parts = [int(p) for p in text.strip().split(":")]
-    hours, minutes, seconds = (parts + [0])[:3]
+    hours, minutes, seconds = [*parts, 0][:3]
     return hours * 3600 + minutes * 60 + seconds
 
 
@@ -116,16 +116,15 @@ class MediaItemForm(FlaskForm):
     )
     classification = _text(_l("Classification (ASB/SfB)"), rules.CLASSIFICATION_MAX)
     identifiers = FieldList(
-        FormField(IdentifierRow), label=_l("ISBN and other numbers"),
+        FormField(IdentifierRow),
+        label=_l("ISBN and other numbers"),
         max_entries=rules.IDENTIFIERS_MAX,
     )
     subjects = StringField(
         _l("Subjects"),
         [Optional(), Length(max=rules.SUBJECTS_MAX * (rules.SUBJECT_MAX + 2))],
     )
-    description = TextAreaField(
-        _l("Description"), [Optional(), Length(max=rules.DESCRIPTION_MAX)]
-    )
+    description = TextAreaField(_l("Description"), [Optional(), Length(max=rules.DESCRIPTION_MAX)])
 
     def to_data(self) -> dict[str, Any]:
         """The service's ``data`` (see ``services.save_item``); blank rows are left out."""
@@ -175,16 +174,13 @@ def item_form(item: MediaItem | None = None, **kwargs: Any) -> MediaItemForm:
             "pages": item.pages,
             "duration": format_duration(item.duration_seconds),
             "classification": item.classification,
-            "identifiers": [
-                {"scheme": i.scheme.value, "value": i.value} for i in item.identifiers
-            ],
+            "identifiers": [{"scheme": i.scheme.value, "value": i.value} for i in item.identifiers],
             "subjects": ", ".join(s.term for s in item.subjects),
             "description": item.description,
         }
     form = MediaItemForm(data=data, **kwargs)
     form.language.choices = [
-        SelectChoice(code, name)
-        for code, name in language_choices(item.language if item else None)
+        SelectChoice(code, name) for code, name in language_choices(item.language if item else None)
     ]
     if item is None and not form.is_submitted():
         form.language.data = rules.LANGUAGE_DEFAULT

@@ -64,7 +64,7 @@ IDENTIFIER_MESSAGES = {
 
 
 def age_label(min_age: int | None) -> Any:
-    """"Ab 12 Jahren" for a rating, "ohne Altersbeschränkung" for 0, "not rated" for None."""
+    """The label of an age rating: "ab 12 Jahren", "ohne Altersbeschränkung" (0), or not rated."""
     if min_age is None:
         return _l("Not rated")
     if min_age == 0:

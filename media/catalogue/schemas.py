@@ -74,8 +74,10 @@ class MediaArgsSchema(StrictSchema):
     contributor = fields.String(validate=validate.Length(min=1, max=rules.CONTRIBUTOR_NAME_MAX))
     sort = fields.String(
         validate=validate.OneOf(SORTS),
-        metadata={"description": "Default: relevance with `q`, series order with `series`, "
-                  "else newest first."},
+        metadata={
+            "description": "Default: relevance with `q`, series order with `series`, "
+            "else newest first."
+        },
     )
     page = Integer(min=1, max=PAGE_MAX, load_default=1)
     per_page = Integer(min=1, max=PER_PAGE_MAX, load_default=20)

@@ -26,7 +26,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from media import rules
-from media.models import Contributor, Identifier, IdentifierScheme, MediaItem, MediaKind, PublicationState, Subject
+from media.models import (
+    Contributor,
+    Identifier,
+    IdentifierScheme,
+    MediaItem,
+    MediaKind,
+    PublicationState,
+    Subject,
+)
 from vhs.db import db
 
 SORTS = ("relevance", "new", "title", "year")
@@ -203,7 +211,9 @@ def _facet_statement(matching: sa.CTE, subject_limit: int) -> Any:
     def grouped(name: str, column: Any) -> Any:
         value = sa.cast(column, sa.String)
         return (
-            sa.select(sa.literal(name).label("facet"), value.label("value"), sa.func.count().label("n"))
+            sa.select(
+                sa.literal(name).label("facet"), value.label("value"), sa.func.count().label("n")
+            )
             .select_from(joined)
             .group_by(value)  # the very expression selected (PostgreSQL compares them)
         )
@@ -295,6 +305,4 @@ def search(query: MediaQuery, *, subject_facets: int = SUBJECT_FACETS) -> Page:
                 .offset((page - 1) * per_page)
             ).scalars()
         )
-    return Page(
-        items=items, total=total, page=page, per_page=per_page, facets=facets, query=query
-    )
+    return Page(items=items, total=total, page=page, per_page=per_page, facets=facets, query=query)

@@ -143,9 +143,7 @@ def save_item(actor: User, data: dict[str, Any], item: MediaItem | None = None) 
     return item
 
 
-def _refuse_taken(
-    identifiers: list[tuple[IdentifierScheme, str]], item: MediaItem | None
-) -> None:
+def _refuse_taken(identifiers: list[tuple[IdentifierScheme, str]], item: MediaItem | None) -> None:
     """``Conflict`` when one of the numbers already belongs to another item."""
     if not identifiers:
         return

@@ -118,9 +118,7 @@ def new() -> Any:
         except (Invalid, Conflict) as exc:
             _refused(form, exc)
         else:
-            flash(
-                _("“%(title)s” has been saved as a draft.", title=item.title), "success"
-            )
+            flash(_("“%(title)s” has been saved as a draft.", title=item.title), "success")
             return redirect(url_for("media_staff.edit", item_id=item.id))
     return _page("new.html", 422 if request.method == "POST" else 200, form=form)
 
@@ -168,9 +166,7 @@ def withdraw(item_id: int) -> Any:
     form = EmptyForm()
     if form.validate_on_submit():
         services.withdraw_item(require_user(), services.lock_item(item.id))
-        flash(
-            _("“%(title)s” has been withdrawn from the catalogue.", title=item.title), "success"
-        )
+        flash(_("“%(title)s” has been withdrawn from the catalogue.", title=item.title), "success")
         return redirect(url_for("media_staff.edit", item_id=item.id))
     return _page(
         "withdraw.html",

@@ -94,7 +94,9 @@ def _numbers(data: dict[str, Any], out: dict[str, Any], errors: Errors) -> None:
             _note(
                 errors,
                 key,
-                _l("Please enter a whole number from %(lo)d to %(hi)d.", lo=bounds.lo, hi=bounds.hi),
+                _l(
+                    "Please enter a whole number from %(lo)d to %(hi)d.", lo=bounds.lo, hi=bounds.hi
+                ),
             )
         out[key] = value
     if "min_age" in data:
@@ -205,7 +207,11 @@ def clean_subjects(value: Any, errors: Errors) -> list[str]:
             continue
         term = _one_line(term)
         if len(term) > rules.SUBJECT_MAX:
-            _note(errors, "subjects", _entry(n, _l("Use at most %(n)d characters.", n=rules.SUBJECT_MAX)))
+            _note(
+                errors,
+                "subjects",
+                _entry(n, _l("Use at most %(n)d characters.", n=rules.SUBJECT_MAX)),
+            )
         elif term.casefold() not in seen:
             seen.add(term.casefold())
             out.append(term)

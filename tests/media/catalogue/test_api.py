@@ -38,8 +38,12 @@ def _new(**overrides: Any) -> dict[str, Any]:
 # --- public catalogue ------------------------------------------------------------------------
 
 
-def test_list_with_search_filters_and_facets(client: Any, make_item: Callable[..., MediaItem]) -> None:
-    krimi = make_item("Drei Krimis", subjects=["Krimi"], year=2021, min_age=12, cover_sha256="c" * 64)
+def test_list_with_search_filters_and_facets(
+    client: Any, make_item: Callable[..., MediaItem]
+) -> None:
+    krimi = make_item(
+        "Drei Krimis", subjects=["Krimi"], year=2021, min_age=12, cover_sha256="c" * 64
+    )
     make_item("Hörspiel", kind="audiobook", subjects=["Hörspiel"], language="en")
     make_item("Entwurf Krimi", state="draft")
     resp = client.get("/api/v1/media?q=krimi")
@@ -96,7 +100,9 @@ def test_list_refuses_malformed_arguments(client: Any, query: str) -> None:
     assert resp.mimetype == "application/problem+json"
 
 
-def test_list_answers_304_while_nothing_changed(client: Any, make_item: Callable[..., MediaItem]) -> None:
+def test_list_answers_304_while_nothing_changed(
+    client: Any, make_item: Callable[..., MediaItem]
+) -> None:
     make_item()
     first = client.get("/api/v1/media")
     assert first.headers["Cache-Control"] == "no-cache"
@@ -266,4 +272,6 @@ def test_schema_and_service_share_each_limit(
 def test_staff_patch_of_a_missing_item_is_404(client: Any, staff_headers: Headers) -> None:
     resp = client.patch("/api/v1/staff/media/99999", json={"title": "x"}, headers=staff_headers)
     assert resp.status_code == 404
-    assert client.post("/api/v1/staff/media/99999/publish", headers=staff_headers).status_code == 404
+    assert (
+        client.post("/api/v1/staff/media/99999/publish", headers=staff_headers).status_code == 404
+    )

@@ -51,9 +51,7 @@ def shelf(make_item: Callable[..., MediaItem]) -> dict[str, MediaItem]:
 # --- the catalogue ---------------------------------------------------------------------------
 
 
-def test_catalogue_lists_published_items_with_facets(
-    app: Flask, client: Any, shelf: dict
-) -> None:
+def test_catalogue_lists_published_items_with_facets(app: Flask, client: Any, shelf: dict) -> None:
     resp = client.get("/media")
     assert resp.status_code == 200
     page = text(resp)
@@ -250,7 +248,9 @@ def test_cached_pages_show_an_edit_and_a_withdrawal_at_once(
     assert "Tod im Watt" not in text(client.get("/media"))
 
 
-def test_cached_pages_carry_each_visitors_own_form_token(cached: None, app: Flask, shelf: dict) -> None:
+def test_cached_pages_carry_each_visitors_own_form_token(
+    cached: None, app: Flask, shelf: dict
+) -> None:
     tokens = set()
     for _ in range(2):
         app.test_client_class = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from media import models, rules
@@ -54,10 +56,8 @@ def test_every_isbn_check_digit_but_one_is_refused() -> None:
     """Control: of the ten possible last digits exactly the right one passes."""
     accepted = []
     for digit in "0123456789":
-        try:
+        with contextlib.suppress(rules.IdentifierError):
             accepted.append(rules.normalise_isbn("978316148410" + digit))
-        except rules.IdentifierError:
-            pass
     assert accepted == ["9783161484100"]
 
 

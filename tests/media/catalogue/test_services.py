@@ -311,11 +311,15 @@ def test_publish_and_withdraw_transitions(staff: User) -> None:
 
     services.publish_item(staff, item)  # published again
     assert item.state is PublicationState.PUBLISHED and item.withdrawn_at is None
-    actions = db.session.execute(
-        sa.select(AuditEntry.action)
-        .where(AuditEntry.object_type == "media_items", AuditEntry.object_id == str(item.id))
-        .order_by(AuditEntry.id)
-    ).scalars().all()
+    actions = (
+        db.session.execute(
+            sa.select(AuditEntry.action)
+            .where(AuditEntry.object_type == "media_items", AuditEntry.object_id == str(item.id))
+            .order_by(AuditEntry.id)
+        )
+        .scalars()
+        .all()
+    )
     assert actions == [
         "media_item.created",
         "media_item.published",
