@@ -11,6 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from media import rules
 from media.catalogue.labels import IDENTIFIER_MESSAGES
 from media.catalogue.search import PER_PAGE_MAX, QUERY_MAX, SORTS
+from media.catalogue.services import cover_url
 from media.catalogue.validation import clean_identifier
 from media.models import ContributorRole, IdentifierScheme, MediaKind, PublicationState
 from vhs.fields import Integer
@@ -37,13 +38,10 @@ def _check_language(value: str) -> None:
 
 def _cover_urls(obj: Any) -> dict[str, str] | None:
     """Where the cover thumbnails are served (small: 160 px wide, large: 480 px)."""
-    if not obj.cover_sha256:
+    small, large = (cover_url(obj, width) for width in sorted(rules.COVER_SIZES))
+    if small is None or large is None:
         return None
-    small, large = sorted(rules.COVER_SIZES)
-    return {
-        "small": f"/media/covers/{obj.cover_sha256}-{small}.jpg",
-        "large": f"/media/covers/{obj.cover_sha256}-{large}.jpg",
-    }
+    return {"small": small, "large": large}
 
 
 # --- arguments -------------------------------------------------------------------------------

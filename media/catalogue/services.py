@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from media import rules
 from media.catalogue import validation
 from media.catalogue.labels import SCHEME_LABELS
 from media.models import (
@@ -270,6 +272,17 @@ def withdraw_item(actor: User, item: MediaItem) -> MediaItem:
 
 
 # --- what pages show -------------------------------------------------------------------------
+
+
+def cover_url(item: MediaItem, width: int) -> str | None:
+    """Where the item's cover thumbnail ``width`` pixels wide is served, or None without one.
+
+    The thumbnails are made on upload and served by ``media.files`` at
+    ``/media/covers/<sha256>-<width>.jpg`` (public, long-lived, with an ETag).
+    """
+    if not item.cover_sha256 or width not in rules.COVER_SIZES:
+        return None
+    return f"{request.script_root}/media/covers/{item.cover_sha256}-{width}.jpg"
 
 
 def by_same_people(item: MediaItem, limit: int = 6) -> tuple[list[str], list[MediaItem]]:

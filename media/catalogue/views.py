@@ -110,14 +110,7 @@ def _link_maker(args: dict[str, Any]) -> Any:
     return link
 
 
-def cover_url(item: MediaItem, width: int) -> str | None:
-    """Where the item's cover thumbnail is served (media/files), or None without a cover."""
-    if not item.cover_sha256 or width not in rules.COVER_SIZES:
-        return None
-    return f"{request.script_root}/media/covers/{item.cover_sha256}-{width}.jpg"
-
-
-bp.add_app_template_global(cover_url, "media_cover_url")
+bp.add_app_template_global(services.cover_url, "media_cover_url")
 
 
 @bp.route("/media")

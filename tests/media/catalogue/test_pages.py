@@ -259,3 +259,21 @@ def test_cached_pages_carry_each_visitors_own_form_token(
             assert media_cache.TOKEN_SLOT not in page
             tokens.add(re.search(r'name="csrf_token" value="([^"]+)"', page).group(1))
     assert len(tokens) == 2
+
+
+def test_pages_cost_few_statements(
+    client: Any, make_item: Callable[..., MediaItem], count_sql: Callable[[], Any]
+) -> None:
+    """Without the cache: a catalogue page 3 statements whatever its size, an item page 6."""
+    items = [
+        make_item(f"Krimi {n}", subjects=["Krimi", f"Ort {n}"], authors=[f"Autor {n}", "Anna Berg"])
+        for n in range(12)
+    ]
+    for url, most in (
+        ("/media", 3),
+        ("/media?q=Krimi&kind=ebook", 3),
+        (f"/media/{items[0].id}", 6),
+    ):
+        with count_sql() as statements:
+            assert client.get(url).status_code == 200
+        assert len(statements) <= most, (url, statements)
