@@ -96,6 +96,7 @@ class IdentifierError(ValueError):
     """A number that is not a valid ISBN or ISSN; ``reason`` says why, for the message."""
 
     def __init__(self, reason: str) -> None:
+        """Keep ``reason`` (one of the BAD_* values) for the message."""
         super().__init__(reason)
         self.reason = reason
 

@@ -69,6 +69,7 @@ class MediaList(MethodView):
         """
 
         def dump() -> Any:
+            """The page as JSON-ready data (run on a cache miss only)."""
             page = search(media_query(args))
             return MediaPageSchema().dump(
                 {

@@ -36,6 +36,7 @@ TOKEN_SLOT = "csrf-slot-7c1d9e3a55"
 
 
 def _etag(data: bytes) -> str:
+    """A short hash of a body, as its ETag."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
@@ -57,6 +58,7 @@ def cached_json(compute: Callable[[], Any]) -> Response:
     """The JSON answer for this request from :data:`api_pages` (``compute`` on a miss)."""
 
     def build() -> tuple[bytes, str]:
+        """The answer's body and type, to keep."""
         resp = current_app.json.response(compute())
         return resp.get_data(), resp.mimetype or "application/json"
 

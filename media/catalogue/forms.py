@@ -78,6 +78,7 @@ class IdentifierRow(Form):
 
 
 def _text(label: Any, limit: int) -> StringField:
+    """An optional one-line text field of at most ``limit`` characters."""
     return StringField(label, [Optional(), Length(max=limit)])
 
 

@@ -32,6 +32,7 @@ def in_bounds(bounds: rules.Bounds, **kwargs: Any) -> Integer:
 
 
 def _check_language(value: str) -> None:
+    """Refuse a code that is no ISO 639-1/-2 language."""
     if rules.normalise_language(value) is None:
         raise ValidationError(str(_l("Enter a language as an ISO 639 code, e.g. de or en.")))
 
@@ -163,6 +164,7 @@ class MediaPageSchema(Schema):
 
 
 def _text(limit: int, **kwargs: Any) -> fields.String:
+    """An optional text of at most ``limit`` characters."""
     return fields.String(validate=validate.Length(max=limit), **kwargs)
 
 
@@ -229,5 +231,6 @@ class MediaItemPatchSchema(MediaItemInSchema):
     """The same fields, all optional (PATCH); lists given replace the item's list."""
 
     def __init__(self, **kwargs: Any) -> None:
+        """Load partially unless told otherwise."""
         kwargs.setdefault("partial", True)
         super().__init__(**kwargs)

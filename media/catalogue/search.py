@@ -209,6 +209,7 @@ def _facet_statement(matching: sa.CTE, subject_limit: int) -> Any:
     joined = MediaItem.__table__.join(matching, matching.c.id == MediaItem.id)
 
     def grouped(name: str, column: Any) -> Any:
+        """Counts per value of ``column`` among the matching items."""
         value = sa.cast(column, sa.String)
         return (
             sa.select(
@@ -276,6 +277,7 @@ def _facets(rows: list[Any]) -> tuple[dict[str, list[FacetValue]], int]:
 
 
 def _order(sort: str, matching: sa.CTE) -> list[Any]:
+    """The ORDER BY of a sort (ties broken by id, so pages never overlap)."""
     if sort == "relevance":
         return [matching.c.rank, MediaItem.id.desc()]
     if sort == "title":

@@ -32,10 +32,12 @@ PER_PAGE = 25
 
 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    """Render a staff page with the catalogue's labels, and its status."""
     return render_template(f"media/staff/{template}", **labels(), **context), status
 
 
 def _get(item_id: int) -> MediaItem:
+    """Any item with its lists (drafts and withdrawn ones too), or 404."""
     item = db.session.execute(
         sa.select(MediaItem).where(MediaItem.id == item_id).options(*services.ITEM_DETAILS)
     ).scalar_one_or_none()

@@ -49,6 +49,7 @@ def _one_line(value: str) -> str:
 
 
 def _note(errors: Errors, key: str, message: Any) -> None:
+    """Record a problem with field ``key``."""
     errors.setdefault(key, []).append(message)
 
 
@@ -68,6 +69,7 @@ def _enum(enum_cls: type, value: Any) -> Any:
 
 
 def _texts(data: dict[str, Any], out: dict[str, Any], errors: Errors) -> None:
+    """Clean the text fields: one line (the description keeps its lines), limits."""
     for key, limit in TEXT_LIMITS.items():
         if key not in data:
             continue
@@ -86,6 +88,7 @@ def _texts(data: dict[str, Any], out: dict[str, Any], errors: Errors) -> None:
 
 
 def _numbers(data: dict[str, Any], out: dict[str, Any], errors: Errors) -> None:
+    """Check the whole numbers against their bounds and the age ratings."""
     for key, bounds in NUMBER_BOUNDS.items():
         if key not in data:
             continue
@@ -108,6 +111,7 @@ def _numbers(data: dict[str, Any], out: dict[str, Any], errors: Errors) -> None:
 
 
 def _kind_language_cover(data: dict[str, Any], out: dict[str, Any], errors: Errors) -> None:
+    """Check the kind, the language (kept as the catalogue's code) and the cover hash."""
     if "kind" in data:
         kind = _enum(MediaKind, data["kind"])
         if kind is None:

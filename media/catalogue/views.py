@@ -25,11 +25,13 @@ PAGE_MAX = 10_000
 
 
 def _text_arg(name: str, limit: int) -> str:
+    """A text argument, cut to ``limit`` characters."""
     # PostgreSQL refuses NUL characters in text parameters (a 500 otherwise).
     return (request.args.get(name) or "").replace("\x00", "").strip()[:limit]
 
 
 def _int_arg(name: str, allowed: Any) -> int | None:
+    """A whole-number argument if it is one of ``allowed``, else None."""
     raw = request.args.get(name, "").strip()
     if not raw.isdigit() or len(raw) > 6:
         return None
@@ -83,6 +85,7 @@ def _active_filters(query: MediaQuery, args: dict[str, Any]) -> list[tuple[Any, 
     """(label, link that removes it) for every filter set: shown as removable chips."""
 
     def without(*names: str) -> str:
+        """This search without the filters ``names``."""
         return url_for("media.catalogue", **{k: v for k, v in args.items() if k not in names})
 
     chips: list[tuple[Any, str]] = []
@@ -104,6 +107,7 @@ def _link_maker(args: dict[str, Any]) -> Any:
     """``link(kind="ebook")``: this search with one filter changed (None removes it)."""
 
     def link(**changes: Any) -> str:
+        """This search with ``changes`` applied."""
         merged = {**args, **changes}
         return url_for("media.catalogue", **{k: v for k, v in merged.items() if v is not None})
 
@@ -118,6 +122,7 @@ def catalogue() -> str:
     """The public media catalogue: search, filters and facets, pages (works without JS)."""
 
     def page(**extra: Any) -> str:
+        """Render the page (``extra``: the cache's CSRF token slot)."""
         query = query_from_request()
         args = _args(query)
         return render_template(
@@ -144,6 +149,7 @@ def item(item_id: int) -> str:
     """An item: cover, description, people, series, keywords, more by the same author."""
 
     def page(**extra: Any) -> str:
+        """Render the page (``extra``: the cache's CSRF token slot)."""
         user = current()
         found = services.get_item(item_id, user)
         people, more = services.by_same_people(found)
