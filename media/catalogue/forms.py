@@ -70,11 +70,11 @@ class ContributorRow(Form):
 class IdentifierRow(Form):
     """One number: ISBN, ISSN or other."""
 
+    value = StringField(_l("Number"), [Optional(), Length(max=rules.IDENTIFIER_MAX)])
     scheme = SelectField(
         _l("Kind of number"),
         choices=[SelectChoice(s.value, label) for s, label in SCHEME_LABELS.items()],
     )
-    value = StringField(_l("Number"), [Optional(), Length(max=rules.IDENTIFIER_MAX)])
 
 
 def _text(label: Any, limit: int) -> StringField:
