@@ -6,6 +6,9 @@ from flask import Flask
 
 import media.models  # noqa: F401  (the tables, for migrations and the other domains)
 from media.blueprints import APIS, PAGES
+from media.catalogue import api as catalogue_api  # noqa: F401  (routes attach on import)
+from media.catalogue import staff_views as catalogue_staff_views  # noqa: F401
+from media.catalogue import views as catalogue_views  # noqa: F401
 from vhs.domains import Domain
 from vhs.extensions import api
 

@@ -1566,3 +1566,111 @@ EXPECTATIONS.update(
         ("POST", "/webhooks/jitsi"): Case(dict.fromkeys(ROLES, 401), data={}),
     }
 )
+
+
+# --- media catalogue (media/catalogue: views.py, api.py, staff_views.py) --------------------
+# The public catalogue is open to everyone; a draft or withdrawn item is "not found" to all but
+# staff and administrators; stocking (pages and API) is for staff only.
+
+_HIDDEN_ITEM = {"anonymous": 404, "resident": 404, "instructor": 404, "staff": 200, "admin": 200}
+
+
+def _media_item(o: Objects, state: str) -> int:
+    # Imported here, like the other blocks' factories: the media block stays self-contained.
+    from media.catalogue.services import refresh_search_text
+    from media.models import Contributor, MediaItem, MediaKind, PublicationState
+    from vhs.db import utcnow
+
+    item = MediaItem(
+        kind=MediaKind.EBOOK,
+        title=f"Matrix-Krimi ({o.role}, {state})",
+        language="de",
+        state=PublicationState(state),
+        published_at=utcnow() if state != "draft" else None,
+        contributors=[Contributor(name="Anna Berg", role="author", position=0)],
+    )
+    refresh_search_text(item)
+    db.session.add(item)
+    db.session.flush()
+    return item.id
+
+
+@builds("media_item_id")
+def _media_item_id(o: Objects) -> int:
+    return _media_item(o, "published")
+
+
+@builds("media_draft_id")
+def _media_draft_id(o: Objects) -> int:
+    return _media_item(o, "draft")
+
+
+@builds("media_withdrawn_id")
+def _media_withdrawn_id(o: Objects) -> int:
+    return _media_item(o, "withdrawn")
+
+
+_MEDIA_FORM = {"kind": "ebook", "title": "Matrix-Medium", "language": "de", "min_age": ""}
+_MEDIA_JSON = {"kind": "ebook", "title": "Matrix-Medium", "subjects": ["Krimi"]}
+
+
+def _media_page(attr: str, suffix: str = "") -> PathSpec:
+    return lambda o: f"/media/{getattr(o, attr)}{suffix}"
+
+
+def _media_staff(attr: str, suffix: str) -> PathSpec:
+    return lambda o: f"/staff/media/{getattr(o, attr)}{suffix}"
+
+
+def _media_api(attr: str, suffix: str = "") -> PathSpec:
+    return lambda o: f"/api/v1/media/{getattr(o, attr)}{suffix}"
+
+
+def _media_staff_api(attr: str, suffix: str = "") -> PathSpec:
+    return lambda o: f"/api/v1/staff/media/{getattr(o, attr)}{suffix}"
+
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/media"): Case("public", query={"q": "Krimis", "kind": "ebook", "audience": "12"}),
+        ("GET", "/media/<int:item_id>"): [
+            Case("public", path=_media_page("media_item_id")),
+            Case(_HIDDEN_ITEM, path=_media_page("media_draft_id"), note="draft"),
+            Case(_HIDDEN_ITEM, path=_media_page("media_withdrawn_id"), note="withdrawn"),
+        ],
+        ("GET", "/api/v1/media"): Case("public", query={"q": "krimi", "language": "ger"}),
+        ("GET", "/api/v1/media/<int:item_id>"): [
+            Case("public", path=_media_api("media_item_id")),
+            Case(_HIDDEN_ITEM, path=_media_api("media_draft_id"), note="draft"),
+            Case(_HIDDEN_ITEM, path=_media_api("media_withdrawn_id"), note="withdrawn"),
+        ],
+        ("POST", "/api/v1/staff/media"): Case("staff", ok=201, data=_MEDIA_JSON),
+        ("PATCH", "/api/v1/staff/media/<int:item_id>"): Case(
+            "staff", path=_media_staff_api("media_draft_id"), data={"title": "Matrix neu"}
+        ),
+        ("POST", "/api/v1/staff/media/<int:item_id>/publish"): Case(
+            "staff", path=_media_staff_api("media_draft_id", "/publish")
+        ),
+        ("POST", "/api/v1/staff/media/<int:item_id>/withdraw"): Case(
+            "staff", path=_media_staff_api("media_item_id", "/withdraw")
+        ),
+        ("GET", "/staff/media"): Case("staff", query={"q": "Matrix", "state": "draft"}),
+        ("GET", "/staff/media/new"): "staff",
+        ("POST", "/staff/media/new"): Case("staff", ok=302, data=_MEDIA_FORM),
+        ("GET", "/staff/media/<int:item_id>/edit"): Case(
+            "staff", path=_media_staff("media_draft_id", "/edit")
+        ),
+        ("POST", "/staff/media/<int:item_id>/edit"): Case(
+            "staff", ok=302, path=_media_staff("media_draft_id", "/edit"), data=_MEDIA_FORM
+        ),
+        ("POST", "/staff/media/<int:item_id>/publish"): Case(
+            "staff", ok=302, path=_media_staff("media_draft_id", "/publish")
+        ),
+        ("GET", "/staff/media/<int:item_id>/withdraw"): Case(
+            "staff", path=_media_staff("media_item_id", "/withdraw")
+        ),
+        ("POST", "/staff/media/<int:item_id>/withdraw"): Case(
+            "staff", ok=302, path=_media_staff("media_item_id", "/withdraw")
+        ),
+    }
+)
