@@ -210,8 +210,10 @@ def _mp3(f: IO[bytes], head: bytes, size: int) -> None:
         if length is None:
             continue
         following = start + offset + length
-        if following >= size:
+        if following == size:
             return  # a single frame that ends the file
+        if following > size:
+            continue  # no room for the frame it announces: noise that looks like a header
         f.seek(following)
         if _mpeg_frame_length(f.read(4)) is not None:
             return

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mutagen import MutagenError
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
@@ -25,6 +24,7 @@ from mutagen.oggvorbis import OggVorbis
 from media.ingest.proposal import (
     MAX_CHAPTERS,
     Chapter,
+    FileRefused,
     Proposal,
     add_person,
     clean,
@@ -51,7 +51,9 @@ def read_audio(path: Path, fmt: FileFormat) -> Proposal:
             proposal = _mp4(MP4(path))
         else:
             proposal = _ogg(path)
-    except (MutagenError, ValueError, OSError):
+    except FileRefused:
+        raise
+    except Exception:  # mutagen meets damaged files with any error (IndexError, struct.error)
         raise refused("file_corrupt") from None
     return proposal
 
@@ -133,7 +135,7 @@ def _ogg(path: Path) -> Proposal:
     for kind in OGG_KINDS:
         try:
             audio = kind(path)
-        except MutagenError:
+        except Exception:  # not this codec (or damaged): try the next  # noqa: S112
             continue
         p = Proposal(duration_seconds=_duration(audio.info))
         tags = audio.tags

@@ -76,9 +76,9 @@ def unsafe_name(name: str) -> bool:
 
 def entry_path(base: str, href: str) -> str | None:
     """The archive entry an OPF ``href`` names, relative to ``base``; None if outside it."""
-    href = unquote(href.split("#")[0])
-    if not href or unsafe_name(href) or "://" in href:
-        return None
+    href = unquote(href.split("#")[0]).replace("\\", "/")
+    if not href or href.startswith("/") or ":" in href or "\x00" in href:
+        return None  # absolute, a drive, a URL (http:, file:) or a NUL
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(base), href))
     return None if joined == ".." or joined.startswith("../") else joined
 
