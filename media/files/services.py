@@ -113,13 +113,11 @@ def _spooled(stream: IO[bytes], limit: int) -> Iterator[tuple[Path, str, int]]:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise FileTooLarge(
-                        _l(
-                            "The file is larger than %(limit)s MB, the most we accept.",
-                            limit=limit // (1024 * 1024),
-                        ),
-                        errors={"file": [_l("The file is too large.")]},
+                    message = _l(
+                        "The file is larger than %(limit)s MB, the most we accept.",
+                        limit=limit // (1024 * 1024),
                     )
+                    raise FileTooLarge(message, errors={"file": [message]})
                 digest.update(chunk)
                 out.write(chunk)
         yield path, digest.hexdigest(), size
@@ -163,7 +161,7 @@ def add_file(
         )
     ).scalar_one()
     media_file = MediaFile(
-        item=item,
+        item_id=item.id,
         format=detected.format,
         media_type=detected.media_type,
         size_bytes=size,
@@ -179,6 +177,7 @@ def add_file(
     except IntegrityError:
         # The same file reached the same item in a request running alongside this one.
         raise _duplicate() from None
+    db.session.expire(item, ["files"])  # the new file shows in ``item.files`` from now on
     audit(
         actor,
         "media.file_added",
@@ -297,13 +296,11 @@ def set_cover(actor: User | None, item: MediaItem, stream: IO[bytes]) -> str:
     require_staff(actor)
     data = stream.read(COVER_MAX_BYTES + 1)
     if len(data) > COVER_MAX_BYTES:
-        raise FileTooLarge(
-            _l(
-                "The image is larger than %(limit)s MB, the most we accept.",
-                limit=COVER_MAX_BYTES // (1024 * 1024),
-            ),
-            errors={"cover": [_l("The image is too large.")]},
+        message = _l(
+            "The image is larger than %(limit)s MB, the most we accept.",
+            limit=COVER_MAX_BYTES // (1024 * 1024),
         )
+        raise FileTooLarge(message, errors={"cover": [message]})
     sha256 = _store_cover(item, data)
     db.session.flush()
     audit(actor, "media.cover_set", item, sha256=sha256)

@@ -78,7 +78,7 @@ def send_media_file(media_file: MediaFile, *, inline: bool = False) -> Response:
             last_modified=media_file.created_at,
             max_age=0,
         )
-    except RequestedRangeNotSatisfiable as exc:
+    except RequestedRangeNotSatisfiable as exc:  # Werkzeug has closed the file
         raise RangeNotSatisfiable(
             headers={"Content-Range": f"bytes */{media_file.size_bytes}", "Accept-Ranges": "bytes"}
         ) from exc

@@ -27,12 +27,16 @@ from media.models import ContributorRole
 def read_pdf(path: Path) -> Proposal:
     """The metadata and page count of the PDF at ``path``; ``FileRefused`` if unreadable."""
     try:
-        reader = PdfReader(path, strict=False)
-        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-            raise refused("file_encrypted")
-        pages = len(reader.pages)
-        info = reader.metadata or {}
-        title, author, keywords = (_text(info, key) for key in ("/Title", "/Author", "/Keywords"))
+        # Opened here, not by pypdf from the path: a reader keeps its file open until closed.
+        with path.open("rb") as stream:
+            reader = PdfReader(stream, strict=False)
+            if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+                raise refused("file_encrypted")
+            pages = len(reader.pages)
+            info = reader.metadata or {}
+            title, author, keywords = (
+                _text(info, key) for key in ("/Title", "/Author", "/Keywords")
+            )
     except FileRefused:
         raise
     except Exception:  # any failure to parse an untrusted file: it is damaged
