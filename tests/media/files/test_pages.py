@@ -59,7 +59,7 @@ def test_upload_then_confirm_the_metadata(app, as_staff, make_item):
         as_staff, f"/staff/media/{item_id}/files", samples.epub(cover=samples.png()), "roman.mp3"
     )
     assert resp.status_code == 302
-    [(file_id, fmt, _sha)] = item_of(app, item_id)["files"]
+    [(file_id, _fmt, _sha)] = item_of(app, item_id)["files"]
     assert resp.headers["Location"].endswith(f"/staff/media/{item_id}/files/{file_id}/metadata")
     page = as_staff.get(resp.headers["Location"])
     assert page.status_code == 200
