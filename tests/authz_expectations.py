@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import tempfile
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -1616,6 +1619,18 @@ def _media_cover_sha256(o: Objects) -> str:
     return cover.sha256
 
 
+_SAMPLES = Path(tempfile.gettempdir()) / f"vhs-matrix-samples-{os.getpid()}"
+
+
+def _sample_path(name: str, make: Callable[[], bytes]) -> str:
+    """A sample file on disk: the test client opens a path anew for every request it sends."""
+    path = _SAMPLES / name
+    if not path.exists():
+        _SAMPLES.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(make())
+    return str(path)
+
+
 def _closed(resp: Any, o: Objects) -> None:
     """A file response holds its file open until closed (a server closes it after sending)."""
     resp.close()
@@ -1638,9 +1653,7 @@ EXPECTATIONS.update(
             "staff",
             ok=302,
             path=lambda o: f"/staff/media/{o.media_item_id}/files",
-            data=lambda o: {
-                "file": (io.BytesIO(media_samples.pdf(title=f"Upload {o.role}")), "m.pdf")
-            },
+            data=lambda o: {"file": (_sample_path("upload.pdf", media_samples.pdf), "m.pdf")},
         ),
         ("GET", "/staff/media/<int:item_id>/files/<int:file_id>/metadata"): Case(
             "staff", path=_one_media_file(suffix="/metadata")
@@ -1658,7 +1671,7 @@ EXPECTATIONS.update(
             "staff",
             ok=302,
             path=lambda o: f"/staff/media/{o.media_item_id}/files/cover",
-            data=lambda o: {"cover": (io.BytesIO(media_samples.png(90, 120)), "c.png")},
+            data=lambda o: {"cover": (_sample_path("cover.png", media_samples.png), "c.png")},
         ),
         ("GET", "/staff/media/files/<int:file_id>"): Case(
             "staff", path=lambda o: f"/staff/media/files/{o.media_file_ids[1]}", check=_closed
