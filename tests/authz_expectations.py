@@ -23,13 +23,22 @@ rolled-back transaction, so destructive requests (log out, delete account) harm 
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
+import tempfile
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from courses.certificates import services as certificate_services
+from media.files.storage import cover_key, file_key, get_storage
+from media.ingest.covers import make_cover
+from media.models import FileFormat, MediaFile, MediaItem, MediaKind
+from tests.media.ingest import samples as media_samples
 from vhs.accounts.models import ApiToken, Role, User
 from vhs.db import db
 from vhs.uow import unit_of_work
@@ -1671,6 +1680,138 @@ EXPECTATIONS.update(
         ),
         ("POST", "/staff/media/<int:item_id>/withdraw"): Case(
             "staff", ok=302, path=_media_staff("media_item_id", "/withdraw")
+        ),
+    }
+)
+
+
+# --- media files (issue 11) --------------------------------------------------------------------
+
+
+@builds("media_files_item_id")
+def _media_files_item_id(o: Objects) -> int:
+    """A draft item to attach files to."""
+    item = MediaItem(kind=MediaKind.EBOOK, title=f"Matrix {o.role}")
+    db.session.add(item)
+    db.session.flush()
+    return item.id
+
+
+@builds("media_file_ids")
+def _media_file_ids(o: Objects) -> tuple[int, int]:
+    """An item with a stored PDF: (item id, file id)."""
+    data = media_samples.pdf(title=f"Matrix {o.role}")
+    sha256 = hashlib.sha256(data).hexdigest()
+    get_storage().put(file_key(sha256), io.BytesIO(data), content_type="application/pdf")
+    item = MediaItem(kind=MediaKind.DOCUMENT, title=f"Matrix-Datei {o.role}")
+    item.files.append(
+        MediaFile(
+            format=FileFormat.PDF,
+            media_type="application/pdf",
+            size_bytes=len(data),
+            sha256=sha256,
+            pages=3,
+        )
+    )
+    db.session.add(item)
+    db.session.flush()
+    return item.id, item.files[0].id
+
+
+@builds("media_cover_sha256")
+def _media_cover_sha256(o: Objects) -> str:
+    cover = make_cover(media_samples.png(120, 180, color="purple"))
+    for width, jpeg in cover.thumbnails.items():
+        get_storage().put(
+            cover_key(cover.sha256, width), io.BytesIO(jpeg), content_type="image/jpeg"
+        )
+    return cover.sha256
+
+
+_SAMPLES = Path(tempfile.gettempdir()) / f"vhs-matrix-samples-{os.getpid()}"
+
+
+def _sample_path(name: str, make: Callable[[], bytes]) -> str:
+    """A sample file on disk: the test client opens a path anew for every request it sends."""
+    path = _SAMPLES / name
+    if not path.exists():
+        _SAMPLES.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(make())
+    return str(path)
+
+
+def _closed(resp: Any, o: Objects) -> None:
+    """A file response holds its file open until closed (a server closes it after sending)."""
+    resp.close()
+
+
+def _media_files_path(suffix: str = "") -> PathSpec:
+    return lambda o: f"/staff/media/{o.media_file_ids[0]}/files{suffix}"
+
+
+def _one_media_file(prefix: str = "", suffix: str = "") -> PathSpec:
+    return lambda o: (
+        f"{prefix}/staff/media/{o.media_file_ids[0]}/files/{o.media_file_ids[1]}{suffix}"
+    )
+
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/staff/media/<int:item_id>/files"): Case("staff", path=_media_files_path()),
+        ("POST", "/staff/media/<int:item_id>/files"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/media/{o.media_files_item_id}/files",
+            data=lambda o: {"file": (_sample_path("upload.pdf", media_samples.pdf), "m.pdf")},
+        ),
+        ("GET", "/staff/media/<int:item_id>/files/<int:file_id>/metadata"): Case(
+            "staff", path=_one_media_file(suffix="/metadata")
+        ),
+        ("POST", "/staff/media/<int:item_id>/files/<int:file_id>/metadata"): Case(
+            "staff", ok=302, path=_one_media_file(suffix="/metadata"), data={"fields": "title"}
+        ),
+        ("GET", "/staff/media/<int:item_id>/files/<int:file_id>/remove"): Case(
+            "staff", path=_one_media_file(suffix="/remove")
+        ),
+        ("POST", "/staff/media/<int:item_id>/files/<int:file_id>/remove"): Case(
+            "staff", ok=302, path=_one_media_file(suffix="/remove")
+        ),
+        ("POST", "/staff/media/<int:item_id>/files/cover"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/media/{o.media_files_item_id}/files/cover",
+            data=lambda o: {"cover": (_sample_path("cover.png", media_samples.png), "c.png")},
+        ),
+        ("GET", "/staff/media/files/<int:file_id>"): Case(
+            "staff", path=lambda o: f"/staff/media/files/{o.media_file_ids[1]}", check=_closed
+        ),
+        ("GET", "/media/covers/<sha256>-<int:size>.jpg"): [
+            Case(
+                "public",
+                path=lambda o: f"/media/covers/{o.media_cover_sha256}-160.jpg",
+                check=_closed,
+            ),
+            Case(dict.fromkeys(ROLES, 404), path=f"/media/covers/{'0' * 64}-160.jpg", note="none"),
+        ],
+        # The upload bodies are optional in the API document so that a request without one
+        # meets the role check; staff sending none get 422 (the part is required).
+        ("GET", "/api/v1/staff/media/<int:item_id>/files"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/media/{o.media_file_ids[0]}/files"
+        ),
+        ("POST", "/api/v1/staff/media/<int:item_id>/files"): Case(
+            "staff", ok=422, path=lambda o: f"/api/v1/staff/media/{o.media_files_item_id}/files"
+        ),
+        ("DELETE", "/api/v1/staff/media/<int:item_id>/files/<int:file_id>"): Case(
+            "staff", ok=204, path=_one_media_file("/api/v1")
+        ),
+        ("GET", "/api/v1/staff/media/<int:item_id>/files/<int:file_id>/metadata"): Case(
+            "staff", path=_one_media_file("/api/v1", "/metadata")
+        ),
+        ("POST", "/api/v1/staff/media/<int:item_id>/files/<int:file_id>/metadata"): Case(
+            "staff", path=_one_media_file("/api/v1", "/metadata"), data={"fields": ["title"]}
+        ),
+        ("PUT", "/api/v1/staff/media/<int:item_id>/cover"): Case(
+            "staff", ok=422, path=lambda o: f"/api/v1/staff/media/{o.media_files_item_id}/cover"
         ),
     }
 )

@@ -77,6 +77,7 @@ def base_config(url: str | None = None, **overrides: Any) -> dict[str, Any]:
         "mail_url": "",
         "stripe_secret_key": "",
         "stripe_webhook_secret": "",
+        "storage_url": f"file://{_TMP / 'media'}",  # never the checkout's instance/media
     }
     cfg.update(overrides)
     return cfg

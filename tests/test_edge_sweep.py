@@ -259,6 +259,7 @@ class Sweep:
                 path, method=self.method, query_string=query, headers=headers, **kw
             )
             resp.get_data()  # a streamed body (CSV, ICS) fails while it is sent
+            resp.close()  # as a server does: a file sent from disk is closed
         except Exception as exc:  # testing apps re-raise what would be a 500
             answer = f"{type(exc).__name__}: {exc}"
         else:
@@ -407,6 +408,7 @@ def _fields(
     found = Fields()
     if "GET" in _methods(rule) and not rule.endswith(FILE_SUFFIXES):
         page = sweep.client.get(path)
+        page.close()  # its body stays readable; a file it was sent from is closed
         if page.status_code == 200 and page.mimetype == "text/html":
             inputs = page_inputs(page.get_data(as_text=True))
             if method == "GET":

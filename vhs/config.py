@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_SECRET_KEY = "dev-insecure-change-me"
@@ -109,6 +111,15 @@ class Settings:
     calendar_feed_rate_limit: str = "60 per minute"  # per feed token
     lock_timeout_ms: int = 3000
     sqlite_busy_timeout_ms: int = 15000
+    # Media files: empty keeps them in ``<instance>/media``; ``file:///srv/vhs-media`` names
+    # another directory; ``s3://bucket/prefix`` an S3-compatible object store.
+    storage_url: str = ""
+    s3_endpoint_url: str = ""  # empty: AWS itself; else MinIO, Ceph, Hetzner, ... over http(s)
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    media_max_file_mb: int = 500
+    media_url_ttl_seconds: int = 300  # lifetime of a presigned S3 link to a file
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -165,10 +176,16 @@ class Settings:
         return raw
 
     def validate(self) -> None:
-        """Refuse to start on an unsafe production setup, naming what to set."""
+        """Refuse to start on an unsafe production setup, naming what to set.
+
+        Media storage is checked in every environment: a wrong storage URL would otherwise
+        show only at the first upload.
+        """
+        problems = media_problems(self)
+        if problems:
+            raise ConfigError("Refusing to start: " + "; ".join(problems) + ".")
         if not self.production:
             return
-        problems = []
         if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
             problems.append("set VHS_SECRET_KEY to a random value of at least 32 characters")
         if not self.database_url or self.database_url.startswith("sqlite"):
@@ -187,6 +204,76 @@ class Settings:
             raise ConfigError(
                 "Refusing to start with VHS_ENV=production: " + "; ".join(problems) + "."
             )
+
+
+# S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens, starting and ending
+# with a letter or digit; the prefix is a path of plain segments.
+S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+S3_PREFIX = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
+MEDIA_MAX_FILE_MB_LIMIT = 10 * 1024  # 10 GB: more is no e-medium, and bodies are spooled to disk
+PRESIGNED_TTL_LIMIT = 7 * 24 * 3600  # S3 refuses signatures valid for longer than a week
+
+
+@dataclass(frozen=True)
+class StorageLocation:
+    """Where media files are kept: a local directory, or an S3 bucket and key prefix."""
+
+    kind: str  # "local" or "s3"
+    directory: Path | None = None
+    bucket: str = ""
+    prefix: str = ""
+
+
+def storage_location(settings: Settings, instance_path: str | Path) -> StorageLocation:
+    """Read ``VHS_STORAGE_URL``; ValueError says what is wrong with it."""
+    url = settings.storage_url.strip()
+    if not url:
+        return StorageLocation("local", directory=Path(instance_path) / "media")
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise ValueError("a file: storage URL needs an absolute path (file:///srv/media)")
+        return StorageLocation("local", directory=Path(unquote(parts.path)))
+    if parts.scheme == "s3":
+        prefix = parts.path.strip("/")
+        if not S3_BUCKET.fullmatch(parts.netloc) or ".." in parts.netloc:
+            raise ValueError(f"{parts.netloc!r} is not an S3 bucket name")
+        if prefix and (not S3_PREFIX.fullmatch(prefix) or ".." in prefix.split("/")):
+            raise ValueError(f"{prefix!r} is not a key prefix (letters, digits, . _ - and /)")
+        if parts.query or parts.fragment:
+            raise ValueError("an s3: storage URL takes no query or fragment")
+        return StorageLocation("s3", bucket=parts.netloc, prefix=prefix)
+    raise ValueError("use file:///path or s3://bucket/prefix (or leave it empty)")
+
+
+def media_problems(settings: Settings) -> list[str]:
+    """What is wrong with the media settings, each naming the variable to fix."""
+    problems = []
+    try:
+        location = storage_location(settings, ".")
+    except ValueError as exc:
+        problems.append(f"set VHS_STORAGE_URL correctly: {exc}")
+        location = None
+    s3_names = ("s3_endpoint_url", "s3_region", "s3_access_key_id", "s3_secret_access_key")
+    if location is None or location.kind != "s3":
+        if any(getattr(settings, name) for name in s3_names):
+            problems.append("set VHS_STORAGE_URL to s3://bucket/prefix (S3 settings are given)")
+    else:
+        if bool(settings.s3_access_key_id) != bool(settings.s3_secret_access_key):
+            problems.append(
+                "set both VHS_S3_ACCESS_KEY_ID and VHS_S3_SECRET_ACCESS_KEY, or neither "
+                "(then boto3 finds credentials itself)"
+            )
+        endpoint = urlsplit(settings.s3_endpoint_url)
+        if settings.s3_endpoint_url and (
+            endpoint.scheme not in ("http", "https") or not endpoint.netloc
+        ):
+            problems.append("set VHS_S3_ENDPOINT_URL to an http(s):// address, or leave it empty")
+    if not 1 <= settings.media_max_file_mb <= MEDIA_MAX_FILE_MB_LIMIT:
+        problems.append(f"set VHS_MEDIA_MAX_FILE_MB between 1 and {MEDIA_MAX_FILE_MB_LIMIT}")
+    if not 1 <= settings.media_url_ttl_seconds <= PRESIGNED_TTL_LIMIT:
+        problems.append(f"set VHS_MEDIA_URL_TTL_SECONDS between 1 and {PRESIGNED_TTL_LIMIT}")
+    return problems
 
 
 def flask_config(settings: Settings, instance_path: str) -> dict[str, Any]:

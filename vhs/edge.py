@@ -25,11 +25,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import accumulate
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Flask, Request, request
+from flask import Flask, Request, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -51,7 +51,8 @@ MAX_JSON_DEPTH = 32
 
 # The largest body of each kind a legitimate client sends, with room to spare: a course
 # description of 20,000 characters is under 100 KB as form or JSON even with many umlauts.
-# Multipart bodies carry files; an upload endpoint that needs more sets its own limit.
+# Multipart bodies carry files; an upload endpoint that needs more sets its own limit
+# (``large_uploads``).
 BODY_LIMITS: dict[str, int] = {
     "application/json": 512 * 1024,
     "application/x-www-form-urlencoded": 512 * 1024,
@@ -72,6 +73,8 @@ _JSON_STRING = re.compile(r'"(?:[^"\\]++|\\[\s\S]?)*+(?:"|\Z)')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]++")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 FIELD_MESSAGE = _l("Contains a character that is not allowed (a control character).")
 
 
@@ -82,6 +85,25 @@ def body_limit(mimetype: str, path: str = "/") -> int:
     if _is_json(mimetype):
         return BODY_LIMITS["application/json"]
     return BODY_LIMITS.get(mimetype, OTHER_BODY_LIMIT)
+
+
+def large_uploads(limit: Callable[[], int]) -> Callable[[F], F]:
+    """Let one view take multipart bodies up to ``limit()`` bytes (read per request, so a
+    configured size applies), instead of the ``multipart/form-data`` limit of every other."""
+
+    def decorate(view: F) -> F:
+        view.vhs_multipart_limit = limit  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def _view_multipart_limit() -> int | None:
+    """The matched view's own limit for a multipart body (``large_uploads``), if it has one."""
+    if request.mimetype != "multipart/form-data" or request.endpoint is None:
+        return None
+    limit = getattr(current_app.view_functions.get(request.endpoint), "vhs_multipart_limit", None)
+    return limit() if limit is not None else None
 
 
 def json_depth(text: str) -> int:
@@ -170,7 +192,7 @@ def check_request() -> None:
 
 def _check_size() -> None:
     """Refuse a declared length over the limit; cap a streamed body at it while it is read."""
-    limit = body_limit(request.mimetype, request.path)
+    limit = _view_multipart_limit() or body_limit(request.mimetype, request.path)
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLarge()
     request.max_content_length = limit
