@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.ics_parsers import expand, read_icalendar, read_vobject
@@ -262,6 +262,20 @@ instants = st.datetimes(
     url=st.sampled_from(["", "http://vhs.test/courses/1", "https://vhs.test/" + "x" * 90]),
     all_day=st.booleans(),
 )
+@example(
+    summary="\ufeffKurs",
+    description="",
+    location="\ufeff",
+    uid="0",
+    start=datetime(2000, 1, 1, tzinfo=UTC),
+    minutes=1,
+    modified=datetime(2000, 1, 1, tzinfo=UTC),
+    stamp=datetime(2000, 1, 1, tzinfo=UTC),
+    sequence=0,
+    status=EventStatus.CONFIRMED,
+    url="",
+    all_day=False,
+)  # a byte-order mark: icalendar dropped it at the start of a value, we wrote it (CI found it)
 def test_event_bytes_equal_icalendars_own_serialisation(
     summary,
     description,

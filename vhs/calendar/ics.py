@@ -236,7 +236,9 @@ def _escaped_line(name: str, value: str) -> bytes:
 
 
 # C0 controls other than TAB, LF and CR, and DEL, are not allowed in iCalendar TEXT.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and the byte-order mark (U+FEFF), which icalendar drops at the start of
+# a value but keeps elsewhere: dropped everywhere, so both writers agree.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff]")
 
 
 def _clean(text: str) -> str:
