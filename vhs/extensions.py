@@ -105,3 +105,31 @@ def problems(blueprint: Any, *codes: int) -> Any:
         return func
 
     return decorator
+
+
+def link(
+    method: str,
+    path: str,
+    description: str,
+    *,
+    body: dict[str, Any] | None = None,
+    **parameters: str,
+) -> dict[str, Any]:
+    """An OpenAPI link to ``METHOD path``: ``parameters`` map its names to runtime expressions
+    (``$response.body#/id``); ``body`` holds fields for the target's request body."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    target: dict[str, Any] = {
+        "operationRef": f"#/paths/{pointer}/{method.lower()}",
+        "description": description,
+    }
+    if parameters:
+        target["parameters"] = parameters
+    if body is not None:
+        target["requestBody"] = body
+    return target
+
+
+def links(blueprint: Any, status: int, **targets: dict[str, Any]) -> Any:
+    """Document where a response's ids lead (OpenAPI ``links``): clients, and the stateful
+    fuzzer, follow them from one operation to the next (create, read, change, delete)."""
+    return blueprint.doc(responses={status: {"links": targets}})
