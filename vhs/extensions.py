@@ -5,6 +5,7 @@ from __future__ import annotations
 import http
 from typing import Any
 
+from apispec import BasePlugin
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -44,6 +45,19 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, max=max, **kwargs)
 
 
+class BadBodyPlugin(BasePlugin):
+    """An operation that reads a JSON body also answers 400 when the body is not JSON (webargs
+    refuses it before validation, which answers 422): the document says so for each."""
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """Add the 400 answer to every operation with a request body."""
+        for operation in (operations or {}).values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault(400, "BAD_REQUEST")
+
+
 class Api(SmorestApi):
     """flask-smorest with errors documented as ``application/problem+json``."""
 
@@ -77,6 +91,7 @@ babel = Babel()
 limiter = Limiter(key_func=_client_ip, default_limits=[], headers_enabled=True)
 api = Api(
     spec_kwargs={
+        "extra_plugins": [BadBodyPlugin()],
         "components": {
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer"},
