@@ -63,7 +63,7 @@ class Courses(MethodView):
     # An instance, not the class: webargs would build (deep-copy) a new schema per request.
     @bp.arguments(CatalogueArgsSchema(), location="query")
     @bp.response(200, CoursePageSchema)
-    @links(bp, 200, **course_links("/items/0/id", "GetCourse", "Enrol"))
+    @links(bp, 200, **course_links("/items/0/id", "GetCourse", "Enrol", "GetStaffCourse"))
     @problems(bp, 422)
     def get(self, args: dict[str, Any]) -> Any:
         """The public catalogue: filters, full-text search (`q`), sorting, pages.
