@@ -94,9 +94,9 @@ test-browser: check-chromium venv compile ## Only the browser journeys (headless
 
 # The suite fuzzes the API briefly (tests/test_api_schemathesis.py); this runs it longer:
 # boundary cases as every role, more generated cases, longer stateful scenarios.
-FUZZ_EXAMPLES ?= 100
-FUZZ_SCENARIOS ?= 150
-FUZZ_STEPS ?= 20
+FUZZ_EXAMPLES ?= 50
+FUZZ_SCENARIOS ?= 100
+FUZZ_STEPS ?= 15
 fuzz: venv compile ## Fuzz the API longer than the suite does (every role, stateful; minutes)
 	VHS_FUZZ_DEEP=1 VHS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) VHS_FUZZ_SCENARIOS=$(FUZZ_SCENARIOS) \
 	  VHS_FUZZ_STEPS=$(FUZZ_STEPS) $(BIN)/pytest -q -n $(WORKERS) $(PYTEST_ARGS) \

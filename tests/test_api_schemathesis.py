@@ -186,7 +186,17 @@ def test_scenarios(app: Flask, world: World, role: str) -> None:
     """Sequences along the declared links hold the same promises, plus: what a POST created,
     the link to read it finds."""
 
+    # The connection conftest binds every session to: each scenario runs in a savepoint of its
+    # own and starts from the same world, as Hypothesis needs to replay and shrink it.
+    connection = db.session.session_factory.kw["bind"]
+
     class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            self.scenario = connection.begin_nested()
+
+        def teardown(self) -> None:
+            self.scenario.rollback()
+
         def before_call(self, case: Any) -> None:
             world.protect(case)
 
