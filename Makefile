@@ -28,7 +28,7 @@ export FLASK_APP := wsgi.py
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help venv translations compile run test pytest test-browser check-chromium lint format \
-	bench clean distclean
+	bench fuzz clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -92,6 +92,16 @@ pytest: check-chromium venv compile ## the whole pytest suite, without ruff
 
 test-browser: check-chromium venv compile ## Only the browser journeys (headless Chromium)
 	$(BIN)/pytest -q $(PYTEST_ARGS) tests/browser
+
+# The suite fuzzes the API briefly (tests/test_api_schemathesis.py); this runs it longer:
+# boundary cases as every role, more generated cases, longer stateful scenarios.
+FUZZ_EXAMPLES ?= 50
+FUZZ_SCENARIOS ?= 100
+FUZZ_STEPS ?= 15
+fuzz: venv compile ## Fuzz the API longer than the suite does (every role, stateful; minutes)
+	VHS_FUZZ_DEEP=1 VHS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) VHS_FUZZ_SCENARIOS=$(FUZZ_SCENARIOS) \
+	  VHS_FUZZ_STEPS=$(FUZZ_STEPS) $(BIN)/pytest -q -n $(WORKERS) $(PYTEST_ARGS) \
+	  tests/test_api_schemathesis.py
 
 lint: venv ## ruff check, format check and the layering contracts (lint-imports)
 	$(BIN)/ruff check .

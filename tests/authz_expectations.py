@@ -16,6 +16,12 @@ per role, what status the request gets:
 ``LOGIN`` is how anonymous visitors are refused: a GET of an HTML page redirects to the login
 page, anything else (API, HTML POST) answers 401.
 
+The matrix runs twice, the second time with Stripe and Jitsi configured; ``configured`` holds
+a case's per-role outcome there when it differs (the Stripe webhook: 404 while Stripe is off,
+400 for an unsigned delivery once it is on). Object-level cases name B's objects in
+``foreign`` (``ids``, ``course_code``, ``booked_course``...): a refused role's answer must
+hold none of them, nor the victim's name, e-mail address or street.
+
 HTML POSTs are sent with a valid CSRF token and API calls with the role's Bearer token, so the
 matrix tests authorisation, not CSRF. Each (route, case, role) runs as its own test in its own
 rolled-back transaction, so destructive requests (log out, delete account) harm nothing.
@@ -35,12 +41,15 @@ from typing import Any
 from flask import Flask
 
 from courses.certificates import services as certificate_services
+from courses.models import Course, Enrolment, Session
+from courses.webinars.join import room_for
 from media.files.storage import cover_key, file_key, get_storage
 from media.ingest.covers import make_cover
 from media.models import FileFormat, MediaFile, MediaItem, MediaKind
 from tests.media.ingest import samples as media_samples
 from vhs.accounts.models import ApiToken, Role, User
 from vhs.db import db
+from vhs.payments.models import Payment
 from vhs.uow import unit_of_work
 
 ROLES: tuple[str, ...] = ("anonymous", "resident", "instructor", "staff", "admin")
@@ -76,13 +85,22 @@ class Objects:
     ``reset_token``, later ``course_id``...) come from ``BUILDERS`` by attribute access.
     """
 
-    def __init__(self, app: Flask, role: str, user: User | None, victim: User, password: str):
+    def __init__(
+        self,
+        app: Flask,
+        role: str,
+        user: User | None,
+        victim: User,
+        password: str,
+        configured: bool = False,
+    ):
         self.app = app
         self.role = role
         self.user = user
         self.victim = victim
         self.account = user or victim
         self.password = password
+        self.configured = configured  # Stripe and Jitsi are configured
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name not in BUILDERS:
@@ -124,15 +142,80 @@ class Case:
     # Extra assertions on a response that got the ``ok`` status (object-level checks).
     check: Callable[[Any, Objects], None] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    # Object-level cases (A asks for B's object): what only B, or only staff, may learn; ids
+    # and texts (course codes, titles). A role refused by ``access`` gets a body that holds
+    # none of them, nor the victim's name, e-mail address or street (``Objects.foreign``).
+    foreign: Callable[[Objects], Collection[int | str]] | None = None
+    # The per-role outcome with Stripe and Jitsi configured, where it differs from ``access``.
+    configured: str | Mapping[str, Outcome] | None = None
 
-    def outcome(self, role: str) -> Outcome:
+    def outcome(self, role: str, configured: bool = False) -> Outcome:
         """What ``role`` gets: a status, a set of statuses, or ``LOGIN``."""
-        table = ACCESS[self.access] if isinstance(self.access, str) else self.access
+        access = self.configured if configured and self.configured is not None else self.access
+        table = ACCESS[access] if isinstance(access, str) else access
         outcome = table[role]
         return self.ok if outcome == OK else outcome
 
+    def refuses(self, role: str) -> bool:
+        """Whether ``role`` is refused (sent to log in, 403, 404...) rather than served."""
+        outcome = self.outcome(role)
+        if outcome == LOGIN:
+            return True
+        statuses = {outcome} if isinstance(outcome, int) else set(outcome)
+        return all(400 <= status < 500 for status in statuses)
+
 
 Entry = str | Case | list[Case]
+
+
+# --- what belongs to someone else (object-level cases) ---------------------------------------
+
+Foreign = Callable[[Objects], list[int | str]]
+
+
+def foreign(*parts: Foreign) -> Foreign:
+    """B's fingerprint for ``Case.foreign``: the parts' ids and texts, one list."""
+    return lambda o: [item for part in parts for item in part(o)]
+
+
+def ids(*attrs: str) -> Foreign:
+    """The ids ``Objects.<attr>`` (the victim's objects, or a draft's)."""
+    return lambda o: [getattr(o, attr) for attr in attrs]
+
+
+def course_code(attr: str) -> Foreign:
+    """The code of the course ``Objects.<attr>`` (a draft only staff may see)."""
+    return lambda o: [db.session.get(Course, getattr(o, attr)).code]
+
+
+def booked_course(attr: str) -> Foreign:
+    """Which course the booking ``Objects.<attr>`` is for: its id and code."""
+
+    def parts(o: Objects) -> list[int | str]:
+        course = db.session.get(Enrolment, getattr(o, attr)).course
+        return [course.id, course.code]
+
+    return parts
+
+
+def paid_for(attr: str) -> Foreign:
+    """What the payment ``Objects.<attr>`` is for (its text names the course) and its purpose."""
+
+    def parts(o: Objects) -> list[int | str]:
+        payment = db.session.get(Payment, getattr(o, attr))
+        return [payment.description, payment.purpose_id]
+
+    return parts
+
+
+def token_prefix(attr: str) -> Foreign:
+    """The visible prefix of the API token ``Objects.<attr>``."""
+    return lambda o: [db.session.get(ApiToken, getattr(o, attr)).prefix]
+
+
+def room_of(attr: str) -> Foreign:
+    """The Jitsi room of the session ``Objects.<attr>`` (whoever knows it can walk in)."""
+    return lambda o: [db.session.get(Session, getattr(o, attr)).jitsi_room]
 
 
 # --- builders for objects that URLs point at -------------------------------------------------
@@ -220,6 +303,16 @@ def only_own_tokens(resp: Any, o: Objects) -> None:
     assert o.victim_token_id not in ids, "another account's token is listed"
 
 
+def refused_as_unsigned(configured: str, *, unconfigured: str) -> Callable[[Any, Objects], None]:
+    """A webhook refusal names its reason: the signature once the service is configured."""
+
+    def check(resp: Any, o: Objects) -> None:
+        reason = configured if o.configured else unconfigured
+        assert reason in resp.get_data(as_text=True), f"expected a refusal for {reason!r}"
+
+    return check
+
+
 def is_me(resp: Any, o: Objects) -> None:
     """``/api/v1/me`` is the caller."""
     assert resp.get_json()["id"] == o.account.id
@@ -290,6 +383,7 @@ EXPECTATIONS: dict[tuple[str, str], Entry] = {
             {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 404)},
             path=lambda o: f"/account/tokens/{o.victim_token_id}/revoke",
             note="someone else's token",
+            foreign=foreign(ids("victim_token_id"), token_prefix("victim_token_id")),
         ),
     ],
     ("GET", "/account/export"): Case("user", check=only_own_data),
@@ -321,6 +415,7 @@ EXPECTATIONS: dict[tuple[str, str], Entry] = {
             {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 404)},
             path=lambda o: f"/api/v1/me/tokens/{o.victim_token_id}",
             note="someone else's token",
+            foreign=foreign(ids("victim_token_id"), token_prefix("victim_token_id")),
         ),
     ],
     ("GET", "/api/v1/me/export"): Case("user", check=only_own_data),
@@ -658,6 +753,7 @@ EXPECTATIONS.update(
                 _NOT_FOUND_BUT_STAFF,
                 path=lambda o: f"/courses/{o.draft_course_id}",
                 note="a draft",
+                foreign=course_code("draft_course_id"),
             ),
         ],
         ("POST", "/courses/<int:course_id>/enrol"): [
@@ -683,6 +779,7 @@ EXPECTATIONS.update(
                 },
                 path=lambda o: f"/courses/{o.draft_course_id}/enrol",
                 note="a draft",
+                foreign=course_code("draft_course_id"),
             ),
         ],
         ("POST", "/enrolments/<int:enrolment_id>/cancel"): [
@@ -697,6 +794,7 @@ EXPECTATIONS.update(
                 },
                 path=lambda o: f"/enrolments/{o.victim_enrolment_id}/cancel",
                 note="someone else's booking",
+                foreign=booked_course("victim_enrolment_id"),
             ),
         ],
         ("GET", "/me/courses"): Case("user", path=_my_courses_path, check=only_own_bookings),
@@ -708,6 +806,7 @@ EXPECTATIONS.update(
                 path=_teaching_path("others_course_id"),
                 check=shows_participants,
                 note="another instructor's course",
+                foreign=foreign(),
             ),
         ],
         ("GET", "/teaching/courses/<int:course_id>/participants.csv"): [
@@ -721,6 +820,7 @@ EXPECTATIONS.update(
                 path=_teaching_path("others_course_id", "/participants.csv"),
                 check=shows_participants,
                 note="another instructor's course",
+                foreign=foreign(),
             ),
         ],
         ("POST", "/teaching/courses/<int:course_id>/message"): [
@@ -736,6 +836,7 @@ EXPECTATIONS.update(
                 path=_teaching_path("others_course_id", "/message"),
                 data=_MESSAGE,
                 note="another instructor's course",
+                foreign=foreign(),
             ),
         ],
     }
@@ -861,6 +962,7 @@ EXPECTATIONS.update(
                 {"anonymous": 404, "resident": 404, "instructor": 404, "staff": 200, "admin": 200},
                 path=lambda o: f"/api/v1/courses/{o.api_draft_course_id}",
                 note="a draft is invisible to the public",
+                foreign=course_code("api_draft_course_id"),
             ),
         ],
         ("POST", "/api/v1/courses/<int:course_id>/enrolments"): Case(
@@ -871,6 +973,7 @@ EXPECTATIONS.update(
                 _TEACHES,
                 path=lambda o: f"/api/v1/courses/{o.api_course_id}/enrolments",
                 note="a course the caller does not teach",
+                foreign=foreign(),
             ),
             Case(
                 "user",
@@ -900,6 +1003,7 @@ EXPECTATIONS.update(
                 _own_or_staff(200),
                 path=lambda o: f"/api/v1/enrolments/{o.victim_pending_enrolment_id}",
                 note="someone else's booking",
+                foreign=booked_course("victim_pending_enrolment_id"),
             ),
         ],
         ("DELETE", "/api/v1/enrolments/<int:enrolment_id>"): [
@@ -908,6 +1012,7 @@ EXPECTATIONS.update(
                 _own_or_staff(200),
                 path=lambda o: f"/api/v1/enrolments/{o.victim_pending_enrolment_id}",
                 note="someone else's booking",
+                foreign=booked_course("victim_pending_enrolment_id"),
             ),
         ],
         ("POST", "/api/v1/enrolments/<int:enrolment_id>/payment"): [
@@ -922,6 +1027,7 @@ EXPECTATIONS.update(
                 path=lambda o: f"/api/v1/enrolments/{o.victim_pending_enrolment_id}/payment",
                 data={"provider": "manual"},
                 note="someone else's booking",
+                foreign=booked_course("victim_pending_enrolment_id"),
             ),
         ],
         ("POST", "/api/v1/enrolments/<int:enrolment_id>/move"): Case(
@@ -1018,6 +1124,7 @@ EXPECTATIONS.update(
                 _own_or_staff(200),
                 path=lambda o: f"/enrolments/{o.victim_pending_enrolment_id}/pay",
                 note="someone else's booking",
+                foreign=booked_course("victim_pending_enrolment_id"),
             ),
         ],
         ("POST", "/enrolments/<int:enrolment_id>/pay"): [
@@ -1032,6 +1139,7 @@ EXPECTATIONS.update(
                 path=lambda o: f"/enrolments/{o.victim_pending_enrolment_id}/pay",
                 data={"provider": "manual"},
                 note="someone else's booking",
+                foreign=booked_course("victim_pending_enrolment_id"),
             ),
         ],
         ("GET", "/enrolments/<int:enrolment_id>/paid"): [
@@ -1040,6 +1148,7 @@ EXPECTATIONS.update(
                 _own_or_staff(200),
                 path=lambda o: f"/enrolments/{o.victim_pending_enrolment_id}/paid",
                 note="someone else's booking",
+                foreign=booked_course("victim_pending_enrolment_id"),
             ),
         ],
         # payments (HTML)
@@ -1050,6 +1159,7 @@ EXPECTATIONS.update(
                 _own_or_staff(200),
                 path=lambda o: f"/payments/{o.victim_payment_id}",
                 note="someone else's payment",
+                foreign=paid_for("victim_payment_id"),
             ),
         ],
         ("GET", "/payments/<int:payment_id>/receipt"): [
@@ -1058,6 +1168,7 @@ EXPECTATIONS.update(
                 _own_or_staff(200),
                 path=lambda o: f"/payments/{o.victim_payment_id}/receipt",
                 note="someone else's invoice",
+                foreign=paid_for("victim_payment_id"),
             ),
         ],
         ("GET", "/payments/<int:payment_id>/receipt.pdf"): [
@@ -1066,6 +1177,7 @@ EXPECTATIONS.update(
                 _own_or_staff(200),
                 path=lambda o: f"/payments/{o.victim_payment_id}/receipt.pdf",
                 note="someone else's invoice",
+                foreign=paid_for("victim_payment_id"),
             ),
         ],
         ("GET", "/staff/payments"): Case("staff", query={"status": "pending"}),
@@ -1090,6 +1202,7 @@ EXPECTATIONS.update(
                 _own_or_staff(200),
                 path=lambda o: f"/api/v1/payments/{o.victim_payment_id}",
                 note="someone else's payment",
+                foreign=paid_for("victim_payment_id"),
             ),
         ],
         ("GET", "/api/v1/staff/payments"): "staff",
@@ -1102,8 +1215,15 @@ EXPECTATIONS.update(
             path=lambda o: f"/api/v1/staff/payments/{o.paid_payment_id}/refunds",
             data={"amount_cents": 1000, "reason": "Kulanz"},
         ),
-        # Stripe's webhook: machines only, verified by signature (Stripe is off in these tests)
-        ("POST", "/webhooks/stripe"): Case("public", ok=404, data={}),
+        # Stripe's webhook: machines only. Off by default (404); configured, an unsigned
+        # delivery is refused for its signature.
+        ("POST", "/webhooks/stripe"): Case(
+            dict.fromkeys(ROLES, 404),
+            ok={400, 404},
+            data={},
+            configured=dict.fromkeys(ROLES, 400),
+            check=refused_as_unsigned("invalid signature", unconfigured="disabled"),
+        ),
     }
 )
 
@@ -1220,6 +1340,7 @@ EXPECTATIONS.update(
                 _HIDDEN_DRAFT,
                 path=lambda o: f"/courses/{o.calendar_draft_course_id}.ics",
                 note="a draft",
+                foreign=course_code("calendar_draft_course_id"),
             ),
         ],
         ("GET", "/sessions/<int:session_id>.ics"): [
@@ -1228,6 +1349,7 @@ EXPECTATIONS.update(
                 _HIDDEN_DRAFT,
                 path=lambda o: f"/sessions/{o.calendar_draft_session_id}.ics",
                 note="a draft's session",
+                foreign=course_code("calendar_draft_course_id"),
             ),
         ],
         ("GET", "/staff/exports"): "staff",
@@ -1280,14 +1402,16 @@ def _webinar_own_session_id(o: Objects) -> int:
 
 @builds("webinar_others_session_id")
 def _webinar_others_session_id(o: Objects) -> int:
-    """Course B's running webinar: another instructor, the victim takes part; the acting
-    account is a confirmed participant of course A (another webinar) only."""
+    """Course B's running webinar: another instructor, the victim takes part (the room is
+    open already); the acting account is a confirmed participant of course A only."""
     from tests.courses import factories
     from tests.courses.webinars.helpers import first_session
 
     _running_course(factories.new_user("instructor").id, o.account.id)  # course A
     other = factories.new_user("instructor", name="Ines Andere").id
-    return first_session(_running_course(other, o.victim.id)).id
+    session = first_session(_running_course(other, o.victim.id))
+    room_for(session)  # a refusal must not hand out the room's name
+    return session.id
 
 
 def _past_class(instructor_id: int, participant_id: int) -> Any:
@@ -1439,6 +1563,7 @@ EXPECTATIONS.update(
                 _JOIN_OTHERS,
                 path=_session_path("webinar_others_session_id", suffix="/join"),
                 note="another course's session",
+                foreign=room_of("webinar_others_session_id"),
             ),
         ],
         ("GET", "/api/v1/sessions/<int:session_id>/join"): [
@@ -1451,6 +1576,7 @@ EXPECTATIONS.update(
                 _JOIN_OTHERS,
                 path=_session_path("webinar_others_session_id", "/api/v1", "/join"),
                 note="another course's session",
+                foreign=room_of("webinar_others_session_id"),
             ),
         ],
         ("POST", "/staff/sessions/<int:session_id>/room/replace"): Case(
@@ -1469,6 +1595,7 @@ EXPECTATIONS.update(
                 path=_session_path("others_past_session_id", "/teaching", "/attendance"),
                 check=shows_victim_name,
                 note="another instructor's course",
+                foreign=foreign(),
             ),
         ],
         ("POST", "/teaching/sessions/<int:session_id>/attendance"): [
@@ -1484,6 +1611,7 @@ EXPECTATIONS.update(
                 path=_session_path("others_past_session_id", "/teaching", "/attendance"),
                 data=_mark,
                 note="another instructor's course",
+                foreign=foreign(),
             ),
         ],
         ("GET", "/teaching/courses/<int:course_id>/attendance"): [
@@ -1497,6 +1625,7 @@ EXPECTATIONS.update(
                 path=_teaching_path("others_course_id", "/attendance"),
                 check=shows_victim_name,
                 note="another instructor's course",
+                foreign=foreign(),
             ),
         ],
         ("GET", "/teaching/courses/<int:course_id>/attendance.csv"): [
@@ -1510,6 +1639,7 @@ EXPECTATIONS.update(
                 path=_teaching_path("others_course_id", "/attendance.csv"),
                 check=shows_participants,
                 note="another instructor's course",
+                foreign=foreign(),
             ),
         ],
         ("GET", "/api/v1/courses/<int:course_id>/attendance"): [
@@ -1523,6 +1653,7 @@ EXPECTATIONS.update(
                 path=lambda o: f"/api/v1/courses/{o.others_course_id}/attendance",
                 check=shows_participants,
                 note="another instructor's course",
+                foreign=foreign(),
             ),
         ],
         ("GET", "/courses/<int:course_id>/certificate.pdf"): [
@@ -1535,6 +1666,7 @@ EXPECTATIONS.update(
                 _NOT_THEIRS,
                 path=lambda o: f"/courses/{o.others_certificate_course_id}/certificate.pdf",
                 note="a course one did not take part in",
+                foreign=foreign(),
             ),
         ],
         ("GET", "/certificates/verify/<code>"): [
@@ -1571,8 +1703,14 @@ EXPECTATIONS.update(
         ("GET", "/staff/certificates/<int:certificate_id>.pdf"): Case(
             "staff", path=lambda o: f"/staff/certificates/{o.certificate_id}.pdf"
         ),
-        # No webhook secret is configured in the tests: Jitsi's endpoint accepts nothing.
-        ("POST", "/webhooks/jitsi"): Case(dict.fromkeys(ROLES, 401), data={}),
+        # Without a webhook secret Jitsi's endpoint accepts nothing; with one, an unsigned
+        # delivery is refused for its signature.
+        ("POST", "/webhooks/jitsi"): Case(
+            dict.fromkeys(ROLES, 401),
+            ok=401,
+            data={},
+            check=refused_as_unsigned("signature", unconfigured="no webhook secret"),
+        ),
     }
 )
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from apispec import BasePlugin
 from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -81,6 +82,19 @@ class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = Parser()
 
 
+class BadBodyPlugin(BasePlugin):
+    """An operation that reads a JSON body also answers 400 when the body is not JSON (webargs
+    refuses it before validation, which answers 422): the document says so for each."""
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """Add the 400 answer to every operation with a request body."""
+        for operation in (operations or {}).values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault(400, "BAD_REQUEST")
+
+
 class Api(SmorestApi):
     """flask-smorest with errors documented as ``application/problem+json``."""
 
@@ -140,6 +154,7 @@ babel = Babel()
 limiter = Limiter(key_func=_client_ip, default_limits=[], headers_enabled=True)
 api = Api(
     spec_kwargs={
+        "extra_plugins": [BadBodyPlugin()],
         "components": {
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer"},
@@ -168,3 +183,31 @@ def problems(blueprint: Any, *codes: int) -> Any:
         return func
 
     return decorator
+
+
+def link(
+    method: str,
+    path: str,
+    description: str,
+    *,
+    body: dict[str, Any] | None = None,
+    **parameters: str,
+) -> dict[str, Any]:
+    """An OpenAPI link to ``METHOD path``: ``parameters`` map its names to runtime expressions
+    (``$response.body#/id``); ``body`` holds fields for the target's request body."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    target: dict[str, Any] = {
+        "operationRef": f"#/paths/{pointer}/{method.lower()}",
+        "description": description,
+    }
+    if parameters:
+        target["parameters"] = parameters
+    if body is not None:
+        target["requestBody"] = body
+    return target
+
+
+def links(blueprint: Any, status: int, **targets: dict[str, Any]) -> Any:
+    """Document where a response's ids lead (OpenAPI ``links``): clients, and the stateful
+    fuzzer, follow them from one operation to the next (create, read, change, delete)."""
+    return blueprint.doc(responses={status: {"links": targets}})

@@ -13,13 +13,14 @@ from courses.catalogue import cache as catalogue_cache
 from courses.catalogue.cache import cached_json
 from courses.catalogue.schemas import CatalogueArgsSchema
 from courses.catalogue.search import CatalogueQuery, search
+from courses.links import course_links, session_links
 from courses.models import Course
 from courses.schemas import (
     CourseDetailSchema,
     CoursePageSchema,
 )
 from vhs.auth import current
-from vhs.extensions import problems
+from vhs.extensions import links, problems
 from vhs.i18n import page_locale
 
 
@@ -62,6 +63,7 @@ class Courses(MethodView):
     # An instance, not the class: webargs would build (deep-copy) a new schema per request.
     @bp.arguments(CatalogueArgsSchema(), location="query")
     @bp.response(200, CoursePageSchema)
+    @links(bp, 200, **course_links("/items/0/id", "GetCourse", "Enrol", "GetStaffCourse"))
     @problems(bp, 422)
     def get(self, args: dict[str, Any]) -> Any:
         """The public catalogue: filters, full-text search (`q`), sorting, pages.
@@ -92,6 +94,12 @@ class Courses(MethodView):
 @bp.route("/courses/<int:course_id>")
 class CourseItem(MethodView):
     @bp.response(200, CourseDetailSchema)
+    @links(
+        bp,
+        200,
+        **course_links("/id", "Enrol", "Participants", "Message", "Attendance"),
+        **session_links("/sessions/0/id", "Join"),
+    )
     @problems(bp, 404)
     def get(self, course_id: int) -> Course:
         """A course with all its sessions (local times, VHS_TIMEZONE, with offset)."""

@@ -11,6 +11,7 @@ from courses.blueprints import api as bp
 from courses.enrolment import services as enrolment_services
 from courses.enrolment.payments import pay_enrolment
 from courses.enrolment.schemas import CancelArgsSchema, EnrolArgsSchema, MoveSchema
+from courses.links import course_links, enrolment_links
 from courses.models import Course, Enrolment
 from courses.schemas import (
     EnrolmentOutSchema,
@@ -21,7 +22,8 @@ from vhs.accounts.models import User
 from vhs.auth import require_user, staff_required, user_required
 from vhs.db import db
 from vhs.errors import Forbidden, NotFound
-from vhs.extensions import problems
+from vhs.extensions import links, problems
+from vhs.payments.api import payment_links
 from vhs.payments.schemas import PayArgsSchema, PaymentOutSchema
 
 
@@ -30,6 +32,7 @@ class CourseEnrolments(MethodView):
     @user_required
     @bp.arguments(EnrolArgsSchema, required=False)
     @bp.response(201, EnrolmentOutSchema)
+    @links(bp, 201, **enrolment_links("/id", "GetEnrolment", "CancelEnrolment", "Pay", "Move"))
     @problems(bp, 401, 403, 404, 409, 422, 503)
     def post(self, args: dict[str, Any], course_id: int) -> Enrolment:
         """Book the current user (staff: `user_id` books someone else, audited)."""
@@ -50,6 +53,7 @@ class CourseEnrolments(MethodView):
 
     @user_required
     @bp.response(200, ParticipantSchema(many=True))
+    @links(bp, 200, **enrolment_links("/0/id", "GetEnrolment", "Move"))
     @problems(bp, 401, 403, 404)
     def get(self, course_id: int) -> list[Enrolment]:
         """Participants (staff and the course's instructors)."""
@@ -64,6 +68,12 @@ class CourseEnrolments(MethodView):
 class MyEnrolments(MethodView):
     @user_required
     @bp.response(200, MyEnrolmentSchema(many=True))
+    @links(
+        bp,
+        200,
+        **enrolment_links("/0/id", "GetEnrolment", "CancelEnrolment", "Pay"),
+        **course_links("/0/course_id", "GetCourse"),
+    )
     @problems(bp, 401)
     def get(self) -> list[Enrolment]:
         """The current user's bookings with status, waiting-list position and next session."""
@@ -74,6 +84,12 @@ class MyEnrolments(MethodView):
 class EnrolmentItem(MethodView):
     @user_required
     @bp.response(200, EnrolmentOutSchema)
+    @links(
+        bp,
+        200,
+        **enrolment_links("/id", "CancelEnrolment", "Pay", "Move"),
+        **course_links("/course_id", "GetCourse"),
+    )
     @problems(bp, 401, 404)
     def get(self, enrolment_id: int) -> Enrolment:
         """One of the user's bookings (staff: any)."""
@@ -97,6 +113,7 @@ class EnrolmentPayment(MethodView):
     @user_required
     @bp.arguments(PayArgsSchema, required=False)
     @bp.response(201, PaymentOutSchema)
+    @links(bp, 201, **payment_links("/id", "GetPayment", "MarkPaid", "Refund"))
     @problems(bp, 401, 404, 409, 422, 503)
     @problems(bp, 502)
     def post(self, args: dict[str, Any], enrolment_id: int) -> Any:
@@ -112,6 +129,7 @@ class EnrolmentMove(MethodView):
     @staff_required
     @bp.arguments(MoveSchema)
     @bp.response(201, EnrolmentOutSchema)
+    @links(bp, 201, **enrolment_links("/id", "GetEnrolment", "CancelEnrolment"))
     @problems(bp, 401, 403, 404, 409, 422)
     def post(self, data: dict[str, Any], enrolment_id: int) -> Enrolment:
         """Move a participant to another course (staff, audited)."""

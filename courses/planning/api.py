@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from courses import access
 from courses.blueprints import staff_api as staff_bp
+from courses.links import course_links, new_course_in, session_links
 from courses.models import Category, Course, Session, Term
 from courses.planning import services as planning_services
 from courses.planning import sessions as session_services
@@ -35,9 +36,13 @@ from courses.schemas import (
 from vhs.auth import require_user, staff_required
 from vhs.db import db
 from vhs.errors import NotFound
-from vhs.extensions import problems
+from vhs.extensions import link, links, problems
 
 # --- staff planning ------------------------------------------------------------------------
+
+TERM = "/api/v1/terms/{term_id}"
+# Where a newly planned (or copied) course leads: read, change, give it sessions, publish.
+PLANNING = ("GetStaffCourse", "PatchCourse", "AddSession", "GenerateSessions", "Publish")
 
 
 def _get(model: type, ident: int) -> Any:
@@ -50,6 +55,9 @@ def _get(model: type, ident: int) -> Any:
 @staff_bp.route("/terms")
 class Terms(MethodView):
     @staff_bp.response(200, TermOutSchema(many=True))
+    @links(
+        staff_bp, 200, PatchTerm=link("PATCH", TERM, "Change it", term_id="$response.body#/0/id")
+    )
     def get(self) -> list[Term]:
         """All terms, newest first."""
         return list(db.session.execute(sa.select(Term).order_by(Term.starts_on.desc())).scalars())
@@ -57,6 +65,12 @@ class Terms(MethodView):
     @staff_required
     @staff_bp.arguments(TermInSchema)
     @staff_bp.response(201, TermOutSchema)
+    @links(
+        staff_bp,
+        201,
+        PatchTerm=link("PATCH", TERM, "Change it", term_id="$response.body#/id"),
+        **new_course_in("term_id", "/id"),
+    )
     @problems(staff_bp, 401, 403, 422)
     def post(self, data: dict[str, Any]) -> Term:
         """Create a term (staff)."""
@@ -68,6 +82,7 @@ class TermItem(MethodView):
     @staff_required
     @staff_bp.arguments(TermPatchSchema)
     @staff_bp.response(200, TermOutSchema)
+    @links(staff_bp, 200, **new_course_in("term_id", "/id"))
     @problems(staff_bp, 401, 403, 404, 422)
     def patch(self, data: dict[str, Any], term_id: int) -> Term:
         """Change a term (staff)."""
@@ -88,6 +103,7 @@ class Categories(MethodView):
     @staff_required
     @staff_bp.arguments(CategoryInSchema)
     @staff_bp.response(201, CategoryOutSchema)
+    @links(staff_bp, 201, **new_course_in("category_id", "/id"))
     @problems(staff_bp, 401, 403, 422)
     def post(self, data: dict[str, Any]) -> Category:
         """Create a category (staff)."""
@@ -99,6 +115,7 @@ class StaffCourses(MethodView):
     @staff_required
     @staff_bp.arguments(CourseInSchema)
     @staff_bp.response(201, CourseDetailSchema)
+    @links(staff_bp, 201, **course_links("/id", *PLANNING))
     @problems(staff_bp, 401, 403, 409, 422)
     def post(self, data: dict[str, Any]) -> Course:
         """Create a course as a draft (staff)."""
@@ -109,6 +126,12 @@ class StaffCourses(MethodView):
 class StaffCourseItem(MethodView):
     @staff_required
     @staff_bp.response(200, CourseDetailSchema)
+    @links(
+        staff_bp,
+        200,
+        **course_links("/id", *PLANNING[1:], "Cancel", "Copy"),
+        **session_links("/sessions/0/id", "PatchSession", "CancelSession"),
+    )
     @problems(staff_bp, 401, 403, 404)
     def get(self, course_id: int) -> Course:
         """Any course, drafts included (staff)."""
@@ -117,6 +140,7 @@ class StaffCourseItem(MethodView):
     @staff_required
     @staff_bp.arguments(CoursePatchSchema)
     @staff_bp.response(200, CourseDetailSchema)
+    @links(staff_bp, 200, **course_links("/id", "GetStaffCourse", "Publish"))
     @problems(staff_bp, 401, 403, 404, 409, 422)
     def patch(self, data: dict[str, Any], course_id: int) -> Course:
         """Change a course (staff)."""
@@ -128,6 +152,7 @@ class StaffCourseItem(MethodView):
 @staff_bp.route("/staff/courses/<int:course_id>/publish", methods=["POST"])
 @staff_required
 @staff_bp.response(200, CourseDetailSchema)
+@links(staff_bp, 200, **course_links("/id", "GetCourse", "Enrol", "Cancel"))
 @problems(staff_bp, 401, 403, 404, 409)
 def publish(course_id: int) -> Course:
     """Publish a draft course (it needs at least one session)."""
@@ -138,6 +163,7 @@ def publish(course_id: int) -> Course:
 @staff_required
 @staff_bp.arguments(ReasonSchema, required=False)
 @staff_bp.response(200, CourseDetailSchema)
+@links(staff_bp, 200, **course_links("/id", "GetStaffCourse"))
 @problems(staff_bp, 401, 403, 404, 409)
 def cancel(data: dict[str, Any], course_id: int) -> Course:
     """Cancel a whole course: bookings end, people are told, refunds follow."""
@@ -150,6 +176,7 @@ def cancel(data: dict[str, Any], course_id: int) -> Course:
 @staff_required
 @staff_bp.arguments(CopySchema)
 @staff_bp.response(201, CourseDetailSchema)
+@links(staff_bp, 201, **course_links("/id", *PLANNING))
 @problems(staff_bp, 401, 403, 404, 409)
 def copy(data: dict[str, Any], course_id: int) -> Course:
     """Copy a course into another term as a draft (sessions moved by whole weeks)."""
@@ -162,6 +189,7 @@ def copy(data: dict[str, Any], course_id: int) -> Course:
 @staff_required
 @staff_bp.arguments(SessionInSchema)
 @staff_bp.response(201, SessionOutSchema)
+@links(staff_bp, 201, **session_links("/id", "PatchSession", "CancelSession", "Join"))
 @problems(staff_bp, 401, 403, 404, 422)
 def add_session(data: dict[str, Any], course_id: int) -> Session:
     """Add one session."""
@@ -172,6 +200,7 @@ def add_session(data: dict[str, Any], course_id: int) -> Session:
 @staff_required
 @staff_bp.arguments(GenerateSessionsSchema)
 @staff_bp.response(201, SessionOutSchema(many=True))
+@links(staff_bp, 201, **session_links("/0/id", "PatchSession", "CancelSession"))
 @problems(staff_bp, 401, 403, 404, 422)
 def generate(data: dict[str, Any], course_id: int) -> list[Session]:
     """Generate weekly sessions in local wall-clock time (VHS_TIMEZONE), skipping given dates."""
@@ -191,6 +220,7 @@ def generate(data: dict[str, Any], course_id: int) -> list[Session]:
 @staff_required
 @staff_bp.arguments(SessionPatchSchema)
 @staff_bp.response(200, SessionOutSchema)
+@links(staff_bp, 200, **session_links("/id", "CancelSession"))
 @problems(staff_bp, 401, 403, 404, 409, 422)
 def patch_session(data: dict[str, Any], session_id: int) -> Session:
     """Change a session's time or place (bumps its calendar sequence)."""
@@ -213,6 +243,7 @@ def cancel_session(data: dict[str, Any], session_id: int) -> Session:
 @staff_required
 @staff_bp.arguments(BelowMinimumArgsSchema, location="query")
 @staff_bp.response(200, CourseSummarySchema(many=True))
+@links(staff_bp, 200, **course_links("/0/id", "GetStaffCourse"))
 @problems(staff_bp, 401, 403)
 def below_minimum(args: dict[str, Any]) -> list[Course]:
     """Courses starting within `days` that have fewer bookings than their minimum."""

@@ -8,6 +8,7 @@ from flask.views import MethodView
 
 from courses import access
 from courses.blueprints import webinars_api as bp
+from courses.links import session_links
 from courses.webinars import attendance as attendance_services
 from courses.webinars import join as webinar_join
 from courses.webinars.schemas import (
@@ -16,6 +17,7 @@ from courses.webinars.schemas import (
     JoinSchema,
 )
 from vhs.auth import require_user, user_required
+from vhs.extensions import link, links
 
 NO_STORE = {"Cache-Control": "private, no-store"}
 
@@ -107,6 +109,17 @@ def report_as_dict(report: attendance_services.Report) -> dict[str, Any]:
 class CourseAttendance(MethodView):
     @user_required
     @bp.response(200, AttendanceReportSchema)
+    @links(
+        bp,
+        200,
+        **session_links("/sessions/0/id", "Join"),
+        VerifyCertificate=link(
+            "GET",
+            "/api/v1/certificates/verify/{code}",
+            "Verify the first participant's certificate",
+            code="$response.body#/participants/0/certificate_code",
+        ),
+    )
     @_alt(401, 403, 404)
     def get(self, course_id: int) -> Any:
         """Participants x sessions: Jitsi time, instructors' marks, certificate eligibility.

@@ -23,9 +23,12 @@ from vhs.accounts.schemas import (
 from vhs.auth import require_role, require_user
 from vhs.db import db
 from vhs.errors import NotFound
-from vhs.extensions import Blueprint, problems
+from vhs.extensions import Blueprint, link, links, problems
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts")
+
+TOKEN = "/api/v1/me/tokens/{token_id}"
+ROLE = "/api/v1/users/{user_id}/role"
 
 
 @bp.route("/me")
@@ -54,6 +57,7 @@ class Tokens(MethodView):
 
     @bp.arguments(TokenCreateSchema)
     @bp.response(201, NewTokenSchema)
+    @links(bp, 201, RevokeToken=link("DELETE", TOKEN, "Revoke it", token_id="$response.body#/id"))
     @problems(bp, 401, 403, 422)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a token; its secret is in this answer only."""
@@ -84,6 +88,13 @@ class Export(MethodView):
 class Users(MethodView):
     @bp.arguments(UserQuerySchema, location="query")
     @bp.response(200, UserSchema(many=True))
+    @links(
+        bp,
+        200,
+        GrantRole=link(
+            "PUT", ROLE, "Grant the first account a role", user_id="$response.body#/0/id"
+        ),
+    )
     @problems(bp, 401, 403)
     def get(self, args: dict[str, Any]) -> list[User]:
         """Accounts for staff (search by name or e-mail), 50 per page."""

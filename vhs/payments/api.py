@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from vhs.auth import require_user, staff_required, user_required
 from vhs.db import db
-from vhs.extensions import Blueprint, problems
+from vhs.extensions import Blueprint, link, links, problems
 from vhs.payments import refunds, services
 from vhs.payments.models import Payment
 from vhs.payments.schemas import (
@@ -21,11 +21,27 @@ from vhs.payments.schemas import (
 
 bp = Blueprint("payments_api", __name__, url_prefix="/api/v1", description="Payments")
 
+PAYMENT = "/api/v1/payments/{payment_id}"
+MARK_PAID = "/api/v1/staff/payments/{payment_id}/mark-paid"
+REFUNDS = "/api/v1/staff/payments/{payment_id}/refunds"
+
+
+def payment_links(pointer: str, *names: str) -> dict[str, dict[str, Any]]:
+    """OpenAPI links from a payment in a response (its id at ``pointer``) to ``names``."""
+    expression = f"$response.body#{pointer}"
+    every = {
+        "GetPayment": link("GET", PAYMENT, "The payment", payment_id=expression),
+        "MarkPaid": link("POST", MARK_PAID, "Record it as received", payment_id=expression),
+        "Refund": link("POST", REFUNDS, "Refund (part of) it", payment_id=expression),
+    }
+    return {name: every[name] for name in names}
+
 
 @bp.route("/me/payments")
 class MyPayments(MethodView):
     @user_required
     @bp.response(200, PaymentOutSchema(many=True))
+    @links(bp, 200, **payment_links("/0/id", "GetPayment"))
     @problems(bp, 401)
     def get(self) -> list[Payment]:
         """The current user's payments with refunds and invoice numbers."""
@@ -41,6 +57,7 @@ class MyPayments(MethodView):
 class PaymentItem(MethodView):
     @user_required
     @bp.response(200, PaymentOutSchema)
+    @links(bp, 200, **payment_links("/id", "MarkPaid", "Refund"))
     @problems(bp, 401, 404)
     def get(self, payment_id: int) -> Payment:
         """One payment (own; staff: any)."""
@@ -52,6 +69,7 @@ class StaffPayments(MethodView):
     @staff_required
     @bp.arguments(PaymentQuerySchema, location="query")
     @bp.response(200, PaymentOutSchema(many=True))
+    @links(bp, 200, **payment_links("/0/id", "GetPayment", "MarkPaid", "Refund"))
     @problems(bp, 401, 403)
     def get(self, args: dict[str, Any]) -> list[Payment]:
         """All payments (filter by status, provider), 100 per page."""
@@ -67,6 +85,7 @@ class StaffPayments(MethodView):
 @bp.route("/staff/payments/<int:payment_id>/mark-paid", methods=["POST"])
 @staff_required
 @bp.response(200, PaymentOutSchema)
+@links(bp, 200, **payment_links("/id", "Refund"))
 @problems(bp, 401, 403, 404, 409)
 def mark_paid(payment_id: int) -> Payment:
     """Record a manual payment as received (audited); the booking is confirmed."""
