@@ -32,7 +32,8 @@ from typing import Any, TypeVar
 from flask import Flask, Request, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import NotFound as NotFoundError
 
 from vhs.errors import (
     BodyRequired,
@@ -164,9 +165,30 @@ def init_edge(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, check_request)
 
 
+def _not_allowed_or_not_found() -> None:
+    """A 405 only where the URL names something; else the 404 it is.
+
+    werkzeug answers 405 when another method's rule has the same path, even if this method's
+    rule refused a value (an id too large for its column). Asked with an allowed method, such a
+    URL matches nothing either: it names nothing, and the answer becomes 404.
+    """
+    exc = request.routing_exception
+    if not isinstance(exc, MethodNotAllowed) or not exc.valid_methods:
+        return
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = sorted(set(exc.valid_methods) - {"OPTIONS"}) or ["OPTIONS"]
+    try:
+        adapter.match(method=allowed[0])
+    except NotFoundError:
+        request.routing_exception = NotFoundError()
+    except HTTPException:
+        return
+
+
 def check_request() -> None:
     """Refuse what no field may hold (see the module docstring); raise a ``VhsError``."""
     if request.routing_exception is not None:
+        _not_allowed_or_not_found()
         return  # nothing will run: the 404/405 is the answer
     webhook = request.path.startswith(WEBHOOK_PREFIX)
     if _bad_names(_path_texts()):

@@ -83,16 +83,26 @@ class Blueprint(SmorestBlueprint):
 
 
 class BadBodyPlugin(BasePlugin):
-    """An operation that reads a JSON body also answers 400 when the body is not JSON (webargs
-    refuses it before validation, which answers 422): the document says so for each."""
+    """What the edge (``vhs.edge``) may answer before any handler, in every operation's document.
+
+    Any request can carry what no field may hold (a NUL or a lone surrogate in the query, the
+    path or the Authorization header): 400. An operation that reads a body also answers 400
+    for a body that is not JSON or nests too deep, 413 for one over the size limit and 415 for
+    another content type.
+    """
 
     def operation_helper(
         self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
     ) -> None:
-        """Add the 400 answer to every operation with a request body."""
+        """Add the edge's answers to every operation (and the body ones where there is a body)."""
         for operation in (operations or {}).values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                operation.setdefault("responses", {}).setdefault(400, "BAD_REQUEST")
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault(400, "BAD_REQUEST")
+            if "requestBody" in operation:
+                responses.setdefault(413, "REQUEST_ENTITY_TOO_LARGE")
+                responses.setdefault(415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 class Api(SmorestApi):

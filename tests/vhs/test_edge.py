@@ -535,3 +535,14 @@ def test_bounded_form_fields_take_sane_values(app: Flask) -> None:
         form = _Form(MultiDict({"day": "2027-03-02", "count": "10"}))
         assert form.validate(), form.errors
         assert form.day.data == date(2027, 3, 2) and form.count.data == 10
+
+
+def test_an_id_too_large_is_404_even_where_another_method_shares_the_path(client):
+    """werkzeug would say 405 (the GET rule has the same path); the URL names nothing: 404."""
+    too_large = 2**31
+    assert client.post(f"/api/v1/staff/media/{too_large}/files").status_code == 404
+    assert (
+        client.post(f"/api/v1/staff/media/1/files/{too_large}/metadata", json={}).status_code == 404
+    )
+    # a real 405 stays one: the path exists, the method does not
+    assert client.put("/api/v1/courses").status_code == 405
