@@ -1,0 +1,677 @@
+"""Booking and payment invariants as a stateful property test (issue 10).
+
+Hypothesis drives the services in random order, each call in its own unit of work as a request
+would: enrol, cancel (in time, late, staff override), expire holds, change a capacity, move,
+cancel a course, pay by bank transfer or Stripe, mark paid at the office, staff refunds; and on
+Stripe's side (``tests/stripe_standin.py``): the customer pays by card or SEPA, the debit
+clears or bounces, a checkout expires, someone refunds in the dashboard, Stripe goes down and
+comes back. Everything Stripe does becomes a signed webhook event, delivered in any order, any
+number of times, or not yet. After every step (``BookingMachine.assert_invariants``):
+
+- seats: ``seats_taken`` counts the pending and confirmed bookings and stays within the
+  capacity; the waiting list is numbered 1..n without gaps and agrees with
+  ``waitlist_count``; nobody waits for a published course that has a free seat; a cancelled
+  course holds no active booking;
+- money, per booking: received − refunded = what the booking says is owed, that is the price
+  less refunds granted at discretion (by staff, or in Stripe's dashboard) while it is
+  confirmed, and nothing once it is not; each payment's ``refunded_cents`` and status agree with
+  its refunds. A full dashboard refund of a confirmed booking therefore checks out whether the
+  booking stays confirmed (owed: price − price = 0) or is cancelled (owed: 0);
+- invoices: numbered ``YYYY-NNNNNN`` from 1 without gaps up to the year's counter, one per
+  payment, for its amount; every paid payment has a valid invoice, every failed or closed one a
+  cancelled invoice (if any);
+- purposes: every payment belongs to an existing booking of the same person and price; open
+  payments only to bookings that await payment, at most one open payment per booking;
+- a booking cancelled by a person or by the VHS stays cancelled.
+
+``stripe_catches_up`` brings Stripe back, runs the refund job and delivers every pending
+event, then checks that our books agree with Stripe's (paid there ⇔ paid here; refunded there
+= refunded here).
+
+Each example starts from the accounts and courses the test built, by a savepoint per example
+(see ``tests/service_machine.py``); the Stripe stand-in is reset per example. Budget:
+``VHS_PROPERTY_EXAMPLES`` (default 25) and ``VHS_PROPERTY_STEPS`` (default 30); a long run:
+``VHS_PROPERTY_EXAMPLES=2000 VHS_PROPERTY_STEPS=60 .venv/bin/pytest -q tests/courses/test_invariants.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    initialize,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from courses.enrolment import services as enrolment_services
+from courses.enrolment.payments import PURPOSE, pay_enrolment
+from courses.models import (
+    SEAT_STATUSES,
+    Course,
+    CourseStatus,
+    Enrolment,
+    EnrolmentStatus,
+)
+from courses.planning import services as planning_services
+from tests.courses import factories
+from tests.service_machine import ServiceMachine, property_settings
+from tests.stripe_standin import StripeStandIn
+from vhs.accounts.models import Role, User
+from vhs.db import db, utcnow
+from vhs.payments import refunds as payment_refunds
+from vhs.payments import services as payment_services
+from vhs.payments.models import (
+    PAID_STATUSES,
+    Invoice,
+    InvoiceCounter,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Provider,
+    RefundStatus,
+)
+from vhs.payments.providers.stripe import process_requested_refunds
+from vhs.uow import unit_of_work
+
+S = PaymentStatus
+FEES = (0, 4000, 7900)
+RESIDENTS = 5
+COURSES = 3
+STRIPE_DOWN = ("payment_provider_error", "payment_provider_unavailable")
+
+
+@dataclass(frozen=True)
+class World:
+    """What every example starts from: accounts and courses built once per test."""
+
+    staff_id: int
+    resident_ids: tuple[int, ...]
+    course_ids: tuple[int, ...]
+    standin: StripeStandIn
+
+
+@pytest.fixture
+def stripe_standin(app: Flask) -> Iterator[StripeStandIn]:
+    """A running Stripe stand-in, and the app configured to use it (payment holds 30 min)."""
+    standin = StripeStandIn()
+    base = standin.start()
+    settings = app.config["VHS"]
+    names = (
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "stripe_api_base",
+        "payment_hold_minutes",
+        "cancellation_fee_cents",
+    )
+    saved = {name: getattr(settings, name) for name in names}
+    settings.stripe_secret_key = "sk_test_standin"
+    settings.stripe_webhook_secret = standin.webhook_secret
+    settings.stripe_api_base = base
+    settings.payment_hold_minutes = 30
+    settings.cancellation_fee_cents = 0
+    try:
+        yield standin
+    finally:
+        standin.stop()
+        for name, value in saved.items():
+            setattr(settings, name, value)
+
+
+def build_world(standin: StripeStandIn) -> World:
+    """Accounts and three published courses, committed once (inside the test's transaction)."""
+    with unit_of_work():
+        staff = factories.new_user(Role.STAFF, name="Sabine Sachbearbeiterin")
+        residents = [factories.new_user(name=f"Teilnehmerin {n}") for n in range(RESIDENTS)]
+        term = factories.new_term()
+        category = factories.new_category()
+        courses = [
+            factories.new_course(
+                capacity=2,
+                fee_cents=4000,
+                starts_in_days=30,
+                cancellation_days=7,
+                term=term,
+                category=category,
+            )
+            for _ in range(COURSES)
+        ]
+    return World(
+        staff_id=staff.id,
+        resident_ids=tuple(u.id for u in residents),
+        course_ids=tuple(c.id for c in courses),
+        standin=standin,
+    )
+
+
+class BookingMachine(ServiceMachine):
+    """Bookings, waiting lists and their money, driven through the services."""
+
+    # Ids of what the rules made; a rule may pick one whose booking has ended (a refusal).
+    bookings = Bundle("bookings")
+    payments = Bundle("payments")
+
+    def __init__(self, world: World) -> None:
+        super().__init__()
+        self.world = world
+        self.standin = world.standin
+        self.standin.reset()
+        # Stripe's side: what we have seen of its objects, and the events it has sent.
+        self.seen: dict[tuple[str, str], str] = {}
+        self.pending_events: list[dict[str, Any]] = []
+        self.delivered_events: list[dict[str, Any]] = []
+        self.dashboard_refund_ids: set[str] = set()
+        self.stripe_down = False
+        self.refunds_may_wait = False  # a unit ran while Stripe was down
+        self.course_cancelled = False
+        # Bookings ended by a person or by the VHS (not by a lapsed hold): they stay ended.
+        self.ended_for_good: set[int] = set()
+
+    # --- helpers -------------------------------------------------------------------------
+
+    @property
+    def staff(self) -> User:
+        """The office account, in the current session."""
+        return db.session.get(User, self.world.staff_id)
+
+    def after_unit(self) -> None:
+        """Whatever Stripe did during the unit (after-commit refunds, expiries) sends events."""
+        self.refunds_may_wait |= self.stripe_down
+        self.observe_stripe()
+
+    def emit(self, kind: str, obj: dict[str, Any]) -> None:
+        """Stripe sends an event about ``obj`` (a snapshot, as Stripe's are)."""
+        self.pending_events.append(self.standin.event(kind, obj))
+
+    def observe_stripe(self) -> None:
+        """Turn every change at the stand-in since the last look into the events Stripe sends."""
+        s = self.standin
+        with s.lock:
+            sessions = list(s.sessions.items())
+            intents = list(s.intents.items())
+            refunds = list(s.refunds.items())
+        for sid, session in sessions:
+            status, before = session["status"], self.seen.get(("session", sid), "open")
+            self.seen[("session", sid)] = status
+            if status != before and status == "complete":
+                self.emit("checkout.session.completed", session)
+            elif status != before and status == "expired":
+                self.emit("checkout.session.expired", session)
+        by_intent = {sess["payment_intent"]: sess for _sid, sess in sessions}
+        for pi, intent in intents:
+            status, before = intent["status"], self.seen.get(("intent", pi))
+            self.seen[("intent", pi)] = status
+            if status == before:
+                continue
+            session = by_intent.get(pi)
+            if status == "succeeded":
+                self.emit("payment_intent.succeeded", intent)
+                if before == "processing" and session is not None:
+                    self.emit("checkout.session.async_payment_succeeded", session)
+            elif status == "processing":
+                self.emit("payment_intent.processing", intent)
+            elif status == "requires_payment_method":
+                self.emit("payment_intent.payment_failed", intent)
+                if session is not None:
+                    self.emit("checkout.session.async_payment_failed", session)
+        for rid, refund in refunds:
+            status, before = refund["status"], self.seen.get(("refund", rid))
+            self.seen[("refund", rid)] = status
+            if before is None:
+                self.emit("refund.created", refund)
+                with s.lock:
+                    charge = s._charge(refund["charge"])
+                self.emit("charge.refunded", charge)
+            elif status != before:
+                self.emit("refund.updated", refund)
+
+    def deliver(self, event: dict[str, Any]) -> str | None:
+        """POST-equivalent of one webhook delivery (signed now); None if Stripe was down."""
+        payload = json.dumps(event).encode()
+        headers = {"Stripe-Signature": self.standin.sign(payload)}
+        answer = self.call(
+            lambda: payment_services.process_webhook(Provider.STRIPE, payload, headers),
+            refusals=STRIPE_DOWN if self.stripe_down else (),
+        )
+        if answer is None:
+            return None
+        status, outcome = answer
+        assert status == 200, (status, outcome)
+        return outcome
+
+    # --- the office sets the courses up --------------------------------------------------
+
+    @initialize(
+        capacities=st.lists(st.integers(1, 3), min_size=COURSES, max_size=COURSES),
+        fees=st.lists(st.sampled_from(FEES), min_size=COURSES, max_size=COURSES),
+    )
+    def plan_courses(self, capacities: list[int], fees: list[int]) -> None:
+        """Each example gives the three courses their own capacity and fee."""
+        for course_id, capacity, fee in zip(self.world.course_ids, capacities, fees, strict=True):
+            self.call(
+                lambda c=course_id, n=capacity, f=fee: planning_services.save_course(
+                    self.staff,
+                    {"capacity": n, "fee_cents": f},
+                    db.session.get(Course, c),
+                )
+            )
+
+    # --- participants and the office -----------------------------------------------------
+
+    @rule(
+        target=bookings,
+        user_id=st.sampled_from(range(RESIDENTS)),
+        course=st.sampled_from(range(COURSES)),
+    )
+    def enrol(self, user_id: int, course: int) -> Any:
+        """A resident books a course (a seat, or a place on the waiting list)."""
+        user_id, course_id = self.world.resident_ids[user_id], self.world.course_ids[course]
+        enrolment = self.call(
+            lambda: enrolment_services.enrol(
+                db.session.get(Course, course_id), db.session.get(User, user_id)
+            ),
+            refusals=("already_enrolled", "course_cancelled"),
+        )
+        return multiple() if enrolment is None else enrolment.id
+
+    @rule(booking=bookings, late=st.booleans(), by_staff=st.booleans())
+    def cancel(self, booking: int, late: bool, by_staff: bool) -> None:
+        """The participant cancels (in time, or refused when late); staff may override."""
+
+        def cancel() -> Enrolment:
+            enrolment = db.session.get(Enrolment, booking)
+            deadline = enrolment.course.cancellation_deadline
+            now = deadline + timedelta(hours=1) if late else utcnow()
+            actor = self.staff if by_staff else enrolment.user
+            return enrolment_services.cancel_enrolment(
+                enrolment, actor, override=late and by_staff, now=now
+            )
+
+        if self.call(cancel, refusals=("not_active", "cancellation_deadline_passed")):
+            self.ended_for_good.add(booking)
+
+    @rule(minutes=st.sampled_from([10, 60]))
+    def expire_holds(self, minutes: int) -> None:
+        """The hold job runs, ``minutes`` from now (holds last 30 minutes with Stripe on)."""
+        self.call(
+            lambda: enrolment_services.expire_holds(now=utcnow() + timedelta(minutes=minutes))
+        )
+
+    @rule(course=st.sampled_from(range(COURSES)), capacity=st.integers(1, 4))
+    def change_capacity(self, course: int, capacity: int) -> None:
+        """The office changes a course's capacity (never below the seats taken)."""
+        course_id = self.world.course_ids[course]
+        self.call(
+            lambda: planning_services.save_course(
+                self.staff, {"capacity": capacity}, db.session.get(Course, course_id)
+            ),
+            refusals=("invalid",),
+        )
+
+    @rule(target=bookings, booking=bookings, to=st.sampled_from(range(COURSES)))
+    def move(self, booking: int, to: int) -> Any:
+        """The office moves a participant to another course."""
+        target_id = self.world.course_ids[to]
+        moved = self.call(
+            lambda: enrolment_services.move_enrolment(
+                self.staff, db.session.get(Enrolment, booking), db.session.get(Course, target_id)
+            ),
+            refusals=("invalid", "not_active", "not_published", "already_enrolled", "course_full"),
+        )
+        if moved is None:
+            return multiple()
+        self.ended_for_good.discard(booking)  # its successor carries on
+        return moved.id
+
+    @precondition(lambda self: not self.course_cancelled)
+    @rule(course=st.sampled_from(range(COURSES)))
+    def cancel_course(self, course: int) -> None:
+        """The VHS calls a course off (one per example): everyone is cancelled and refunded."""
+        course_id = self.world.course_ids[course]
+        ended = self.call(
+            lambda: planning_services.cancel_course(
+                self.staff, db.session.get(Course, course_id), "Krank"
+            )
+        )
+        self.course_cancelled = True
+        self.ended_for_good.update(e.id for e in ended or [])
+
+    def open_payment(self, booking: int, provider: Provider) -> Any:
+        """The participant opens a payment for a booking with ``provider``."""
+
+        def pay() -> Payment:
+            enrolment = db.session.get(Enrolment, booking)
+            return pay_enrolment(enrolment, enrolment.user, provider)
+
+        refusals = ("nothing_to_pay", "already_paid", "payment_processing")
+        payment = self.call(pay, refusals=refusals + (STRIPE_DOWN if self.stripe_down else ()))
+        return multiple() if payment is None else payment.id
+
+    @rule(target=payments, booking=bookings)
+    def pay_by_transfer(self, booking: int) -> Any:
+        """The participant chooses a bank transfer (an invoice with the bank details)."""
+        return self.open_payment(booking, Provider.MANUAL)
+
+    @rule(target=payments, booking=bookings)
+    def pay_online(self, booking: int) -> Any:
+        """The participant opens a Stripe Checkout."""
+        return self.open_payment(booking, Provider.STRIPE)
+
+    @rule(payment=payments)
+    def transfer_arrives(self, payment: int) -> None:
+        """A bank transfer arrives and the office marks the payment as paid."""
+        self.call(
+            lambda: payment_services.mark_paid_manually(
+                db.session.get(Payment, payment), self.staff
+            ),
+            refusals=("not_manual", "already_paid", "illegal_payment_transition"),
+        )
+
+    @rule(payment=payments, data=st.data(), whole=st.booleans())
+    def staff_refund(self, payment: int, data: st.DataObject, whole: bool) -> None:
+        """The office pays money back at its discretion (never more than is refundable)."""
+        with unit_of_work() as uow:
+            uow.discard()
+            amount = db.session.get(Payment, payment).amount_cents
+        cents = amount if whole else data.draw(st.integers(1, amount), label="cents")
+        self.call(
+            lambda: payment_refunds.refund_by_staff(
+                db.session.get(Payment, payment), self.staff, cents, "Kulanz"
+            ),
+            refusals=("refund_too_large",),
+        )
+
+    @precondition(lambda self: self.refunds_may_wait and not self.stripe_down)
+    @rule()
+    def refund_job(self) -> None:
+        """The job sends the refunds Stripe could not take while it was down."""
+        self.call(process_requested_refunds)
+        self.refunds_may_wait = False
+
+    # --- Stripe's side ---------------------------------------------------------------------
+
+    def sessions_where(
+        self, test: Callable[[dict[str, Any], dict[str, Any] | None], bool]
+    ) -> list[str]:
+        """Checkout Sessions at the stand-in for which ``test(session, intent)`` holds."""
+        s = self.standin
+        with s.lock:
+            return sorted(
+                sid
+                for sid, session in s.sessions.items()
+                if test(session, s.intents.get(session["payment_intent"] or ""))
+            )
+
+    def open_sessions(self) -> list[str]:
+        """Checkout Sessions a customer could still pay."""
+        return self.sessions_where(lambda session, _intent: session["status"] == "open")
+
+    def processing_sessions(self) -> list[str]:
+        """Checkout Sessions paid by a SEPA debit that has not cleared yet."""
+        return self.sessions_where(
+            lambda _session, intent: intent is not None and intent["status"] == "processing"
+        )
+
+    def refundable_at_stripe(self) -> dict[str, int]:
+        """Paid Checkout Sessions and what Stripe would still refund of each."""
+        s = self.standin
+        with s.lock:
+            left = {
+                sid: s.intents[session["payment_intent"]]["amount"]
+                - sum(
+                    r["amount"]
+                    for r in s.refunds.values()
+                    if r["payment_intent"] == session["payment_intent"]
+                    and r["status"] not in ("failed", "canceled")
+                )
+                for sid, session in s.sessions.items()
+                if session["payment_intent"]
+                and s.intents[session["payment_intent"]]["status"] == "succeeded"
+            }
+        return {sid: cents for sid, cents in left.items() if cents > 0}
+
+    @precondition(lambda self: self.open_sessions())
+    @rule(data=st.data(), card=st.booleans())
+    def customer_pays(self, data: st.DataObject, card: bool) -> None:
+        """The customer pays a Checkout: by card (paid) or SEPA debit (processing)."""
+        sid = data.draw(st.sampled_from(self.open_sessions()), label="session")
+        self.standin.complete(sid, paid=card)
+        self.observe_stripe()
+
+    @precondition(lambda self: self.processing_sessions())
+    @rule(data=st.data(), clears=st.booleans())
+    def debit_settles(self, data: st.DataObject, clears: bool) -> None:
+        """A SEPA debit clears or bounces."""
+        sid = data.draw(st.sampled_from(self.processing_sessions()), label="session")
+        (self.standin.async_succeed if clears else self.standin.async_fail)(sid)
+        self.observe_stripe()
+
+    @precondition(lambda self: self.open_sessions())
+    @rule(data=st.data())
+    def checkout_expires(self, data: st.DataObject) -> None:
+        """A Checkout Session runs out at Stripe before anyone paid it."""
+        self.standin.expire(data.draw(st.sampled_from(self.open_sessions()), label="session"))
+        self.observe_stripe()
+
+    @precondition(lambda self: self.refundable_at_stripe())
+    @rule(data=st.data(), whole=st.booleans())
+    def dashboard_refund(self, data: st.DataObject, whole: bool) -> None:
+        """Someone refunds a charge in Stripe's dashboard (Stripe refuses more than is left)."""
+        left = self.refundable_at_stripe()
+        sid = data.draw(st.sampled_from(sorted(left)), label="session")
+        cents = left[sid] if whole else data.draw(st.integers(1, left[sid]), label="cents")
+        self.dashboard_refund_ids.add(self.standin.dashboard_refund(sid, cents)["id"])
+        self.observe_stripe()
+
+    @precondition(lambda self: not self.stripe_down)
+    @rule()
+    def stripe_goes_down(self) -> None:
+        """Stripe's API fails (HTTP 500): checkouts, refunds and webhook look-ups fail."""
+        self.stripe_down = True
+        self.standin.fail_with = 500
+
+    @precondition(lambda self: self.stripe_down)
+    @rule()
+    def stripe_comes_back(self) -> None:
+        """Stripe's API works again."""
+        self.stripe_down = False
+        self.standin.fail_with = None
+
+    @precondition(lambda self: self.pending_events)
+    @rule(data=st.data())
+    def webhook_arrives(self, data: st.DataObject) -> None:
+        """One of the events Stripe sent arrives (in any order); kept if Stripe was down."""
+        index = data.draw(st.integers(0, len(self.pending_events) - 1), label="event")
+        event = self.pending_events.pop(index)
+        if self.deliver(event) is None:
+            self.pending_events.append(event)
+        else:
+            self.delivered_events.append(event)
+
+    @precondition(lambda self: self.delivered_events)
+    @rule(data=st.data())
+    def webhook_again(self, data: st.DataObject) -> None:
+        """Stripe delivers an event a second time: it changes nothing."""
+        event = data.draw(st.sampled_from(self.delivered_events), label="event")
+        outcome = self.deliver(event)
+        assert outcome in (None, "duplicate"), outcome
+
+    @precondition(lambda self: self.pending_events or self.stripe_down or self.refunds_may_wait)
+    @rule(data=st.data())
+    def stripe_catches_up(self, data: st.DataObject) -> None:
+        """Stripe is back, the refund job runs, every event arrives: the books agree."""
+        self.stripe_comes_back()
+        self.call(process_requested_refunds)
+        self.refunds_may_wait = False
+        for _round in range(20):
+            if not self.pending_events:
+                break
+            order = data.draw(st.permutations(range(len(self.pending_events))), label="order")
+            events = [self.pending_events[i] for i in order]
+            self.pending_events = []
+            for event in events:
+                assert self.deliver(event) is not None
+                self.delivered_events.append(event)
+            self.call(process_requested_refunds)
+        assert not self.pending_events, "Stripe and the app keep sending each other news"
+        with unit_of_work() as uow:
+            uow.discard()
+            self.check_books_agree_with_stripe()
+
+    def check_books_agree_with_stripe(self) -> None:
+        """Paid at Stripe ⇔ paid here; what Stripe refunded = what we count as refunded."""
+        s = self.standin
+        payments = db.session.execute(
+            sa.select(Payment).where(Payment.provider == Provider.STRIPE)
+        ).scalars()
+        for p in payments:
+            session = s.sessions.get(p.stripe_checkout_session_id or "")
+            intent = s.intents.get(session["payment_intent"]) if session else None
+            paid_there = intent is not None and intent["status"] == "succeeded"
+            assert (p.status in PAID_STATUSES) == paid_there, (p.id, p.status, intent)
+            if paid_there:
+                refunded_there = sum(
+                    r["amount"]
+                    for r in s.refunds.values()
+                    if r["payment_intent"] == intent["id"]
+                    and r["status"] not in ("failed", "canceled")
+                )
+                assert p.refunded_cents == refunded_there, (p.id, p.refunded_cents, refunded_there)
+                for r in p.refunds:
+                    assert r.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED), r.status
+            if p.status is S.PROCESSING:
+                assert intent is not None and intent["status"] == "processing"
+            if p.status in (S.CREATED, S.PENDING) and session is not None:
+                assert session["status"] == "open", (p.id, session["status"])
+
+    # --- invariants ----------------------------------------------------------------------
+
+    def assert_invariants(self) -> None:
+        """Seats, money, invoices and purposes agree after every step."""
+        enrolments = list(db.session.execute(sa.select(Enrolment)).scalars())
+        payments = list(db.session.execute(sa.select(Payment)).scalars())
+        self.check_seats(enrolments)
+        self.check_money(enrolments, payments)
+        self.check_invoices(payments)
+        self.check_purposes(enrolments, payments)
+        for enrolment in enrolments:
+            if enrolment.id in self.ended_for_good:
+                assert enrolment.status is EnrolmentStatus.CANCELLED, (
+                    f"booking {enrolment.id} was cancelled and came back as {enrolment.status}"
+                )
+
+    def check_seats(self, enrolments: list[Enrolment]) -> None:
+        """Seats and waiting lists agree with the bookings, within the capacity."""
+        for course in db.session.execute(sa.select(Course)).scalars():
+            mine = [e for e in enrolments if e.course_id == course.id]
+            seats = sum(1 for e in mine if e.status in SEAT_STATUSES)
+            waiting = sorted(
+                e.waitlist_position for e in mine if e.status is EnrolmentStatus.WAITLISTED
+            )
+            assert course.seats_taken == seats, (course.id, course.seats_taken, seats)
+            assert seats <= course.capacity, (course.id, seats, course.capacity)
+            assert waiting == list(range(1, len(waiting) + 1)), (course.id, waiting)
+            assert course.waitlist_count == len(waiting), (course.id, course.waitlist_count)
+            assert all(
+                e.waitlist_position is None
+                for e in mine
+                if e.status is not EnrolmentStatus.WAITLISTED
+            )
+            if course.status is CourseStatus.PUBLISHED and waiting:
+                assert seats == course.capacity, f"course {course.id}: people wait, seats free"
+            if course.status is CourseStatus.CANCELLED:
+                assert not any(e.active for e in mine), course.id
+
+    def check_money(self, enrolments: list[Enrolment], payments: list[Payment]) -> None:
+        """Per booking: received − refunded = price − discretionary refunds, if confirmed."""
+        by_purpose: dict[int, list[Payment]] = {}
+        for p in payments:
+            by_purpose.setdefault(p.purpose_id, []).append(p)
+            counting = sum(r.amount_cents for r in p.refunds if r.counts)
+            assert p.refunded_cents == counting, (p.id, p.refunded_cents, counting)
+            if p.status in PAID_STATUSES:
+                expected = (
+                    S.SUCCEEDED
+                    if counting == 0
+                    else S.REFUNDED
+                    if counting == p.amount_cents
+                    else S.PARTIALLY_REFUNDED
+                )
+                assert p.status is expected, (p.id, p.status, counting)
+            else:
+                assert counting == 0, (p.id, p.status, counting)
+        for e in enrolments:
+            mine = by_purpose.get(e.id, [])
+            received = sum(p.amount_cents for p in mine if p.status in PAID_STATUSES)
+            refunds = [r for p in mine for r in p.refunds if r.counts]
+            refunded = sum(r.amount_cents for r in refunds)
+            discretionary = sum(
+                r.amount_cents
+                for r in refunds
+                if r.created_by_id is not None or r.provider_refund_id in self.dashboard_refund_ids
+            )
+            owed = e.price_cents - discretionary if e.status is EnrolmentStatus.CONFIRMED else 0
+            assert received - refunded == owed, (
+                f"booking {e.id} ({e.status.value}, price {e.price_cents}): received {received}, "
+                f"refunded {refunded}, discretionary {discretionary}, owed {owed}; "
+                f"payments {[(p.id, p.provider.value, p.status.value) for p in mine]}"
+            )
+
+    def check_invoices(self, payments: list[Payment]) -> None:
+        """Invoice numbers run from 1 without gaps; each matches its payment's fate."""
+        invoices = list(db.session.execute(sa.select(Invoice)).scalars())
+        counters = {
+            c.year: c.last_sequence for c in db.session.execute(sa.select(InvoiceCounter)).scalars()
+        }
+        for year, last in counters.items():
+            numbers = sorted(i.sequence for i in invoices if i.year == year)
+            assert numbers == list(range(1, last + 1)), (year, numbers, last)
+        for invoice in invoices:
+            assert invoice.year in counters
+            assert invoice.number == f"{invoice.year}-{invoice.sequence:06d}"
+            assert invoice.amount_cents == invoice.payment.amount_cents
+        for p in payments:
+            if p.status in PAID_STATUSES:
+                assert p.invoice is not None and p.invoice.status is InvoiceStatus.ISSUED, (
+                    f"payment {p.id} ({p.status.value}) has invoice "
+                    f"{p.invoice and p.invoice.status.value}"
+                )
+            elif p.status in (S.FAILED, S.EXPIRED) and p.invoice is not None:
+                assert p.invoice.status is InvoiceStatus.CANCELLED, (p.id, p.status)
+            elif p.provider is Provider.MANUAL and p.status is S.PENDING:
+                assert p.invoice is not None and p.invoice.status is InvoiceStatus.ISSUED
+
+    def check_purposes(self, enrolments: list[Enrolment], payments: list[Payment]) -> None:
+        """Every payment pays for an existing booking; open ones only for a booking that waits."""
+        by_id = {e.id: e for e in enrolments}
+        open_per_booking: dict[int, int] = {}
+        for p in payments:
+            e = by_id.get(p.purpose_id)
+            assert p.purpose_type == PURPOSE and e is not None, (p.id, p.purpose_type)
+            assert (p.user_id, p.amount_cents) == (e.user_id, e.price_cents), p.id
+            if p.status in (S.CREATED, S.PENDING):
+                assert e.status is EnrolmentStatus.PENDING_PAYMENT, (p.id, e.id, e.status)
+            if p.is_open:
+                open_per_booking[e.id] = open_per_booking.get(e.id, 0) + 1
+        assert all(n == 1 for n in open_per_booking.values()), open_per_booking
+        for e in enrolments:
+            if e.status is EnrolmentStatus.PENDING_PAYMENT:
+                assert e.price_cents > 0 and e.hold_expires_at is not None, e.id
+
+
+def test_bookings_and_payments_keep_their_invariants(app: Flask, stripe_standin: StripeStandIn):
+    """Random sequences of bookings, payments, refunds and webhooks never break an invariant."""
+    with app.app_context():
+        world = build_world(stripe_standin)
+        run_state_machine_as_test(lambda: BookingMachine(world), settings=property_settings())
