@@ -175,13 +175,16 @@ def _mail_enrolment(enrolment: Enrolment, course: Course, user: User) -> None:
 def confirm_enrolment(enrolment: Enrolment, now: datetime | None = None) -> bool:
     """Confirm a paid enrolment. If its hold lapsed, retake a seat when one is free.
 
-    Returns False when no seat could be had (the caller refunds); never overbooks.
+    Returns False when no seat could be had, or the booking was cancelled (the caller refunds);
+    never overbooks.
     """
     now = now or utcnow()
     course = lock_course(enrolment.course_id)
     db.session.refresh(enrolment)
     if enrolment.status is EnrolmentStatus.CONFIRMED:
         return True
+    if enrolment.status is EnrolmentStatus.CANCELLED:
+        return False  # the person or the VHS ended it: money arriving later goes back
     if enrolment.status is EnrolmentStatus.PENDING_PAYMENT:
         enrolment.status = EnrolmentStatus.CONFIRMED
         enrolment.confirmed_at = now

@@ -15,7 +15,15 @@ from courses.models import Course, Enrolment, EnrolmentStatus
 from tests.stripe_standin import StripeStandIn
 from vhs.accounts.models import Role
 from vhs.db import db, utcnow
-from vhs.payments.models import Invoice, Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from vhs.payments.models import (
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+)
 from vhs.uow import unit_of_work
 
 
@@ -269,6 +277,38 @@ def test_success_after_hold_expiry_with_and_without_free_seat(
     assert "payment_refunded_no_seat" in [m.template for m in outbox(user2.email)]
     with app.app_context():
         assert db.session.get(Course, full).seats_taken == 1  # never an overbooking
+
+
+def test_a_booking_is_paid_once_whichever_payment_arrives(
+    client, app, make_user, api_token, plan, stripe_api
+):
+    """Found by tests/courses/test_invariants.py: card and transfer both paid, both were kept."""
+    course_id = plan(capacity=1, fee_cents=5000)
+    _u, headers, e, card = book_and_checkout(client, make_user, api_token, course_id)
+    transfer = client.post(
+        f"/api/v1/enrolments/{e['id']}/payment", json={"provider": "manual"}, headers=headers
+    ).json
+    sid = session_of(stripe_api, card)
+    assert stripe_api.sessions[sid]["status"] == "expired"  # closed when the transfer was chosen
+    stripe_api.sessions[sid]["status"] = "open"  # ... just after the customer had paid it
+    session = stripe_api.complete(sid)
+    assert deliver(client, stripe_api, "checkout.session.completed", session).status_code == 200
+    with app.app_context():
+        assert db.session.get(Enrolment, e["id"]).status is EnrolmentStatus.CONFIRMED
+        closed = db.session.get(Payment, transfer["id"])
+        assert closed.status is PaymentStatus.EXPIRED  # nothing else to pay for this booking
+        assert closed.invoice.status is InvoiceStatus.CANCELLED
+    staff = api_token(make_user(Role.STAFF))
+    url = f"/api/v1/staff/payments/{transfer['id']}/mark-paid"
+    assert client.post(url, headers=staff).status_code == 200  # the transfer came anyway
+    assert state(app, e["id"]) == (
+        EnrolmentStatus.CONFIRMED,
+        [PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED],
+    )
+    with app.app_context():
+        paid_twice = db.session.get(Payment, transfer["id"])
+        assert [(r.amount_cents, r.reason) for r in paid_twice.refunds] == [(5000, "paid twice")]
+        assert paid_twice.invoice.status is InvoiceStatus.ISSUED
 
 
 def test_expired_session_releases_seat_and_promotes(
