@@ -24,6 +24,7 @@ from vhs.payments.models import (
     RefundStatus,
     WebhookEvent,
 )
+from vhs.payments.providers.stripe import process_requested_refunds
 from vhs.uow import unit_of_work
 
 
@@ -370,6 +371,58 @@ def test_staff_refunds_partial_then_full_and_redelivery_adds_nothing(
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Refund.id))) == 2
     assert len(stripe_api.refunds) == 2
+
+
+@pytest.mark.parametrize(
+    ("ours", "dashboard", "expected"),
+    [
+        # staff refund 1000 waits; the whole charge is refunded in the dashboard: ours steps back
+        ("staff", 6000, [(1000, RefundStatus.CANCELED), (6000, RefundStatus.SUCCEEDED)]),
+        # the cancellation's full refund waits; 1000 are refunded in the dashboard: the rest follows
+        (
+            "cancel",
+            1000,
+            [
+                (6000, RefundStatus.CANCELED),
+                (1000, RefundStatus.SUCCEEDED),
+                (5000, RefundStatus.SUCCEEDED),
+            ],
+        ),
+    ],
+)
+def test_dashboard_refund_while_our_refund_waits_for_stripe(
+    client, app, make_user, api_token, plan, stripe_api, ours, dashboard, expected
+):
+    """Found by tests/courses/test_invariants.py: Stripe refused ours for want of money, the
+    dashboard refund was skipped as too large, and the books never matched Stripe again."""
+    course_id = plan(capacity=1, fee_cents=6000)
+    _u, headers, e, pay = book_and_checkout(client, make_user, api_token, course_id)
+    sid = session_of(stripe_api, pay)
+    stripe_api.complete(sid)
+    deliver(client, stripe_api, "checkout.session.completed", stripe_api.sessions[sid])
+    stripe_api.fail_with = 500  # ours cannot reach Stripe
+    if ours == "staff":
+        staff = api_token(make_user(Role.STAFF))
+        resp = client.post(
+            f"/api/v1/staff/payments/{pay['id']}/refunds",
+            json={"amount_cents": 1000, "reason": "Kulanz"},
+            headers=staff,
+        )
+        assert resp.status_code == 201
+    else:
+        assert client.delete(f"/api/v1/enrolments/{e['id']}", headers=headers).status_code == 200
+    stripe_api.fail_with = None
+    refund = stripe_api.dashboard_refund(sid, dashboard)
+    with app.app_context(), unit_of_work():
+        process_requested_refunds()  # the job: Stripe refuses what is no longer there
+    charge = stripe_api._charge(refund["charge"])
+    assert deliver(client, stripe_api, "charge.refunded", charge).status_code == 200
+    with app.app_context():
+        payment = db.session.get(Payment, pay["id"])
+        assert [(r.amount_cents, r.status) for r in payment.refunds] == expected
+        at_stripe = sum(r["amount"] for r in stripe_api.refunds.values())
+        assert payment.refunded_cents == at_stripe == 6000
+        assert payment.status is PaymentStatus.REFUNDED
 
 
 def test_stripe_down_or_failing_keeps_seat_and_never_double_charges(
