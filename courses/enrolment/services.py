@@ -377,7 +377,10 @@ def expire_holds(now: datetime | None = None, hold_guard: Any = None) -> int:
 
 
 def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolment:
-    """Move a participant to another course (staff): same price and status, audited."""
+    """Move a participant to another course (staff): same price and status, audited.
+
+    A place on the waiting list becomes a seat at once when the target has one free.
+    """
     require_manager(actor)
     if target.id == enrolment.course_id:
         raise Invalid(errors={"course_id": [_l("Choose a different course.")]})
@@ -423,6 +426,7 @@ def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolme
     db.session.add(new)
     db.session.flush()
     promote_waitlist(source, now)
+    promote_waitlist(target, now)  # someone moved onto a waiting list takes a seat still free
     signals.purpose_moved.send(new, purpose_type="enrolment", old_id=enrolment.id, new_id=new.id)
     audit(actor, "enrolment.moved", new, source=source.id, target=target.id, previous=enrolment.id)
     if new.user.email:
