@@ -218,7 +218,7 @@ def test_moving_from_a_waiting_list_to_a_course_with_room_takes_a_seat(
     client, make_user, api_token, plan
 ):
     """Found by tests/courses/test_invariants.py: the person waited while the seat stayed free."""
-    source = plan(capacity=1)
+    source = plan(capacity=1, fee_cents=3000)
     target = plan(capacity=1, fee_cents=3000)
     enrol(client, api_token(make_user()), source)
     waiting = enrol(client, api_token(make_user()), source).json
