@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant
 from sqlalchemy.engine import Connection
 
@@ -49,6 +49,9 @@ def property_settings(**overrides: Any) -> settings:
         "deadline": None,
         "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
         "print_blob": True,
+        # Explaining a failure traces every line of every later run, which makes shrinking a
+        # long machine run take many minutes; the shrunk steps explain enough.
+        "phases": [phase for phase in Phase if phase is not Phase.explain],
     }
     values.update(overrides)
     return settings(**values)
