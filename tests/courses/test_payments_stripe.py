@@ -177,6 +177,21 @@ def test_sepa_failure_releases_seat_to_waiting_list(
     assert state(app, waiting["id"])[0] is EnrolmentStatus.PENDING_PAYMENT
 
 
+def test_sepa_failure_that_happened_before_the_first_event_arrives_releases_the_seat(
+    client, app, make_user, api_token, plan, stripe_api
+):
+    """Found by tests/courses/test_invariants.py: the debit had already bounced when the
+    completed checkout was re-read, and the payment stayed pending for good."""
+    course_id = plan(capacity=1, fee_cents=5000)
+    _u, _h, e, pay = book_and_checkout(client, make_user, api_token, course_id)
+    sid = session_of(stripe_api, pay)
+    stripe_api.complete(sid, paid=False)
+    stripe_api.async_fail(sid)  # before any webhook got through
+    resp = deliver(client, stripe_api, "checkout.session.completed", stripe_api.sessions[sid])
+    assert resp.status_code == 200
+    assert state(app, e["id"]) == (EnrolmentStatus.EXPIRED, [PaymentStatus.FAILED])
+
+
 def test_same_event_five_times_has_one_effect(
     client, app, make_user, api_token, plan, stripe_api, outbox
 ):

@@ -305,9 +305,10 @@ def converge_checkout(session: Any) -> str:
             changed = mark_succeeded(payment, intent_id=intent_id)
             sync_stripe_refunds(payment)
             return "succeeded" if changed else "already succeeded"
+        # Completed unpaid: a debit was submitted, whatever has become of it since.
+        mark_processing(payment)
         if intent_id:
             return converge_intent(retrieve_payment_intent(intent_id), payment)
-        mark_processing(payment)
         return "processing"
     if session.status == "expired":
         if payment.status in (S.CREATED, S.PENDING):
