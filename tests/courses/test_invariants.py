@@ -12,11 +12,13 @@ number of times, or not yet. After every step (``BookingMachine.assert_invariant
   capacity; the waiting list is numbered 1..n without gaps and agrees with
   ``waitlist_count``; nobody waits for a published course that has a free seat; a cancelled
   course holds no active booking;
-- money, per booking: received − refunded = what the booking says is owed, that is the price
-  less refunds granted at discretion (by staff, or in Stripe's dashboard) while it is
-  confirmed, and nothing once it is not; each payment's ``refunded_cents`` and status agree with
-  its refunds. A full dashboard refund of a confirmed booking therefore checks out whether the
-  booking stays confirmed (owed: price − price = 0) or is cancelled (owed: 0);
+- money, per booking: received − refunded = what the booking says is owed: while it is
+  confirmed, the price less refunds granted at discretion (by staff, or in Stripe's dashboard);
+  once the participant cancelled, the cancellation fee the VHS kept (less discretionary refunds
+  since); otherwise nothing. Each payment's ``refunded_cents`` and status agree with its
+  refunds. A full dashboard refund of a confirmed booking therefore checks out whether the
+  booking stays confirmed (owed: price − price = 0) or is cancelled (owed: 0). The test runs
+  without and with a cancellation fee;
 - invoices: numbered ``YYYY-NNNNNN`` from 1 without gaps up to the year's counter, one per
   payment, for its amount; every paid payment has a valid invoice, every failed or closed one a
   cancelled invoice (if any);
@@ -31,7 +33,8 @@ event, then checks that our books agree with Stripe's (paid there ⇔ paid here;
 Each example starts from the accounts and courses the test built, by a savepoint per example
 (see ``tests/service_machine.py``); the Stripe stand-in is reset per example. Budget:
 ``VHS_PROPERTY_EXAMPLES`` (default 25) and ``VHS_PROPERTY_STEPS`` (default 30); a long run:
-``VHS_PROPERTY_EXAMPLES=2000 VHS_PROPERTY_STEPS=60 .venv/bin/pytest -q tests/courses/test_invariants.py``.
+
+    VHS_PROPERTY_EXAMPLES=2000 VHS_PROPERTY_STEPS=60 .venv/bin/pytest -q tests/courses/test_invariants.py
 """
 
 from __future__ import annotations
@@ -309,7 +312,11 @@ class BookingMachine(ServiceMachine):
             uow.discard()
             held = [p.refundable_cents for p in payment_services.payments_for(PURPOSE, booking)]
             last_refund = db.session.scalar(sa.select(sa.func.max(Refund.id))) or 0
-        if self.call(cancel, refusals=("not_active", "cancellation_deadline_passed")):
+        # Only a participant who is late is refused (staff may override the deadline).
+        refusals = ("not_active",) + (
+            ("cancellation_deadline_passed",) if late and not by_staff else ()
+        )
+        if self.call(cancel, refusals=refusals):
             self.ended_for_good.add(booking)
             fee = self.world.cancellation_fee_cents
             self.fee_kept[booking] = (sum(min(fee, cents) for cents in held), last_refund)
@@ -325,11 +332,14 @@ class BookingMachine(ServiceMachine):
     def change_capacity(self, course: int, capacity: int) -> None:
         """The office changes a course's capacity (never below the seats taken)."""
         course_id = self.world.course_ids[course]
+        with unit_of_work() as uow:
+            uow.discard()
+            seats_taken = db.session.get(Course, course_id).seats_taken
         self.call(
             lambda: planning_services.save_course(
                 self.staff, {"capacity": capacity}, db.session.get(Course, course_id)
             ),
-            refusals=("invalid",),
+            refusals=("invalid",) if capacity < seats_taken else (),
         )
 
     @rule(target=bookings, booking=bookings, to=st.sampled_from(range(COURSES)))
