@@ -3,9 +3,9 @@
 Hypothesis drives the services in random order, each call in its own unit of work as a request
 would: enrol, cancel (in time, late, staff override), expire holds, change a capacity, move,
 cancel a course, pay by bank transfer or Stripe, mark paid at the office, staff refunds; and on
-Stripe's side (``tests/stripe_standin.py``): the customer pays by card or SEPA, the debit
-clears or bounces, a checkout expires, someone refunds in the dashboard, Stripe goes down and
-comes back. Everything Stripe does becomes a signed webhook event, delivered in any order, any
+Stripe's side (``tests/stripe_side.py``, over the stand-in): the customer pays by card or SEPA,
+the debit clears or bounces, a checkout expires, someone refunds in the dashboard, Stripe goes
+down and comes back. Everything Stripe does becomes a signed webhook event, delivered in any order, any
 number of times, or not yet. After every step (``BookingMachine.assert_invariants``):
 
 - seats: ``seats_taken`` counts the pending and confirmed bookings and stays within the
@@ -39,8 +39,7 @@ Each example starts from the accounts and courses the test built, by a savepoint
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -70,6 +69,7 @@ from courses.models import (
 from courses.planning import services as planning_services
 from tests.courses import factories
 from tests.service_machine import ServiceMachine, property_settings
+from tests.stripe_side import StripeSide
 from tests.stripe_standin import StripeStandIn
 from vhs.accounts.models import Role, User
 from vhs.db import db, utcnow
@@ -84,7 +84,6 @@ from vhs.payments.models import (
     PaymentStatus,
     Provider,
     Refund,
-    RefundStatus,
 )
 from vhs.payments.providers.stripe import process_requested_refunds
 from vhs.uow import unit_of_work
@@ -169,22 +168,14 @@ class BookingMachine(ServiceMachine):
     def __init__(self, world: World) -> None:
         super().__init__()
         self.world = world
-        self.standin = world.standin
-        self.standin.reset()
-        # Stripe's side: what we have seen of its objects, and the events it has sent.
-        self.seen: dict[tuple[str, str], str] = {}
-        self.pending_events: list[dict[str, Any]] = []
-        self.delivered_events: list[dict[str, Any]] = []
-        self.dashboard_refund_ids: set[str] = set()
-        self.stripe_down = False
+        self.stripe = StripeSide(world.standin)
         self.refunds_may_wait = False  # a unit ran while Stripe was down
         self.course_cancelled = False
         # Bookings ended by a person or by the VHS (not by a lapsed hold): they stay ended.
         self.ended_for_good: set[int] = set()
         # Bookings the participant cancelled: the fee the VHS kept, and the last refund id then.
         self.fee_kept: dict[int, tuple[int, int]] = {}
-        with unit_of_work() as uow:
-            uow.discard()
+        with self.reading():
             leaked = db.session.scalar(sa.select(sa.func.count(Enrolment.id)))
             assert leaked == 0, "an earlier example left bookings behind"
 
@@ -197,62 +188,15 @@ class BookingMachine(ServiceMachine):
 
     def after_unit(self) -> None:
         """Whatever Stripe did during the unit (after-commit refunds, expiries) sends events."""
-        self.refunds_may_wait |= self.stripe_down
-        self.observe_stripe()
-
-    def emit(self, kind: str, obj: dict[str, Any]) -> None:
-        """Stripe sends an event about ``obj`` (a snapshot, as Stripe's are)."""
-        self.pending_events.append(self.standin.event(kind, obj))
-
-    def observe_stripe(self) -> None:
-        """Turn every change at the stand-in since the last look into the events Stripe sends."""
-        s = self.standin
-        with s.lock:
-            sessions = list(s.sessions.items())
-            intents = list(s.intents.items())
-            refunds = list(s.refunds.items())
-        for sid, session in sessions:
-            status, before = session["status"], self.seen.get(("session", sid), "open")
-            self.seen[("session", sid)] = status
-            if status != before and status == "complete":
-                self.emit("checkout.session.completed", session)
-            elif status != before and status == "expired":
-                self.emit("checkout.session.expired", session)
-        by_intent = {sess["payment_intent"]: sess for _sid, sess in sessions}
-        for pi, intent in intents:
-            status, before = intent["status"], self.seen.get(("intent", pi))
-            self.seen[("intent", pi)] = status
-            if status == before:
-                continue
-            session = by_intent.get(pi)
-            if status == "succeeded":
-                self.emit("payment_intent.succeeded", intent)
-                if before == "processing" and session is not None:
-                    self.emit("checkout.session.async_payment_succeeded", session)
-            elif status == "processing":
-                self.emit("payment_intent.processing", intent)
-            elif status == "requires_payment_method":
-                self.emit("payment_intent.payment_failed", intent)
-                if session is not None:
-                    self.emit("checkout.session.async_payment_failed", session)
-        for rid, refund in refunds:
-            status, before = refund["status"], self.seen.get(("refund", rid))
-            self.seen[("refund", rid)] = status
-            if before is None:
-                self.emit("refund.created", refund)
-                with s.lock:
-                    charge = s._charge(refund["charge"])
-                self.emit("charge.refunded", charge)
-            elif status != before:
-                self.emit("refund.updated", refund)
+        self.refunds_may_wait |= self.stripe.down
+        self.stripe.observe()
 
     def deliver(self, event: dict[str, Any]) -> str | None:
-        """POST-equivalent of one webhook delivery (signed now); None if Stripe was down."""
-        payload = json.dumps(event).encode()
-        headers = {"Stripe-Signature": self.standin.sign(payload)}
+        """What the webhook view does with one delivery; None if Stripe was down meanwhile."""
+        payload, headers = self.stripe.signed(event)
         answer = self.call(
             lambda: payment_services.process_webhook(Provider.STRIPE, payload, headers),
-            refusals=STRIPE_DOWN if self.stripe_down else (),
+            refusals=STRIPE_DOWN if self.stripe.down else (),
         )
         if answer is None:
             return None
@@ -308,8 +252,7 @@ class BookingMachine(ServiceMachine):
                 enrolment, actor, override=late and by_staff, now=now
             )
 
-        with unit_of_work() as uow:  # what the fee is kept from: the money held right now
-            uow.discard()
+        with self.reading():  # what the fee is kept from: the money held right now
             held = [p.refundable_cents for p in payment_services.payments_for(PURPOSE, booking)]
             last_refund = db.session.scalar(sa.select(sa.func.max(Refund.id))) or 0
         # Only a participant who is late is refused (staff may override the deadline).
@@ -332,8 +275,7 @@ class BookingMachine(ServiceMachine):
     def change_capacity(self, course: int, capacity: int) -> None:
         """The office changes a course's capacity (never below the seats taken)."""
         course_id = self.world.course_ids[course]
-        with unit_of_work() as uow:
-            uow.discard()
+        with self.reading():
             seats_taken = db.session.get(Course, course_id).seats_taken
         self.call(
             lambda: planning_services.save_course(
@@ -378,7 +320,7 @@ class BookingMachine(ServiceMachine):
             return pay_enrolment(enrolment, enrolment.user, provider)
 
         refusals = ("nothing_to_pay", "already_paid", "payment_processing")
-        payment = self.call(pay, refusals=refusals + (STRIPE_DOWN if self.stripe_down else ()))
+        payment = self.call(pay, refusals=refusals + (STRIPE_DOWN if self.stripe.down else ()))
         return multiple() if payment is None else payment.id
 
     @rule(target=payments, booking=bookings)
@@ -404,8 +346,7 @@ class BookingMachine(ServiceMachine):
     @rule(payment=payments, data=st.data(), whole=st.booleans())
     def staff_refund(self, payment: int, data: st.DataObject, whole: bool) -> None:
         """The office pays money back at its discretion (never more than is refundable)."""
-        with unit_of_work() as uow:
-            uow.discard()
+        with self.reading():
             amount = db.session.get(Payment, payment).amount_cents
         cents = amount if whole else data.draw(st.integers(1, amount), label="cents")
         self.call(
@@ -415,7 +356,7 @@ class BookingMachine(ServiceMachine):
             refusals=("refund_too_large",),
         )
 
-    @precondition(lambda self: self.refunds_may_wait and not self.stripe_down)
+    @precondition(lambda self: self.refunds_may_wait and not self.stripe.down)
     @rule()
     def refund_job(self) -> None:
         """The job sends the refunds Stripe could not take while it was down."""
@@ -424,163 +365,92 @@ class BookingMachine(ServiceMachine):
 
     # --- Stripe's side ---------------------------------------------------------------------
 
-    def sessions_where(
-        self, test: Callable[[dict[str, Any], dict[str, Any] | None], bool]
-    ) -> list[str]:
-        """Checkout Sessions at the stand-in for which ``test(session, intent)`` holds.
-
-        In the order they were opened, never by their random ids: replaying an example must
-        pick the same session (Hypothesis refuses data generation that is not repeatable).
-        """
-        s = self.standin
-        with s.lock:
-            return [
-                sid
-                for sid, session in s.sessions.items()
-                if test(session, s.intents.get(session["payment_intent"] or ""))
-            ]
-
-    def open_sessions(self) -> list[str]:
-        """Checkout Sessions a customer could still pay."""
-        return self.sessions_where(lambda session, _intent: session["status"] == "open")
-
-    def processing_sessions(self) -> list[str]:
-        """Checkout Sessions paid by a SEPA debit that has not cleared yet."""
-        return self.sessions_where(
-            lambda _session, intent: intent is not None and intent["status"] == "processing"
-        )
-
-    def refundable_at_stripe(self) -> dict[str, int]:
-        """Paid Checkout Sessions and what Stripe would still refund of each."""
-        s = self.standin
-        with s.lock:
-            left = {
-                sid: s.intents[session["payment_intent"]]["amount"]
-                - sum(
-                    r["amount"]
-                    for r in s.refunds.values()
-                    if r["payment_intent"] == session["payment_intent"]
-                    and r["status"] not in ("failed", "canceled")
-                )
-                for sid, session in s.sessions.items()
-                if session["payment_intent"]
-                and s.intents[session["payment_intent"]]["status"] == "succeeded"
-            }
-        return {sid: cents for sid, cents in left.items() if cents > 0}
-
-    @precondition(lambda self: self.open_sessions())
+    @precondition(lambda self: self.stripe.open_sessions())
     @rule(data=st.data(), card=st.booleans())
     def customer_pays(self, data: st.DataObject, card: bool) -> None:
         """The customer pays a Checkout: by card (paid) or SEPA debit (processing)."""
-        sid = data.draw(st.sampled_from(self.open_sessions()), label="session")
-        self.standin.complete(sid, paid=card)
-        self.observe_stripe()
+        sid = data.draw(st.sampled_from(self.stripe.open_sessions()), label="session")
+        self.stripe.customer_pays(sid, card=card)
 
-    @precondition(lambda self: self.processing_sessions())
+    @precondition(lambda self: self.stripe.processing_sessions())
     @rule(data=st.data(), clears=st.booleans())
     def debit_settles(self, data: st.DataObject, clears: bool) -> None:
         """A SEPA debit clears or bounces."""
-        sid = data.draw(st.sampled_from(self.processing_sessions()), label="session")
-        (self.standin.async_succeed if clears else self.standin.async_fail)(sid)
-        self.observe_stripe()
+        sid = data.draw(st.sampled_from(self.stripe.processing_sessions()), label="session")
+        self.stripe.debit_settles(sid, clears=clears)
 
-    @precondition(lambda self: self.open_sessions())
+    @precondition(lambda self: self.stripe.open_sessions())
     @rule(data=st.data())
     def checkout_expires(self, data: st.DataObject) -> None:
         """A Checkout Session runs out at Stripe before anyone paid it."""
-        self.standin.expire(data.draw(st.sampled_from(self.open_sessions()), label="session"))
-        self.observe_stripe()
+        self.stripe.checkout_expires(
+            data.draw(st.sampled_from(self.stripe.open_sessions()), label="session")
+        )
 
-    @precondition(lambda self: self.refundable_at_stripe())
+    @precondition(lambda self: self.stripe.refundable())
     @rule(data=st.data(), whole=st.booleans())
     def dashboard_refund(self, data: st.DataObject, whole: bool) -> None:
         """Someone refunds a charge in Stripe's dashboard (Stripe refuses more than is left)."""
-        left = self.refundable_at_stripe()
+        left = self.stripe.refundable()
         sid = data.draw(st.sampled_from(list(left)), label="session")
         cents = left[sid] if whole else data.draw(st.integers(1, left[sid]), label="cents")
-        self.dashboard_refund_ids.add(self.standin.dashboard_refund(sid, cents)["id"])
-        self.observe_stripe()
+        self.stripe.dashboard_refund(sid, cents)
 
-    @precondition(lambda self: not self.stripe_down)
+    @precondition(lambda self: not self.stripe.down)
     @rule()
     def stripe_goes_down(self) -> None:
         """Stripe's API fails (HTTP 500): checkouts, refunds and webhook look-ups fail."""
-        self.stripe_down = True
-        self.standin.fail_with = 500
+        self.stripe.go_down()
 
-    @precondition(lambda self: self.stripe_down)
+    @precondition(lambda self: self.stripe.down)
     @rule()
     def stripe_comes_back(self) -> None:
         """Stripe's API works again."""
-        self.stripe_down = False
-        self.standin.fail_with = None
+        self.stripe.go_down(False)
 
-    @precondition(lambda self: self.pending_events)
+    @precondition(lambda self: self.stripe.pending)
     @rule(data=st.data())
     def webhook_arrives(self, data: st.DataObject) -> None:
         """One of the events Stripe sent arrives (in any order); kept if Stripe was down."""
-        index = data.draw(st.integers(0, len(self.pending_events) - 1), label="event")
-        event = self.pending_events.pop(index)
+        index = data.draw(st.integers(0, len(self.stripe.pending) - 1), label="event")
+        event = self.stripe.pending.pop(index)
         if self.deliver(event) is None:
-            self.pending_events.append(event)
+            self.stripe.pending.append(event)
         else:
-            self.delivered_events.append(event)
+            self.stripe.delivered.append(event)
 
-    @precondition(lambda self: self.delivered_events)
+    @precondition(lambda self: self.stripe.delivered)
     @rule(data=st.data())
     def webhook_again(self, data: st.DataObject) -> None:
         """Stripe delivers an event a second time: it changes nothing."""
-        event = data.draw(st.sampled_from(self.delivered_events), label="event")
+        event = data.draw(st.sampled_from(self.stripe.delivered), label="event")
         outcome = self.deliver(event)
         assert outcome in (None, "duplicate"), outcome
 
-    @precondition(lambda self: self.pending_events or self.stripe_down or self.refunds_may_wait)
+    @precondition(lambda self: self.stripe.pending or self.stripe.down or self.refunds_may_wait)
     @rule(data=st.data())
     def stripe_catches_up(self, data: st.DataObject) -> None:
         """Stripe is back, the refund job runs, every event arrives: the books agree."""
-        self.stripe_comes_back()
+        self.stripe.go_down(False)
         self.call(process_requested_refunds)
         self.refunds_may_wait = False
         for _round in range(20):
-            if not self.pending_events:
+            if not self.stripe.pending:
                 break
-            order = data.draw(st.permutations(range(len(self.pending_events))), label="order")
-            events = [self.pending_events[i] for i in order]
-            self.pending_events = []
+            order = data.draw(st.permutations(range(len(self.stripe.pending))), label="order")
+            events = [self.stripe.pending[i] for i in order]
+            self.stripe.pending.clear()
             for event in events:
                 assert self.deliver(event) is not None
-                self.delivered_events.append(event)
+                self.stripe.delivered.append(event)
             self.call(process_requested_refunds)
-        assert not self.pending_events, "Stripe and the app keep sending each other news"
-        with unit_of_work() as uow:
-            uow.discard()
-            self.check_books_agree_with_stripe()
-
-    def check_books_agree_with_stripe(self) -> None:
-        """Paid at Stripe ⇔ paid here; what Stripe refunded = what we count as refunded."""
-        s = self.standin
-        payments = db.session.execute(
-            sa.select(Payment).where(Payment.provider == Provider.STRIPE)
-        ).scalars()
-        for p in payments:
-            session = s.sessions.get(p.stripe_checkout_session_id or "")
-            intent = s.intents.get(session["payment_intent"]) if session else None
-            paid_there = intent is not None and intent["status"] == "succeeded"
-            assert (p.status in PAID_STATUSES) == paid_there, (p.id, p.status, intent)
-            if paid_there:
-                refunded_there = sum(
-                    r["amount"]
-                    for r in s.refunds.values()
-                    if r["payment_intent"] == intent["id"]
-                    and r["status"] not in ("failed", "canceled")
-                )
-                assert p.refunded_cents == refunded_there, (p.id, p.refunded_cents, refunded_there)
-                for r in p.refunds:  # every refund has been settled with Stripe
-                    assert r.status not in (RefundStatus.REQUESTED, RefundStatus.PENDING), r.id
-            if p.status is S.PROCESSING:
-                assert intent is not None and intent["status"] == "processing"
-            if p.status in (S.CREATED, S.PENDING) and session is not None:
-                assert session["status"] == "open", (p.id, session["status"])
+        assert not self.stripe.pending, "Stripe and the app keep sending each other news"
+        with self.reading():
+            self.stripe.check_books(
+                db.session.execute(
+                    sa.select(Payment).where(Payment.provider == Provider.STRIPE)
+                ).scalars()
+            )
 
     # --- invariants ----------------------------------------------------------------------
 
@@ -646,7 +516,8 @@ class BookingMachine(ServiceMachine):
             discretionary = [
                 r
                 for r in refunds
-                if r.created_by_id is not None or r.provider_refund_id in self.dashboard_refund_ids
+                if r.created_by_id is not None
+                or r.provider_refund_id in self.stripe.dashboard_refund_ids
             ]
             given = sum(r.amount_cents for r in discretionary)
             if e.status is EnrolmentStatus.CONFIRMED:
