@@ -22,7 +22,7 @@ things in the order they were made (or by bundle), never by a random id or the w
 
 Budgets come from the environment, so CI stays short and a long run is one command:
 ``VHS_PROPERTY_EXAMPLES`` (examples per machine, default 25) and ``VHS_PROPERTY_STEPS`` (steps
-per example, default 30).
+per example, default 40).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def property_settings(**overrides: Any) -> settings:
     """Hypothesis settings with the budget read from ``VHS_PROPERTY_EXAMPLES``/``_STEPS``."""
     values: dict[str, Any] = {
         "max_examples": int(os.environ.get("VHS_PROPERTY_EXAMPLES", "25")),
-        "stateful_step_count": int(os.environ.get("VHS_PROPERTY_STEPS", "30")),
+        "stateful_step_count": int(os.environ.get("VHS_PROPERTY_STEPS", "40")),
         # Database round trips vary with the machine's load; a slow step is not a failure.
         "deadline": None,
         "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -55,6 +55,8 @@ def property_settings(**overrides: Any) -> settings:
         # Explaining a failure traces every line of every later run, which makes shrinking a
         # long machine run take many minutes; the shrunk steps explain enough.
         "phases": [phase for phase in Phase if phase is not Phase.explain],
+        # One minimal failing run is what a developer needs; shrinking two takes twice as long.
+        "report_multiple_bugs": False,
     }
     values.update(overrides)
     return settings(**values)

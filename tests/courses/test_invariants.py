@@ -32,7 +32,7 @@ event, then checks that our books agree with Stripe's (paid there ⇔ paid here;
 
 Each example starts from the accounts and courses the test built, by a savepoint per example
 (see ``tests/service_machine.py``); the Stripe stand-in is reset per example. Budget:
-``VHS_PROPERTY_EXAMPLES`` (default 25) and ``VHS_PROPERTY_STEPS`` (default 30); a long run:
+``VHS_PROPERTY_EXAMPLES`` (default 25) and ``VHS_PROPERTY_STEPS`` (default 40); a long run:
 
     VHS_PROPERTY_EXAMPLES=2000 VHS_PROPERTY_STEPS=60 .venv/bin/pytest -q tests/courses/test_invariants.py
 """
