@@ -135,6 +135,15 @@ class StripeStandIn:
         self.thread.start()
         return self.base_url
 
+    def reset(self) -> None:
+        """Forget every object and request, as if Stripe were new (the server keeps running)."""
+        with self.lock:
+            for store in (self.sessions, self.intents, self.charges, self.refunds, self.idempotent):
+                store.clear()
+            self.requests.clear()
+        self.fail_with = None
+        self.refund_status = "succeeded"
+
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"

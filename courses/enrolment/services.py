@@ -176,13 +176,16 @@ def _mail_enrolment(enrolment: Enrolment, course: Course, user: User) -> None:
 def confirm_enrolment(enrolment: Enrolment, now: datetime | None = None) -> bool:
     """Confirm a paid enrolment. If its hold lapsed, retake a seat when one is free.
 
-    Returns False when no seat could be had (the caller refunds); never overbooks.
+    Returns False when no seat could be had, or the booking was cancelled (the caller refunds);
+    never overbooks.
     """
     now = now or utcnow()
     course = lock_course(enrolment.course_id)
     db.session.refresh(enrolment)
     if enrolment.status is EnrolmentStatus.CONFIRMED:
         return True
+    if enrolment.status is EnrolmentStatus.CANCELLED:
+        return False  # the person or the VHS ended it: money arriving later goes back
     if enrolment.status is EnrolmentStatus.PENDING_PAYMENT:
         enrolment.status = EnrolmentStatus.CONFIRMED
         enrolment.confirmed_at = now
@@ -414,7 +417,10 @@ def expire_holds(now: datetime | None = None, hold_guard: Any = None) -> int:
 
 
 def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolment:
-    """Move a participant to another course (staff): same price and status, audited."""
+    """Move a participant to another course (staff): same price and status, audited.
+
+    A place on the waiting list becomes a seat at once when the target has one free.
+    """
     require_manager(actor)
     if target.id == enrolment.course_id:
         raise Invalid(errors={"course_id": [_l("Choose a different course.")]})
@@ -460,6 +466,7 @@ def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolme
     db.session.add(new)
     db.session.flush()
     promote_waitlist(source, now)
+    promote_waitlist(target, now)  # someone moved onto a waiting list takes a seat still free
     signals.purpose_moved.send(new, purpose_type="enrolment", old_id=enrolment.id, new_id=new.id)
     audit(actor, "enrolment.moved", new, source=source.id, target=target.id, previous=enrolment.id)
     if new.user.email:

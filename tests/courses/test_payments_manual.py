@@ -10,13 +10,20 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from courses.enrolment import services as enrolment_services
-from courses.models import Enrolment, EnrolmentStatus
+from courses.models import Course, Enrolment, EnrolmentStatus
 from vhs.accounts.models import Role
 from vhs.audit import AuditEntry
 from vhs.db import db
 from vhs.errors import Conflict
 from vhs.payments import services
-from vhs.payments.models import TRANSITIONS, Invoice, Payment, PaymentStatus, Provider
+from vhs.payments.models import (
+    TRANSITIONS,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Provider,
+)
 from vhs.uow import unit_of_work
 
 
@@ -233,3 +240,23 @@ def test_gdpr_export_and_erasure_keep_invoice_without_identity(
         assert (
             invoice.recipient_name.startswith("Gelöschtes Konto") and invoice.amount_cents == 7900
         )
+
+
+def test_transfer_arriving_after_the_booking_was_cancelled_is_refunded(
+    client, app, make_user, api_token, plan
+):
+    """Found by tests/courses/test_invariants.py: the cancelled booking came back on its own,
+    and the paid payment kept its cancelled invoice."""
+    _u, headers, e, course_id = booked(client, make_user, api_token, plan, capacity=1)
+    payment = client.post(f"/api/v1/enrolments/{e['id']}/payment", json={}, headers=headers).json
+    assert client.delete(f"/api/v1/enrolments/{e['id']}", headers=headers).status_code == 200
+    staff = api_token(make_user(Role.STAFF))
+    url = f"/api/v1/staff/payments/{payment['id']}/mark-paid"
+    assert client.post(url, headers=staff).status_code == 200  # the transfer came anyway
+    with app.app_context():
+        assert db.session.get(Enrolment, e["id"]).status is EnrolmentStatus.CANCELLED
+        assert db.session.get(Course, course_id).seats_taken == 0
+        paid = db.session.get(Payment, payment["id"])
+        assert (paid.status, paid.refunded_cents) == (PaymentStatus.REFUNDED, 7900)
+        assert paid.invoice.number == payment["invoice_number"]
+        assert paid.invoice.status is InvoiceStatus.ISSUED  # money came: the receipt stands

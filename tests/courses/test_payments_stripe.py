@@ -15,7 +15,16 @@ from courses.models import Course, Enrolment, EnrolmentStatus
 from tests.stripe_standin import StripeStandIn
 from vhs.accounts.models import Role
 from vhs.db import db, utcnow
-from vhs.payments.models import Invoice, Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from vhs.payments.models import (
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+)
+from vhs.payments.providers.stripe import process_requested_refunds
 from vhs.uow import unit_of_work
 
 
@@ -168,6 +177,21 @@ def test_sepa_failure_releases_seat_to_waiting_list(
     assert state(app, waiting["id"])[0] is EnrolmentStatus.PENDING_PAYMENT
 
 
+def test_sepa_failure_that_happened_before_the_first_event_arrives_releases_the_seat(
+    client, app, make_user, api_token, plan, stripe_api
+):
+    """Found by tests/courses/test_invariants.py: the debit had already bounced when the
+    completed checkout was re-read, and the payment stayed pending for good."""
+    course_id = plan(capacity=1, fee_cents=5000)
+    _u, _h, e, pay = book_and_checkout(client, make_user, api_token, course_id)
+    sid = session_of(stripe_api, pay)
+    stripe_api.complete(sid, paid=False)
+    stripe_api.async_fail(sid)  # before any webhook got through
+    resp = deliver(client, stripe_api, "checkout.session.completed", stripe_api.sessions[sid])
+    assert resp.status_code == 200
+    assert state(app, e["id"]) == (EnrolmentStatus.EXPIRED, [PaymentStatus.FAILED])
+
+
 def test_same_event_five_times_has_one_effect(
     client, app, make_user, api_token, plan, stripe_api, outbox
 ):
@@ -271,6 +295,38 @@ def test_success_after_hold_expiry_with_and_without_free_seat(
         assert db.session.get(Course, full).seats_taken == 1  # never an overbooking
 
 
+def test_a_booking_is_paid_once_whichever_payment_arrives(
+    client, app, make_user, api_token, plan, stripe_api
+):
+    """Found by tests/courses/test_invariants.py: card and transfer both paid, both were kept."""
+    course_id = plan(capacity=1, fee_cents=5000)
+    _u, headers, e, card = book_and_checkout(client, make_user, api_token, course_id)
+    transfer = client.post(
+        f"/api/v1/enrolments/{e['id']}/payment", json={"provider": "manual"}, headers=headers
+    ).json
+    sid = session_of(stripe_api, card)
+    assert stripe_api.sessions[sid]["status"] == "expired"  # closed when the transfer was chosen
+    stripe_api.sessions[sid]["status"] = "open"  # ... just after the customer had paid it
+    session = stripe_api.complete(sid)
+    assert deliver(client, stripe_api, "checkout.session.completed", session).status_code == 200
+    with app.app_context():
+        assert db.session.get(Enrolment, e["id"]).status is EnrolmentStatus.CONFIRMED
+        closed = db.session.get(Payment, transfer["id"])
+        assert closed.status is PaymentStatus.EXPIRED  # nothing else to pay for this booking
+        assert closed.invoice.status is InvoiceStatus.CANCELLED
+    staff = api_token(make_user(Role.STAFF))
+    url = f"/api/v1/staff/payments/{transfer['id']}/mark-paid"
+    assert client.post(url, headers=staff).status_code == 200  # the transfer came anyway
+    assert state(app, e["id"]) == (
+        EnrolmentStatus.CONFIRMED,
+        [PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED],
+    )
+    with app.app_context():
+        paid_twice = db.session.get(Payment, transfer["id"])
+        assert [(r.amount_cents, r.reason) for r in paid_twice.refunds] == [(5000, "paid twice")]
+        assert paid_twice.invoice.status is InvoiceStatus.ISSUED
+
+
 def test_expired_session_releases_seat_and_promotes(
     client, app, make_user, api_token, plan, stripe_api
 ):
@@ -330,6 +386,58 @@ def test_staff_refunds_partial_then_full_and_redelivery_adds_nothing(
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Refund.id))) == 2
     assert len(stripe_api.refunds) == 2
+
+
+@pytest.mark.parametrize(
+    ("ours", "dashboard", "expected"),
+    [
+        # staff refund 1000 waits; the whole charge is refunded in the dashboard: ours steps back
+        ("staff", 6000, [(1000, RefundStatus.CANCELED), (6000, RefundStatus.SUCCEEDED)]),
+        # the cancellation's full refund waits; 1000 are refunded in the dashboard: the rest follows
+        (
+            "cancel",
+            1000,
+            [
+                (6000, RefundStatus.CANCELED),
+                (1000, RefundStatus.SUCCEEDED),
+                (5000, RefundStatus.SUCCEEDED),
+            ],
+        ),
+    ],
+)
+def test_dashboard_refund_while_our_refund_waits_for_stripe(
+    client, app, make_user, api_token, plan, stripe_api, ours, dashboard, expected
+):
+    """Found by tests/courses/test_invariants.py: Stripe refused ours for want of money, the
+    dashboard refund was skipped as too large, and the books never matched Stripe again."""
+    course_id = plan(capacity=1, fee_cents=6000)
+    _u, headers, e, pay = book_and_checkout(client, make_user, api_token, course_id)
+    sid = session_of(stripe_api, pay)
+    stripe_api.complete(sid)
+    deliver(client, stripe_api, "checkout.session.completed", stripe_api.sessions[sid])
+    stripe_api.fail_with = 500  # ours cannot reach Stripe
+    if ours == "staff":
+        staff = api_token(make_user(Role.STAFF))
+        resp = client.post(
+            f"/api/v1/staff/payments/{pay['id']}/refunds",
+            json={"amount_cents": 1000, "reason": "Kulanz"},
+            headers=staff,
+        )
+        assert resp.status_code == 201
+    else:
+        assert client.delete(f"/api/v1/enrolments/{e['id']}", headers=headers).status_code == 200
+    stripe_api.fail_with = None
+    refund = stripe_api.dashboard_refund(sid, dashboard)
+    with app.app_context(), unit_of_work():
+        process_requested_refunds()  # the job: Stripe refuses what is no longer there
+    charge = stripe_api._charge(refund["charge"])
+    assert deliver(client, stripe_api, "charge.refunded", charge).status_code == 200
+    with app.app_context():
+        payment = db.session.get(Payment, pay["id"])
+        assert [(r.amount_cents, r.status) for r in payment.refunds] == expected
+        at_stripe = sum(r["amount"] for r in stripe_api.refunds.values())
+        assert payment.refunded_cents == at_stripe == 6000
+        assert payment.status is PaymentStatus.REFUNDED
 
 
 def test_stripe_down_or_failing_keeps_seat_and_never_double_charges(

@@ -140,7 +140,11 @@ def mark_succeeded(
     intent_id: str | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """Money arrived. Confirm the purpose, or refund at once if it can no longer be had."""
+    """Money arrived. Confirm the purpose, or refund at once if it can no longer be had.
+
+    A purpose is paid once: its other open payments close, and money for a purpose that another
+    payment already paid goes back in full.
+    """
     now = now or utcnow()
     if payment.status in PAID_STATUSES:
         return False
@@ -152,6 +156,15 @@ def mark_succeeded(
         payment.marked_paid_by_id = actor.id
         audit(actor, "payment.marked_paid", payment, amount_cents=payment.amount_cents)
     invoice = payment.invoice or issue_invoice(payment, now)
+    # Voided when the payment closed unpaid; the money came after all, so it stands again.
+    invoice.status = InvoiceStatus.ISSUED
+    others = [p for p in payments_for(payment.purpose_type, payment.purpose_id) if p is not payment]
+    if any(p.status in (S.SUCCEEDED, S.PARTIALLY_REFUNDED) for p in others):
+        request_refund(payment, payment.amount_cents, "paid twice", automatic=True)
+        return True
+    for other in others:
+        if other.status in (S.CREATED, S.PENDING):
+            _close_open_payment(other)
     results = signals.payment_succeeded.send(
         payment, purpose_type=payment.purpose_type, purpose_id=payment.purpose_id
     )

@@ -214,6 +214,23 @@ def test_staff_books_on_behalf_and_moves_with_audit(client, app, make_user, api_
     assert (resp.status_code, resp.json["code"]) == (409, "course_full")
 
 
+def test_moving_from_a_waiting_list_to_a_course_with_room_takes_a_seat(
+    client, make_user, api_token, plan
+):
+    """Found by tests/courses/test_invariants.py: the person waited while the seat stayed free."""
+    source = plan(capacity=1, fee_cents=3000)
+    target = plan(capacity=1, fee_cents=3000)
+    enrol(client, api_token(make_user()), source)
+    waiting = enrol(client, api_token(make_user()), source).json
+    assert waiting["status"] == "waitlisted"
+    headers = api_token(make_user(Role.STAFF))
+    moved = client.post(
+        f"/api/v1/enrolments/{waiting['id']}/move", json={"course_id": target}, headers=headers
+    )
+    assert moved.status_code == 201
+    assert (moved.json["status"], moved.json["waitlist_position"]) == ("pending_payment", None)
+
+
 def test_expire_holds_releases_seat_and_promotes(app, make_user, plan, client, api_token):
     course_id = plan(capacity=1, fee_cents=3000)
     a, b = make_user(), make_user()

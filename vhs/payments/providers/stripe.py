@@ -305,9 +305,10 @@ def converge_checkout(session: Any) -> str:
             changed = mark_succeeded(payment, intent_id=intent_id)
             sync_stripe_refunds(payment)
             return "succeeded" if changed else "already succeeded"
+        # Completed unpaid: a debit was submitted, whatever has become of it since.
+        mark_processing(payment)
         if intent_id:
             return converge_intent(retrieve_payment_intent(intent_id), payment)
-        mark_processing(payment)
         return "processing"
     if session.status == "expired":
         if payment.status in (S.CREATED, S.PENDING):
@@ -453,7 +454,9 @@ def sync_stripe_refunds(payment: Payment) -> int:
     if not payment.stripe_payment_intent_id:
         return 0
     created = 0
-    for data in list_refunds(payment.stripe_payment_intent_id):
+    stripe_refunds = list_refunds(payment.stripe_payment_intent_id)
+    at_stripe = {_our_id(_meta(data, "refund_id")) for data in stripe_refunds}
+    for data in stripe_refunds:
         refund = db.session.execute(
             sa.select(Refund).where(Refund.provider_refund_id == data.id)
         ).scalar_one_or_none()
@@ -464,11 +467,36 @@ def sync_stripe_refunds(payment: Payment) -> int:
         if refund is None:
             if data.status in ("failed", "canceled"):
                 continue
+            waiting = _make_room(payment, data.amount, at_stripe)
             if data.amount > payment.refundable_cents:
                 log.warning("Stripe refund %s exceeds what is refundable", data.id)
                 continue
             refund = request_refund(payment, data.amount, "refunded at Stripe", automatic=True)
             refund.provider_refund_id = data.id
             created += 1
+            _apply_stripe_refund(refund, data)
+            for old in waiting:  # what Stripe's refund left of them is still owed
+                amount = min(old.amount_cents, payment.refundable_cents)
+                if amount > 0:
+                    again = request_refund(payment, amount, old.reason, automatic=True)
+                    again.created_by_id = old.created_by_id
+            continue
         _apply_stripe_refund(refund, data)
     return created
+
+
+def _make_room(payment: Payment, cents: int, at_stripe: set[int | None]) -> list[Refund]:
+    """Stripe refunded money that refunds of ours, not yet at Stripe, still claim: they step back.
+
+    Stripe would refuse them now (there is not enough left), so they are cancelled, newest
+    first, until Stripe's refund fits; the caller asks again for what is left of each.
+    """
+    waiting = []
+    for refund in sorted(payment.refunds, key=lambda r: r.id, reverse=True):
+        if payment.refundable_cents >= cents:
+            break
+        unsent = refund.status is RefundStatus.REQUESTED and refund.provider_refund_id is None
+        if unsent and refund.id not in at_stripe:
+            settle_refund(refund, RefundStatus.CANCELED, "Stripe refunded the money otherwise")
+            waiting.append(refund)
+    return waiting
