@@ -15,7 +15,7 @@ from vhs.audit import audit
 from vhs.db import db, lock
 from vhs.errors import Invalid, NotFound
 from vhs.mail import queue_mail
-from vhs.payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from vhs.payments.models import PAID_STATUSES, Payment, PaymentStatus, Refund, RefundStatus
 from vhs.payments.providers.base import provider_for
 from vhs.payments.states import transition
 
@@ -87,13 +87,27 @@ def refund_by_staff(payment: Payment, actor: User, amount_cents: int, reason: st
 
 
 def refunded_in_full(payment: Payment) -> bool:
-    """Whether refunds that succeeded have paid back the whole amount."""
+    """Whether refunds that succeeded have paid back all the money paid for the purpose.
+
+    Counted over every paid payment of the purpose, not this one alone: when a purpose was paid
+    twice and the second payment went back in full, the first still pays for it.
+    """
+    paid = (
+        sa.select(Payment.id, Payment.amount_cents)
+        .where(
+            Payment.purpose_type == payment.purpose_type,
+            Payment.purpose_id == payment.purpose_id,
+            Payment.status.in_(PAID_STATUSES),
+        )
+        .subquery()
+    )
+    received = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(paid.c.amount_cents), 0)))
     returned = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_cents), 0)).where(
-            Refund.payment_id == payment.id, Refund.status == R.SUCCEEDED
+            Refund.payment_id.in_(sa.select(paid.c.id)), Refund.status == R.SUCCEEDED
         )
     )
-    return returned >= payment.amount_cents
+    return received > 0 and returned >= received
 
 
 def refund_completed(refund: Refund) -> None:
