@@ -108,7 +108,7 @@ class CardFilterForm(FlaskForm):
 
     q = StringField(_l("Name, e-mail address or card number"), validators=[Length(max=200)])
     state = SelectField(
-        _l("State"),
+        _l("Status"),
         choices=[
             SelectChoice("", _l("All")),
             *[SelectChoice(s.value, STATE_LABELS[s]) for s in CardState],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from library import rules
 from library.models import CardState
@@ -12,7 +13,7 @@ STATE_LABELS = {
     CardState.ACTIVE: _l("Active"),
     CardState.BLOCKED: _l("Blocked"),
 }
-EXPIRED_LABEL = _l("Expired")
+EXPIRED_LABEL = lazy_pgettext("library card", "Expired")
 
 PIN_MESSAGES = {
     rules.PIN_NOT_DIGITS: _l("A PIN has 4 to 8 digits."),

@@ -92,3 +92,63 @@ def settings(app: Flask) -> Callable[..., Any]:
                 setattr(current, name, value)
 
     return _settings
+
+
+@pytest.fixture
+def new_client(app: Flask, client: Any) -> Callable[..., Any]:
+    """Factory: another browser (its own cookies), optionally at client address ``ip``."""
+
+    def _new(ip: str | None = None) -> Any:
+        browser = app.test_client()
+        if ip:
+            browser.environ_base["REMOTE_ADDR"] = ip
+        return browser
+
+    return _new
+
+
+@pytest.fixture
+def login_as(make_user: Callable[..., User], login: Callable[..., Any]) -> Callable[..., User]:
+    """Log the test client in as a new account of ``role`` and return it."""
+
+    def _login_as(role: str = "resident", **kw: Any) -> User:
+        user = make_user(role, **kw)
+        login(user)
+        return user
+
+    return _login_as
+
+
+@pytest.fixture
+def load(app: Flask) -> Callable[..., Any]:
+    """``load(Model, id)``: a row's current state, detached (None if it is gone)."""
+
+    def _load(model: type, ident: Any) -> Any:
+        with app.app_context():
+            obj = db.session.get(model, ident)
+            if obj is not None:
+                db.session.expunge(obj)
+            return obj
+
+    return _load
+
+
+@pytest.fixture
+def card_of_user(app: Flask) -> Callable[[int], LibraryCard | None]:
+    """The card of the account ``user_id`` as stored now (detached), or None."""
+
+    def _card(user_id: int) -> LibraryCard | None:
+        with app.app_context():
+            card = db.session.execute(
+                db.select(LibraryCard).where(LibraryCard.user_id == user_id)
+            ).scalar_one_or_none()
+            if card is not None:
+                db.session.expunge(card)
+            return card
+
+    return _card
+
+
+def text(resp: Any) -> str:
+    """A response's body as text."""
+    return resp.get_data(as_text=True)
