@@ -169,6 +169,8 @@ def _paid(_payment: Any, *, purpose_type: str, purpose_id: int, **_kw: Any) -> b
     if fee is None:
         return False  # the card was erased meanwhile: the money goes back
     card = lock(LibraryCard, fee.card_id)
+    if card is None:
+        return False
     fee.paid_at = fee.paid_at or utcnow()
     _recompute_paid_until(card)
     return True
@@ -189,5 +191,7 @@ def _refunded(
     if still_paid:
         return  # paid twice, one refunded: the other payment still pays the period
     card = lock(LibraryCard, fee.card_id)
+    if card is None:
+        return
     fee.paid_at = None
     _recompute_paid_until(card)

@@ -13,6 +13,7 @@ from flask import Flask
 
 from library import rules
 from library.models import CardState, LibraryCard
+from tests.stripe_standin import StripeStandIn
 from vhs.accounts.models import User
 from vhs.accounts.services import hash_password
 from vhs.db import db, utcnow
@@ -152,3 +153,20 @@ def card_of_user(app: Flask) -> Callable[[int], LibraryCard | None]:
 def text(resp: Any) -> str:
     """A response's body as text."""
     return resp.get_data(as_text=True)
+
+
+@pytest.fixture
+def stripe_api(app: Flask) -> Iterator[StripeStandIn]:
+    """A running Stripe stand-in, and the app configured to use it (as the payment tests do)."""
+    standin = StripeStandIn()
+    base = standin.start()
+    settings = app.config["VHS"]
+    saved = (settings.stripe_secret_key, settings.stripe_webhook_secret, settings.stripe_api_base)
+    settings.stripe_secret_key = "sk_test_standin"
+    settings.stripe_webhook_secret = standin.webhook_secret
+    settings.stripe_api_base = base
+    try:
+        yield standin
+    finally:
+        standin.stop()
+        settings.stripe_secret_key, settings.stripe_webhook_secret, settings.stripe_api_base = saved
