@@ -1976,15 +1976,15 @@ def _library_card(user_id: int, state: str = "active") -> int:
     if _CARD_PIN not in _CARD_PIN_HASH:
         _CARD_PIN_HASH[_CARD_PIN] = hash_password(_CARD_PIN)
     applied = state == "applied"
-    card = LibraryCard(
-        user_id=user_id,
-        number=new_card_number(),
-        pin_hash=_CARD_PIN_HASH[_CARD_PIN],
-        state=CardState(state),
-        valid_until=None if applied else date.today() + timedelta(days=200),
-        issued_at=None if applied else utcnow(),
-        blocked_reason="Matrix" if state == "blocked" else "",
-    )
+    # One card per account: a sweep over all roles asks for the victim's card again.
+    card = db.session.execute(
+        db.select(LibraryCard).where(LibraryCard.user_id == user_id)
+    ).scalar_one_or_none() or LibraryCard(user_id=user_id, number=new_card_number())
+    card.pin_hash = _CARD_PIN_HASH[_CARD_PIN]
+    card.state = CardState(state)
+    card.valid_until = None if applied else date.today() + timedelta(days=200)
+    card.issued_at = None if applied else utcnow()
+    card.blocked_reason = "Matrix" if state == "blocked" else ""
     assert rules.normalise_card_number(card.number) == card.number
     db.session.add(card)
     db.session.flush()
