@@ -6,6 +6,7 @@ from math import ceil
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Response, after_this_request
 from flask.views import MethodView
 
 from library.blueprints import api as bp
@@ -31,6 +32,17 @@ from vhs.errors import NotFound
 from vhs.extensions import link, links, problems
 
 CARD = "/api/v1/staff/library/cards/{card_id}"
+
+
+def _no_store(result: WithPin) -> WithPin:
+    """An answer that may carry a PIN the desk made up is kept in no cache."""
+
+    @after_this_request
+    def _header(response: Response) -> Response:
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return result
 
 
 @bp.route("/me/card")
@@ -111,7 +123,7 @@ class StaffCards(MethodView):
             issued = services.issue_card(actor, user, pin)
         else:
             issued = services.register_patron(actor, data, pin)
-        return WithPin(issued.card, issued.pin)
+        return _no_store(WithPin(issued.card, issued.pin))
 
 
 @staff_bp.route("/staff/library/cards/<int:card_id>")
@@ -137,4 +149,4 @@ class StaffCard(MethodView):
         issued = services.update_card(actor, card, data)
         if data.get("fee_paid"):
             fees.record_fee_at_desk(actor, card)
-        return WithPin(issued.card, issued.pin)
+        return _no_store(WithPin(issued.card, issued.pin))

@@ -23,7 +23,7 @@ from limits import RateLimitItem, parse_many
 
 from library import rules
 from library.models import CardState, LibraryCard
-from vhs.accounts.models import User
+from vhs.accounts.models import Role, User
 from vhs.accounts.services import hash_password, secret_needs_rehash, verify_secret
 from vhs.db import db, utcnow
 from vhs.errors import Unauthorized, VhsError
@@ -112,6 +112,22 @@ def authenticate_card(number_text: str, pin: str) -> User:
         card.pin_hash = hash_password(pin)
     card.user.last_login_at = utcnow()
     return card.user
+
+
+def session_user_for_card(number_text: str, pin: str) -> User:
+    """The account a web login with card and PIN opens: a resident's only.
+
+    A PIN is a weaker secret than a password, so accounts that see other people's data
+    (instructors, staff, administrators) log in to the web with e-mail address and password;
+    their card still works in reading apps (HTTP Basic), which act for them as a patron only.
+    """
+    user = authenticate_card(number_text, pin)
+    if user.role is not Role.RESIDENT:
+        raise Unauthorized(
+            _l("This account logs in with its e-mail address and password."),
+            code="password_login_required",
+        )
+    return user
 
 
 def patron_from_basic(number: str, pin: str) -> User | None:

@@ -14,7 +14,7 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from library import rules
 from library.models import CardState
@@ -45,12 +45,26 @@ def pin_field(label: Any, *, required: bool = True) -> PasswordField:
     )
 
 
+class SameAs:
+    """WTForms validator: the field repeats ``other`` exactly (both empty is the same too)."""
+
+    def __init__(self, other: str) -> None:
+        self.other = other
+
+    def __call__(self, form: Any, field: Any) -> None:
+        """Refuse a repetition that differs, also an empty one after a typed PIN."""
+        if (field.data or "") != (form[self.other].data or ""):
+            raise ValidationError(str(PINS_DIFFER))
+
+
 def repeat_field(other: str, *, required: bool = True) -> PasswordField:
     """The PIN once more, to catch a typo."""
-    first = DataRequired() if required else Optional()
+    validators: list[Any] = [SameAs(other)]
+    if required:
+        validators.insert(0, DataRequired())
     return PasswordField(
         _l("Repeat the PIN"),
-        validators=[first, EqualTo(other, message=PINS_DIFFER)],
+        validators=validators,
         render_kw={"inputmode": "numeric", "maxlength": rules.PIN_LENGTH.hi},
     )
 

@@ -12,7 +12,7 @@ from math import ceil
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -128,8 +128,12 @@ def new() -> Any:
 
 
 def _issued(issued: services.Issued, status: int = 201) -> Any:
-    """The card just issued or changed, with the PIN to tell the patron (shown once)."""
-    return _page("issued.html", status, card=issued.card, pin=issued.pin)
+    """The card just issued or changed, with the PIN to tell the patron (shown once, and kept
+    in no cache: the browser's back button must not bring it back)."""
+    body, status = _page("issued.html", status, card=issued.card, pin=issued.pin)
+    response = make_response(body, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/cards/new/<int:user_id>", methods=["GET", "POST"])

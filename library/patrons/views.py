@@ -141,7 +141,7 @@ def card_login() -> Any:
     form = CardLoginForm()
     if form.validate_on_submit():
         try:
-            user = auth.authenticate_card(form.number.data, form.pin.data)
+            user = auth.session_user_for_card(form.number.data, form.pin.data)
         except Unauthorized as exc:
             form.pin.errors = [str(exc.detail)]
             return render_template("library/patrons/card_login.html", form=form), 401

@@ -198,3 +198,15 @@ def test_an_unknown_number_takes_as_long_as_a_wrong_pin(app, make_user, make_car
 
     wrong_pin, unknown = median(card.number), median(card_number())
     assert unknown > wrong_pin * 0.4, (unknown, wrong_pin)
+
+
+@pytest.mark.parametrize("role", ["instructor", "staff", "admin"])
+def test_accounts_that_see_others_data_log_in_to_the_web_with_their_password(
+    app, make_user, make_card, new_client, role
+):
+    user = make_user(role)
+    card = make_card(user)
+    browser, resp = card_login(new_client, card.number, PIN)
+    assert resp.status_code == 401 and "E-Mail-Adresse und Passwort" in text(resp)
+    assert browser.get("/me/library").status_code == 302
+    assert basic(app, card.number, PIN).id == user.id  # reading apps act for the patron only

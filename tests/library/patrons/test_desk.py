@@ -111,7 +111,7 @@ def test_registering_a_person_needs_name_and_address(app, client, login_as):
     )
     assert resp.status_code == 422
     body = text(resp)
-    assert body.count('aria-invalid="true"') == 5  # name, street, postal code, city, PIN
+    assert body.count('aria-invalid="true"') == 6  # name, street, postal code, city, PIN twice
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(LibraryCard.id))) == 0
 
@@ -308,3 +308,25 @@ def test_the_desk_is_for_staff_only(client, login_as, make_user, make_card):
             client.submit(f"/staff/library/cards/{card.id}/block", {"reason": "x"}).status_code
             == 403
         )
+
+
+def test_a_typed_pin_must_be_repeated(app, client, login_as, make_user, card_of_user):
+    login_as("staff")
+    patron = make_user()
+    resp = client.submit(
+        f"/staff/library/cards/new/{patron.id}", {"pin": "2580", "pin_confirm": ""}
+    )
+    assert resp.status_code == 422 and "stimmen nicht überein" in text(resp)
+    assert card_of_user(patron.id) is None
+
+
+def test_an_answer_with_a_made_up_pin_is_not_cached(app, client, login_as, make_user, api_token):
+    staff = login_as("staff")
+    resp = client.submit(
+        f"/staff/library/cards/new/{make_user().id}", {"pin": "", "pin_confirm": ""}
+    )
+    assert resp.status_code == 201 and resp.headers["Cache-Control"] == "no-store"
+    api = client.post(
+        "/api/v1/staff/library/cards", json={"user_id": make_user().id}, headers=api_token(staff)
+    )
+    assert api.status_code == 201 and api.headers["Cache-Control"] == "no-store"
