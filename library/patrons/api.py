@@ -12,7 +12,7 @@ from flask.views import MethodView
 from library.blueprints import api as bp
 from library.blueprints import staff_api as staff_bp
 from library.models import LibraryCard
-from library.patrons import fees, services
+from library.patrons import desk, services
 from library.patrons.schemas import (
     ApplySchema,
     CardSchema,
@@ -145,8 +145,5 @@ class StaffCard(MethodView):
         `reset_pin` (the new PIN returned once as `new_pin`); `fee_paid` records the fee as
         paid at the desk. Illegal moves are 409 (`not_applied`, `card_blocked`, ...)."""
         actor = require_user()
-        card = services.lock_card(card_id)
-        issued = services.update_card(actor, card, data)
-        if data.get("fee_paid"):
-            fees.record_fee_at_desk(actor, card)
+        issued = desk.update_card(actor, services.lock_card(card_id), data)
         return _no_store(WithPin(issued.card, issued.pin))

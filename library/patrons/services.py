@@ -374,32 +374,3 @@ def retire_card(card: LibraryCard) -> None:
         db.session.add(RetiredCardNumber(number=card.number))
     db.session.delete(card)
     db.session.flush()
-
-
-# --- one staff change from the API (PATCH) ---------------------------------------------------
-
-
-def update_card(actor: User, card: LibraryCard, data: dict[str, Any]) -> Issued:
-    """Apply a staff PATCH in one transaction: state (confirm, block, unblock), validity, PIN.
-
-    ``state``: ``active`` confirms an application or lifts a block (409 if already active);
-    ``blocked`` blocks with ``blocked_reason``. ``valid_until`` sets the validity; ``pin`` sets
-    a PIN, ``reset_pin`` makes one up (returned once). The fee is ``library.patrons.fees``'.
-    """
-    require_staff(actor)
-    shown = None
-    state = data.get("state")
-    if state is CardState.ACTIVE:
-        if card.state is CardState.APPLIED:
-            confirm_application(actor, card)
-        elif card.state is CardState.BLOCKED:
-            unblock_card(actor, card)
-        else:
-            raise Conflict(_l("This card is active already."), code="card_active")
-    elif state is CardState.BLOCKED:
-        block_card(actor, card, data.get("blocked_reason") or "")
-    if "valid_until" in data:
-        set_validity(actor, card, data["valid_until"])
-    if data.get("pin") or data.get("reset_pin"):
-        shown = reset_pin(actor, card, data.get("pin") or None).pin
-    return Issued(card, shown)
