@@ -2095,8 +2095,12 @@ EXPECTATIONS.update(
             data=_with_own_card({"provider": "manual"}),
         ),
         ("GET", "/login/card"): "public",
+        # The web login with a card opens residents' accounts only (a PIN is weaker than a
+        # password); anonymous visitors log in as the victim, a resident.
         ("POST", "/login/card"): Case(
-            "public", ok=302, data=lambda o: {"number": o.own_card_number, "pin": _CARD_PIN}
+            {"anonymous": 302, "resident": 302, "instructor": 401, "staff": 401, "admin": 401},
+            ok=302,
+            data=lambda o: {"number": o.own_card_number, "pin": _CARD_PIN},
         ),
         ("GET", "/api/v1/me/card"): [
             Case("user", path=_with_own_card("/api/v1/me/card"), check=is_own_card),
