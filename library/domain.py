@@ -1,15 +1,31 @@
-"""How the library domain plugs into the core: its tables, pages, API and registrations."""
+"""How the library domain plugs into the core: its tables, pages, API, jobs and registrations."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+import library.circulation.api  # the routes attach to the blueprints on import
+import library.holds.jobs  # jobs register on import
+import library.holds.services  # holds answer copies_freed: a copy never sits idle
+import library.licences.api
+import library.licences.views
+import library.loans.jobs
 import library.models  # noqa: F401  (the tables, for migrations)
+from library.blueprints import APIS, PAGES
+from library.licences.catalogue import plug_into_catalogue
 from vhs.domains import Domain
+from vhs.extensions import api
 
 
 def register(app: Flask) -> None:
-    """Register the domain's pages and API with ``app`` (they arrive with the lending issue)."""
+    """Register the domain's pages and API with ``app``, and its part of the catalogue."""
+    for bp in PAGES:
+        if bp.deferred_functions:
+            app.register_blueprint(bp)
+    for bp in APIS:
+        if bp.deferred_functions:
+            api.register_blueprint(bp)
+    plug_into_catalogue()
 
 
 domain = Domain(name="library", register=register, after=("media",))

@@ -12,7 +12,10 @@ The invariants the database itself guards (CHECK constraints and partial unique 
 - ``0 <= active_loans`` and ``0 <= reserved`` and ``active_loans + reserved <= concurrency`` on
   each licence — the services move the counters in the same transaction as the loan or hold
   rows, under the licence's row lock, so a copy can never be lent twice;
-- ``checkouts_left`` never below 0 (and never above ``checkouts_total``);
+- ``checkouts_left`` never below 0 (and never above ``checkouts_total``), and at least the
+  copies reserved for ready holds on a metered licence;
+- triggers of migration 0010 (not in the models, like the search structures): a licence's
+  ``checkouts_left`` never rises, and no loan starts on or outlives an expired licence;
 - one open loan and one open hold per patron and item.
 """
 
@@ -129,8 +132,20 @@ class Licence(db.Model):
             "(checkouts_total >= 1 AND checkouts_left >= 0 AND checkouts_left <= checkouts_total)",
             name="checkouts",
         ),
+        # Each reserved copy will take a checkout when its patron borrows it.
+        sa.CheckConstraint(
+            "checkouts_left IS NULL OR reserved <= checkouts_left", name="reserved_checkouts"
+        ),
         sa.CheckConstraint("max_loan_days >= 1 AND max_loan_days <= 366", name="max_loan_days"),
-        sa.UniqueConstraint("provider", "external_id", name="uq_library_licences_external"),
+        # A provider's licence is imported once; local licences have no external id.
+        sa.Index(
+            "uq_library_licences_external",
+            "provider",
+            "external_id",
+            unique=True,
+            sqlite_where=sa.text("external_id <> ''"),
+            postgresql_where=sa.text("external_id <> ''"),
+        ),
     )
 
     @property
@@ -205,6 +220,8 @@ class Loan(db.Model):
     end_reason: Mapped[LoanEnd | None] = mapped_column(_enum(LoanEnd))
     # A provider's own handle of the loan (ODL: the loan's status document); "" for local ones.
     external_id: Mapped[str] = mapped_column(sa.String(500), default="")
+    # When "your loan ends soon" was mailed (once per due date: a renewal clears it).
+    reminder_sent_at: Mapped[datetime | None]
 
     item: Mapped[MediaItem] = relationship()
     licence: Mapped[Licence] = relationship()

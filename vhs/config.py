@@ -120,6 +120,20 @@ class Settings:
     s3_secret_access_key: str = ""
     media_max_file_mb: int = 500
     media_url_ttl_seconds: int = 300  # lifetime of a presigned S3 link to a file
+    # Lending (library/rules.py reads these): the loan period a kind of medium gets when the
+    # patron does not choose one, in days; limits per patron; the pick-up window of a hold.
+    library_loan_days_ebook: int = 21
+    library_loan_days_audiobook: int = 14
+    library_loan_days_emagazine: int = 1
+    library_loan_days_video: int = 7
+    library_loan_days_document: int = 21
+    library_max_loans: int = 10
+    library_max_holds: int = 5
+    library_hold_pickup_hours: int = 48
+    # Keep ended loans with their patron (for a "read before" list); off: forgotten at return.
+    library_keep_history: bool = False
+    # Annual library card fee in euro cents (0: free); an unpaid card cannot borrow.
+    library_card_fee_cents: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -181,7 +195,7 @@ class Settings:
         Media storage is checked in every environment: a wrong storage URL would otherwise
         show only at the first upload.
         """
-        problems = media_problems(self)
+        problems = media_problems(self) + library_problems(self)
         if problems:
             raise ConfigError("Refusing to start: " + "; ".join(problems) + ".")
         if not self.production:
@@ -273,6 +287,34 @@ def media_problems(settings: Settings) -> list[str]:
         problems.append(f"set VHS_MEDIA_MAX_FILE_MB between 1 and {MEDIA_MAX_FILE_MB_LIMIT}")
     if not 1 <= settings.media_url_ttl_seconds <= PRESIGNED_TTL_LIMIT:
         problems.append(f"set VHS_MEDIA_URL_TTL_SECONDS between 1 and {PRESIGNED_TTL_LIMIT}")
+    return problems
+
+
+# Bounds of the lending settings (the licences' own longest loan is 366 days, a CHECK).
+LIBRARY_LOAN_DAYS_LIMIT = 366
+LIBRARY_LIMIT_MAX = 1000  # loans or holds per patron
+LIBRARY_PICKUP_HOURS_LIMIT = 30 * 24
+LIBRARY_CARD_FEE_LIMIT = 1000_00
+
+
+def library_problems(settings: Settings) -> list[str]:
+    """What is wrong with the lending settings, each naming the variable to fix."""
+    problems = []
+    for kind in ("ebook", "audiobook", "emagazine", "video", "document"):
+        if not 1 <= getattr(settings, f"library_loan_days_{kind}") <= LIBRARY_LOAN_DAYS_LIMIT:
+            problems.append(
+                f"set VHS_LIBRARY_LOAN_DAYS_{kind.upper()} between 1 and {LIBRARY_LOAN_DAYS_LIMIT}"
+            )
+    if not 1 <= settings.library_max_loans <= LIBRARY_LIMIT_MAX:
+        problems.append(f"set VHS_LIBRARY_MAX_LOANS between 1 and {LIBRARY_LIMIT_MAX}")
+    if not 0 <= settings.library_max_holds <= LIBRARY_LIMIT_MAX:
+        problems.append(f"set VHS_LIBRARY_MAX_HOLDS between 0 and {LIBRARY_LIMIT_MAX}")
+    if not 1 <= settings.library_hold_pickup_hours <= LIBRARY_PICKUP_HOURS_LIMIT:
+        problems.append(
+            f"set VHS_LIBRARY_HOLD_PICKUP_HOURS between 1 and {LIBRARY_PICKUP_HOURS_LIMIT}"
+        )
+    if not 0 <= settings.library_card_fee_cents <= LIBRARY_CARD_FEE_LIMIT:
+        problems.append(f"set VHS_LIBRARY_CARD_FEE_CENTS between 0 and {LIBRARY_CARD_FEE_LIMIT}")
     return problems
 
 

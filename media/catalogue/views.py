@@ -53,6 +53,7 @@ def query_from_request() -> MediaQuery:
         year_to=_int_arg("year_to", rules.YEAR),
         series=_text_arg("series", rules.SERIES_TITLE_MAX) or None,
         contributor=_text_arg("contributor", rules.CONTRIBUTOR_NAME_MAX) or None,
+        available=request.args.get("available") == "1",
         sort=sort if sort in SORTS else "",
         page=_int_arg("page", range(1, PAGE_MAX + 1)) or 1,
         per_page=PER_PAGE,
@@ -60,7 +61,7 @@ def query_from_request() -> MediaQuery:
 
 
 # The filters a visitor can set and remove, in the order the page lists them.
-FILTER_ARGS = ("kind", "language", "subject", "audience", "year_from", "year_to")
+FILTER_ARGS = ("available", "kind", "language", "subject", "audience", "year_from", "year_to")
 CONTEXT_ARGS = ("series", "contributor")
 
 
@@ -76,6 +77,7 @@ def _args(query: MediaQuery) -> dict[str, Any]:
         "year_to": query.year_to,
         "series": query.series,
         "contributor": query.contributor,
+        "available": 1 if query.available else None,
         "sort": query.sort,
     }
     return {k: v for k, v in values.items() if v not in (None, "")}
@@ -89,6 +91,8 @@ def _active_filters(query: MediaQuery, args: dict[str, Any]) -> list[tuple[Any, 
         return url_for("media.catalogue", **{k: v for k, v in args.items() if k not in names})
 
     chips: list[tuple[Any, str]] = []
+    if query.available:
+        chips.append((_l("Available now"), without("available")))
     if query.kind:
         chips.append((KIND_LABELS[query.kind], without("kind")))
     if query.language:

@@ -1,0 +1,1 @@
+"""Patrons: library cards and who may borrow."""
