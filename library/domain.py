@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask
 
 import library.circulation.api  # the routes attach to the blueprints on import
+import library.circulation.staff_api
+import library.circulation.staff_views
 import library.holds.jobs  # jobs register on import
 import library.holds.services  # holds answer copies_freed: a copy never sits idle
-import library.licences.api
-import library.licences.views
 import library.loans.jobs
 import library.models  # noqa: F401  (the tables, for migrations)
 from library.blueprints import APIS, PAGES
