@@ -129,7 +129,9 @@ class Licence(db.Model):
         sa.CheckConstraint("active_loans + reserved <= concurrency", name="copies"),
         sa.CheckConstraint(
             "(checkouts_total IS NULL AND checkouts_left IS NULL) OR "
-            "(checkouts_total >= 1 AND checkouts_left >= 0 AND checkouts_left <= checkouts_total)",
+            # IS NOT NULL spelled out: a CHECK passes when its expression is NULL.
+            "(checkouts_total IS NOT NULL AND checkouts_left IS NOT NULL AND "
+            "checkouts_total >= 1 AND checkouts_left >= 0 AND checkouts_left <= checkouts_total)",
             name="checkouts",
         ),
         # Each reserved copy will take a checkout when its patron borrows it.

@@ -18,6 +18,7 @@ then id. A position is computed from that order whenever it is shown, so it is a
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -27,7 +28,7 @@ from library.licences.availability import best_licence, copies_of, is_usable
 from library.licences.services import licences_of, lock_item, reserve_copy, unreserve_copy
 from library.licences.signals import copies_freed
 from library.loans.services import close_overdue_loans, items_with_overdue_loans, open_loan
-from library.models import Hold, HoldEnd, HoldState, Loan
+from library.models import Hold, HoldEnd, HoldState, Licence, Loan
 from library.patrons.eligibility import require_borrower
 from media.models import MediaItem, PublicationState
 from vhs.accounts.models import User
@@ -177,31 +178,40 @@ def refresh(item: MediaItem, now: datetime) -> None:
     expire_ready_holds(item, now)
 
 
+def _stale_ready(now: datetime) -> Any:
+    """Ready holds whose window passed, or whose licence stopped lending meanwhile."""
+    return sa.and_(
+        Hold.state == HoldState.READY,
+        sa.or_(
+            Hold.ready_until <= now,
+            Hold.licence_id.in_(sa.select(Licence.id).where(Licence.expires_at <= now)),
+        ),
+    )
+
+
 def needs_refresh(item_id: int, now: datetime) -> bool:
     """Whether anything of the item is past its time (a cheap read before taking the lock)."""
     overdue = sa.select(Loan.id).where(
         Loan.item_id == item_id, Loan.ended_at.is_(None), Loan.due_at <= now
     )
-    lapsed = sa.select(Hold.id).where(
-        Hold.item_id == item_id, Hold.state == HoldState.READY, Hold.ready_until <= now
-    )
-    return bool(db.session.execute(sa.select(sa.or_(overdue.exists(), lapsed.exists()))).scalar())
+    stale = sa.select(Hold.id).where(Hold.item_id == item_id, _stale_ready(now))
+    return bool(db.session.execute(sa.select(sa.or_(overdue.exists(), stale.exists()))).scalar())
 
 
 def refresh_items(item_ids: list[int], now: datetime) -> None:
-    """Refresh several items, locking them in ascending id order (as everyone does)."""
+    """Refresh the items that need it, locking them in ascending id order (as everyone does)."""
     for item_id in sorted(set(item_ids)):
-        refresh(lock_item(item_id), now)
+        if needs_refresh(item_id, now):
+            refresh(lock_item(item_id), now)
 
 
 def refresh_patron(patron: User, now: datetime) -> None:
-    """Before answering a patron about their loans and holds: refresh the items concerned."""
-    lapsed = db.session.execute(
-        sa.select(Hold.item_id).where(
-            Hold.user_id == patron.id, Hold.state == HoldState.READY, Hold.ready_until <= now
-        )
+    """Before answering a patron about their loans and holds: refresh the items concerned
+    (their overdue loans, and the items they wait for, whose copies may have come back)."""
+    holds_on = db.session.execute(
+        sa.select(Hold.item_id).where(Hold.user_id == patron.id, Hold.state.in_(OPEN_STATES))
     ).scalars()
-    refresh_items([*items_with_overdue_loans(now, patron.id), *lapsed], now)
+    refresh_items([*items_with_overdue_loans(now, patron.id), *holds_on], now)
 
 
 # --- the patron's verbs ----------------------------------------------------------------------
@@ -278,9 +288,7 @@ def claim_ready_hold(hold: Hold, now: datetime) -> None:
 def expire_all_ready_holds(now: datetime | None = None) -> int:
     """The job: every ready hold past its window ends; the copies go on (item by item)."""
     now = now or utcnow()
-    item_ids = db.session.execute(
-        sa.select(Hold.item_id).where(Hold.state == HoldState.READY, Hold.ready_until <= now)
-    ).scalars()
+    item_ids = db.session.execute(sa.select(Hold.item_id).where(_stale_ready(now))).scalars()
     count = 0
     for item_id in sorted(set(item_ids)):
         count += expire_ready_holds(lock_item(item_id), now)

@@ -66,7 +66,7 @@ def upgrade():
     sa.Column('note', sa.String(length=300), nullable=False),
     sa.Column('created_at', vhs.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.CheckConstraint('(checkouts_total IS NULL AND checkouts_left IS NULL) OR (checkouts_total >= 1 AND checkouts_left >= 0 AND checkouts_left <= checkouts_total)', name=op.f('ck_library_licences_checkouts')),
+    sa.CheckConstraint('(checkouts_total IS NULL AND checkouts_left IS NULL) OR (checkouts_total IS NOT NULL AND checkouts_left IS NOT NULL AND checkouts_total >= 1 AND checkouts_left >= 0 AND checkouts_left <= checkouts_total)', name=op.f('ck_library_licences_checkouts')),
     sa.CheckConstraint('active_loans + reserved <= concurrency', name=op.f('ck_library_licences_copies')),
     sa.CheckConstraint('active_loans >= 0', name=op.f('ck_library_licences_active_loans')),
     sa.CheckConstraint('concurrency >= 1', name=op.f('ck_library_licences_concurrency')),

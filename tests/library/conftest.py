@@ -99,7 +99,11 @@ def make_item(ctx: Flask) -> Callable[..., MediaItem]:
     """Factory: a published item (``state``, ``kind`` and columns override)."""
 
     def _make(
-        title: str = "Tod am Deich", *, kind: str = "ebook", state: str = "published", **columns: Any
+        title: str = "Tod am Deich",
+        *,
+        kind: str = "ebook",
+        state: str = "published",
+        **columns: Any,
     ) -> MediaItem:
         item = MediaItem(
             kind=MediaKind(kind),
@@ -151,7 +155,9 @@ def open_loans(item: MediaItem) -> list[Loan]:
     """The item's open loans, oldest first."""
     return list(
         db.session.execute(
-            sa.select(Loan).where(Loan.item_id == item.id, Loan.ended_at.is_(None)).order_by(Loan.id)
+            sa.select(Loan)
+            .where(Loan.item_id == item.id, Loan.ended_at.is_(None))
+            .order_by(Loan.id)
         ).scalars()
     )
 

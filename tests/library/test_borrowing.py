@@ -6,14 +6,12 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 
 from library.circulation import services as circulation
 from library.loans import services as loans
-from library.models import CardState, HoldState, Licence, Loan, LoanEnd
-from media.models import MediaItem
-from tests.library.conftest import Clock, holds_of, open_loans, refreshed
+from library.models import CardState, HoldState, LoanEnd
+from tests.library.conftest import refreshed
 from vhs.accounts.models import User
 from vhs.db import db
 from vhs.errors import Conflict, Invalid, NotFound
@@ -26,7 +24,9 @@ def refusal(func: Callable[[], object]) -> str:
     return exc.value.code
 
 
-def test_borrow_takes_a_copy_for_the_kinds_period(make_patron, make_item, make_licence, clock, outbox) -> None:
+def test_borrow_takes_a_copy_for_the_kinds_period(
+    make_patron, make_item, make_licence, clock, outbox
+) -> None:
     patron = make_patron()
     item = make_item(kind="audiobook")
     licence = make_licence(item, concurrency=2)
@@ -108,7 +108,9 @@ def test_no_licence_means_not_lendable(make_patron, make_item, make_licence, clo
     assert refusal(lambda: circulation.borrow(patron, item.id, now=clock.now)) == "not_lendable"
 
 
-def test_drafts_and_withdrawn_items_cannot_be_borrowed(make_patron, make_item, make_licence, clock) -> None:
+def test_drafts_and_withdrawn_items_cannot_be_borrowed(
+    make_patron, make_item, make_licence, clock
+) -> None:
     for state in ("draft", "withdrawn"):
         item = make_item(state=state)
         make_licence(item)
@@ -153,7 +155,9 @@ def test_early_return_frees_the_copy_and_forgets_the_patron(
         circulation.return_loan(patron, loan.id, now=clock.now)
 
 
-def test_history_kept_when_configured(make_patron, make_item, make_licence, clock, app: Flask) -> None:
+def test_history_kept_when_configured(
+    make_patron, make_item, make_licence, clock, app: Flask
+) -> None:
     settings = app.config["VHS"]
     settings.library_keep_history = True
     try:
@@ -250,7 +254,9 @@ def test_short_loans_get_no_reminder(make_patron, make_item, make_licence, clock
     assert refreshed(loan).reminder_sent_at is not None  # looked at once, never again
 
 
-def test_patron_without_email_borrows_without_mail(make_patron, make_item, make_licence, clock, outbox) -> None:
+def test_patron_without_email_borrows_without_mail(
+    make_patron, make_item, make_licence, clock, outbox
+) -> None:
     item = make_item()
     make_licence(item)
     before = len(outbox())
@@ -259,7 +265,9 @@ def test_patron_without_email_borrows_without_mail(make_patron, make_item, make_
     assert loan.id and len(outbox()) == before
 
 
-def test_staff_revoke_frees_the_copy(make_patron, make_item, make_licence, clock, make_user) -> None:
+def test_staff_revoke_frees_the_copy(
+    make_patron, make_item, make_licence, clock, make_user
+) -> None:
     item = make_item()
     licence = make_licence(item)
     loan = circulation.borrow(make_patron(), item.id, now=clock.now)
