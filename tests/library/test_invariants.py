@@ -148,11 +148,15 @@ def snapshot() -> tuple[Any, ...]:
         )
     ).all()
     licence_rows = db.session.execute(
-        sa.select(Licence.id, Licence.active_loans, Licence.reserved, Licence.checkouts_left).order_by(
-            Licence.id
-        )
+        sa.select(
+            Licence.id, Licence.active_loans, Licence.reserved, Licence.checkouts_left
+        ).order_by(Licence.id)
     ).all()
-    return tuple(map(tuple, loan_rows)), tuple(map(tuple, hold_rows)), tuple(map(tuple, licence_rows))
+    return (
+        tuple(map(tuple, loan_rows)),
+        tuple(map(tuple, hold_rows)),
+        tuple(map(tuple, licence_rows)),
+    )
 
 
 class LendingMachine(ServiceMachine):
@@ -356,7 +360,9 @@ class LendingMachine(ServiceMachine):
                 ).scalars()
             )
             if waiting:
-                assert item_copies(item_id, self.now).available == 0, "a copy idles while a patron waits"
+                assert item_copies(item_id, self.now).available == 0, (
+                    "a copy idles while a patron waits"
+                )
             assert [position_of(h) for h in waiting] == list(range(1, len(waiting) + 1))
             expected = [expected_copy_at(item, p, self.now) for p in range(1, len(waiting) + 1)]
             known = [e for e in expected if e is not None]
