@@ -2074,9 +2074,7 @@ def _licence_id(o: Objects) -> int:
     from library.models import Licence
 
     item_id = _lending_item(o, copies=2, title="Matrix-Lizenz")
-    return db.session.execute(
-        db.select(Licence.id).where(Licence.item_id == item_id)
-    ).scalar_one()
+    return db.session.execute(db.select(Licence.id).where(Licence.item_id == item_id)).scalar_one()
 
 
 def loan_of(attr: str) -> Foreign:
@@ -2180,5 +2178,60 @@ EXPECTATIONS.update(
         ),
         ("GET", "/staff/library/licences/expiring"): "staff",
         ("GET", "/staff/library/reports/holds"): "staff",
+    }
+)
+
+EXPECTATIONS.update(
+    {
+        # patron pages
+        ("GET", "/library/media/<int:item_id>"): Case(
+            "public", path=lambda o: f"/library/media/{o.lending_item_id}"
+        ),
+        ("POST", "/library/media/<int:item_id>/loans"): Case(
+            "user",
+            ok=302,
+            path=lambda o: f"/library/media/{o.lending_item_id}/loans",
+            data={"days": "7"},
+        ),
+        ("POST", "/library/media/<int:item_id>/holds"): Case(
+            "user", ok=302, path=lambda o: f"/library/media/{o.lent_item_id}/holds"
+        ),
+        ("GET", "/library/account"): "user",
+        ("GET", "/library/loans/<int:loan_id>/return"): [
+            Case("user", path=lambda o: f"/library/loans/{o.own_loan_id}/return"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/library/loans/{o.victim_loan_id}/return",
+                note="someone else's loan",
+                foreign=loan_of("victim_loan_id"),
+            ),
+        ],
+        ("POST", "/library/loans/<int:loan_id>/return"): [
+            Case("user", ok=302, path=lambda o: f"/library/loans/{o.own_loan_id}/return"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/library/loans/{o.victim_loan_id}/return",
+                note="someone else's loan",
+                foreign=loan_of("victim_loan_id"),
+            ),
+        ],
+        ("POST", "/library/loans/<int:loan_id>/renew"): [
+            Case("user", ok=302, path=lambda o: f"/library/loans/{o.own_loan_id}/renew"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/library/loans/{o.victim_loan_id}/renew",
+                note="someone else's loan",
+                foreign=loan_of("victim_loan_id"),
+            ),
+        ],
+        ("POST", "/library/holds/<int:hold_id>/cancel"): [
+            Case("user", ok=302, path=lambda o: f"/library/holds/{o.own_hold_id}/cancel"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/library/holds/{o.victim_hold_id}/cancel",
+                note="someone else's hold",
+                foreign=loan_of("victim_hold_id"),
+            ),
+        ],
     }
 )

@@ -156,3 +156,39 @@ def my_holds(patron: User, now: datetime | None = None) -> list[HoldView]:
         .order_by(Hold.state, Hold.placed_at, Hold.id)  # 'ready' sorts before 'waiting'
     ).scalars()
     return [HoldView(hold=h, place=place_in_queue(h, now)) for h in rows]
+
+
+@dataclass(frozen=True)
+class ItemForPatron:
+    """An item's lending page: its availability, and the patron's own loan or hold on it."""
+
+    item: MediaItem
+    availability: Availability
+    loan: Loan | None
+    hold: HoldView | None
+    periods: tuple[int, ...]  # the loan periods to offer (the licence's cap applies later)
+    default_days: int
+
+
+def item_for_patron(
+    patron: User | None, item_id: int, now: datetime | None = None
+) -> ItemForPatron:
+    """What the item's lending page shows to ``patron`` (None: a visitor)."""
+    now = now or utcnow()
+    offer = availability(item_id, now)
+    item = db.session.get(MediaItem, item_id)
+    assert item is not None  # availability() answered 404 otherwise
+    loan = hold = None
+    if patron is not None:
+        loan = loans.open_loan(patron.id, item_id, now)
+        own = holds.open_hold(patron.id, item_id)
+        if own is not None:
+            hold = HoldView(hold=own, place=place_in_queue(own, now))
+    return ItemForPatron(
+        item=item,
+        availability=offer,
+        loan=loan,
+        hold=hold,
+        periods=rules.LOAN_PERIODS,
+        default_days=rules.default_loan_days(item.kind),
+    )

@@ -23,6 +23,17 @@ from vhs.main import register_home_section, register_nav
 PER_PAGE = 20
 PAGE_MAX = 10_000
 
+# What other domains offer for a published item (the library: borrow or reserve it), as links
+# on its page: (endpoint taking ``item_id``, label). Static links only, so cached pages stay
+# right; the target page shows what changes by the minute.
+_item_actions: list[tuple[str, Any]] = []
+
+
+def register_item_action(endpoint: str, label: Any) -> None:
+    """Offer a page about a published item (an endpoint with an ``item_id``) on its page."""
+    if all(existing != endpoint for existing, _label in _item_actions):
+        _item_actions.append((endpoint, label))
+
 
 def _text_arg(name: str, limit: int) -> str:
     """A text argument, cut to ``limit`` characters."""
@@ -164,6 +175,7 @@ def item(item_id: int) -> str:
             more_by=people,
             more=more,
             can_manage=services.can_manage(user),
+            item_actions=list(_item_actions),
             **labels(),
             **extra,
         )
