@@ -46,6 +46,7 @@ def _asks_availability() -> bool:
     """Whether this request filters by "available now" (then lending data is part of it)."""
     return "available" in request.args
 
+
 # Where a page's CSRF token goes; each answer gets the visitor's own token in its place.
 TOKEN_SLOT = "csrf-slot-7c1d9e3a55"
 
