@@ -70,7 +70,7 @@ def current_loans(patron_id: int, now: datetime) -> list[Loan]:
         db.session.execute(
             sa.select(Loan)
             .where(Loan.user_id == patron_id, _current(now))
-            .options(selectinload(Loan.item).selectinload(MediaItem.contributors))
+            .options(selectinload(Loan.item))
             .order_by(Loan.due_at, Loan.id)
         ).scalars()
     )
