@@ -1,11 +1,19 @@
-"""How the library domain plugs into the core: its tables, pages, API and registrations."""
+"""How the library domain plugs into the core: its tables, pages, API, jobs and registrations."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+import library.circulation.api  # the routes attach to the blueprints on import
+import library.circulation.staff_api
+import library.circulation.staff_views
+import library.circulation.views
+import library.holds.jobs  # jobs register on import
+import library.holds.services  # holds answer copies_freed: a copy never sits idle
+import library.loans.jobs
 import library.models  # noqa: F401  (the tables, for migrations)
 from library.blueprints import APIS, PAGES
+from library.licences.catalogue import plug_into_catalogue
 from library.patrons import api as patrons_api  # noqa: F401  (routes attach on import)
 from library.patrons import fees as patrons_fees  # noqa: F401  (payment receivers)
 from library.patrons import gdpr as patrons_gdpr  # noqa: F401  (export and erasure)
@@ -16,13 +24,14 @@ from vhs.extensions import api
 
 
 def register(app: Flask) -> None:
-    """Register the domain's pages and API with ``app``."""
+    """Register the domain's pages and API with ``app``, and its part of the catalogue."""
     for bp in PAGES:
         if bp.deferred_functions:
             app.register_blueprint(bp)
     for bp in APIS:
         if bp.deferred_functions:
             api.register_blueprint(bp)
+    plug_into_catalogue()
 
 
 domain = Domain(name="library", register=register, after=("media",))

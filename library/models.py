@@ -12,7 +12,10 @@ The invariants the database itself guards (CHECK constraints and partial unique 
 - ``0 <= active_loans`` and ``0 <= reserved`` and ``active_loans + reserved <= concurrency`` on
   each licence — the services move the counters in the same transaction as the loan or hold
   rows, under the licence's row lock, so a copy can never be lent twice;
-- ``checkouts_left`` never below 0 (and never above ``checkouts_total``);
+- ``checkouts_left`` never below 0 (and never above ``checkouts_total``), and at least the
+  copies reserved for ready holds on a metered licence;
+- triggers of migration 0010 (not in the models, like the search structures): a licence's
+  ``checkouts_left`` never rises, and no loan starts on or outlives an expired licence;
 - one open loan and one open hold per patron and item.
 """
 
@@ -26,14 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from media.models import MediaItem
 from vhs.accounts.models import User
-from vhs.db import db, utcnow
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> sa.Enum:
-    return sa.Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
-
+from vhs.db import db, enum_type, utcnow
 
 # --- patrons ---------------------------------------------------------------------------------
 
@@ -56,7 +52,7 @@ class LibraryCard(db.Model):
     # Printed on the card and typed into reading apps; unique, never reused.
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
     pin_hash: Mapped[str | None] = mapped_column(sa.String(255))
-    state: Mapped[CardState] = mapped_column(_enum(CardState), default=CardState.APPLIED)
+    state: Mapped[CardState] = mapped_column(enum_type(CardState), default=CardState.APPLIED)
     # The last day the card may borrow (in the configured time zone).
     valid_until: Mapped[date | None]
     # The annual fee is paid up to this day (None: never paid; irrelevant when no fee is set).
@@ -173,11 +169,25 @@ class Licence(db.Model):
         sa.CheckConstraint("active_loans + reserved <= concurrency", name="copies"),
         sa.CheckConstraint(
             "(checkouts_total IS NULL AND checkouts_left IS NULL) OR "
-            "(checkouts_total >= 1 AND checkouts_left >= 0 AND checkouts_left <= checkouts_total)",
+            # IS NOT NULL spelled out: a CHECK passes when its expression is NULL.
+            "(checkouts_total IS NOT NULL AND checkouts_left IS NOT NULL AND "
+            "checkouts_total >= 1 AND checkouts_left >= 0 AND checkouts_left <= checkouts_total)",
             name="checkouts",
         ),
+        # Each reserved copy will take a checkout when its patron borrows it.
+        sa.CheckConstraint(
+            "checkouts_left IS NULL OR reserved <= checkouts_left", name="reserved_checkouts"
+        ),
         sa.CheckConstraint("max_loan_days >= 1 AND max_loan_days <= 366", name="max_loan_days"),
-        sa.UniqueConstraint("provider", "external_id", name="uq_library_licences_external"),
+        # A provider's licence is imported once; local licences have no external id.
+        sa.Index(
+            "uq_library_licences_external",
+            "provider",
+            "external_id",
+            unique=True,
+            sqlite_where=sa.text("external_id <> ''"),
+            postgresql_where=sa.text("external_id <> ''"),
+        ),
     )
 
     @property
@@ -249,9 +259,11 @@ class Loan(db.Model):
     due_at: Mapped[datetime]
     renewals: Mapped[int] = mapped_column(default=0)
     ended_at: Mapped[datetime | None]
-    end_reason: Mapped[LoanEnd | None] = mapped_column(_enum(LoanEnd))
+    end_reason: Mapped[LoanEnd | None] = mapped_column(enum_type(LoanEnd))
     # A provider's own handle of the loan (ODL: the loan's status document); "" for local ones.
     external_id: Mapped[str] = mapped_column(sa.String(500), default="")
+    # When "your loan ends soon" was mailed (once per due date: a renewal clears it).
+    reminder_sent_at: Mapped[datetime | None]
 
     item: Mapped[MediaItem] = relationship()
     licence: Mapped[Licence] = relationship()
@@ -316,7 +328,7 @@ class Hold(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("media_items.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    state: Mapped[HoldState] = mapped_column(_enum(HoldState), default=HoldState.WAITING)
+    state: Mapped[HoldState] = mapped_column(enum_type(HoldState), default=HoldState.WAITING)
     # The queue's order: when the hold was placed (ties broken by id).
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
     ready_at: Mapped[datetime | None]
@@ -326,7 +338,7 @@ class Hold(db.Model):
         sa.ForeignKey("library_licences.id", ondelete="SET NULL")
     )
     ended_at: Mapped[datetime | None]
-    end_reason: Mapped[HoldEnd | None] = mapped_column(_enum(HoldEnd))
+    end_reason: Mapped[HoldEnd | None] = mapped_column(enum_type(HoldEnd))
 
     item: Mapped[MediaItem] = relationship()
     user: Mapped[User] = relationship()

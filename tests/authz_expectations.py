@@ -2030,6 +2030,140 @@ def card_number_of(attr: str) -> Foreign:
     return parts
 
 
+# --- lending (issue 12: library/circulation) ---------------------------------------------------
+# Availability is public; borrowing and holds need an account (refusals about the card are the
+# service's 409s, so every builder gives the acting account a card); a loan or hold of someone
+# else's is "not found" to everyone, staff included (staff end loans through their own routes);
+# the licence pages and API are for staff only.
+
+
+def _card_for(user_id: int) -> None:
+    from datetime import date, timedelta
+
+    from library.models import CardState, LibraryCard
+
+    exists = db.session.execute(
+        db.select(LibraryCard.id).where(LibraryCard.user_id == user_id)
+    ).first()
+    if exists is None:
+        db.session.add(
+            LibraryCard(
+                user_id=user_id,
+                number=f"M{user_id:09d}",
+                state=CardState.ACTIVE,
+                valid_until=date.today() + timedelta(days=365),
+            )
+        )
+        db.session.flush()
+
+
+def _lending_item(o: Objects, *, copies: int, title: str) -> int:
+    from library.models import Licence
+    from media.models import PublicationState
+    from vhs.db import utcnow
+
+    item = MediaItem(
+        kind=MediaKind.EBOOK,
+        title=f"{title} ({o.role})",
+        state=PublicationState.PUBLISHED,
+        published_at=utcnow(),
+    )
+    db.session.add(item)
+    db.session.flush()
+    db.session.add(
+        Licence(item_id=item.id, concurrency=copies, active_loans=0, reserved=0, max_loan_days=21)
+    )
+    db.session.flush()
+    if o.user is not None:
+        _card_for(o.user.id)
+    return item.id
+
+
+def _borrow(user_id: int, item_id: int) -> int:
+    from library.circulation.services import borrow
+
+    _card_for(user_id)
+    return borrow(_user(user_id), item_id).id
+
+
+@builds("lending_item_id")
+def _lending_item_id(o: Objects) -> int:
+    """A published item with five free copies; the acting account has a card."""
+    return _lending_item(o, copies=5, title="Matrix-Ausleihe")
+
+
+@builds("lent_item_id")
+def _lent_item_id(o: Objects) -> int:
+    """A published item whose one copy the victim has borrowed (so holds are possible)."""
+    item_id = _lending_item(o, copies=1, title="Matrix-Vormerkung")
+    _borrow(o.victim.id, item_id)
+    return item_id
+
+
+@builds("own_loan_id")
+def _own_loan_id(o: Objects) -> int:
+    return _borrow(o.account.id, _lending_item(o, copies=1, title="Matrix-Eigene-Ausleihe"))
+
+
+@builds("victim_loan_id")
+def _victim_loan_id(o: Objects) -> int:
+    return _borrow(o.victim.id, _lending_item(o, copies=1, title="Matrix-Fremde-Ausleihe"))
+
+
+def _hold(user_id: int, o: Objects, title: str) -> int:
+    from library.circulation.services import place_hold
+
+    item_id = _lending_item(o, copies=1, title=title)
+    lender = User(
+        email=f"lender-{title}-{o.role}@example.org".lower(),
+        name="Lena Leihe",
+        role=Role.RESIDENT,
+        locale="de",
+        session_token=f"lender-{title}",
+    )
+    db.session.add(lender)
+    db.session.flush()
+    _borrow(lender.id, item_id)
+    _card_for(user_id)
+    return place_hold(_user(user_id), item_id).id
+
+
+@builds("own_hold_id")
+def _own_hold_id(o: Objects) -> int:
+    return _hold(o.account.id, o, "Matrix-Eigene-Vormerkung")
+
+
+@builds("victim_hold_id")
+def _victim_hold_id(o: Objects) -> int:
+    return _hold(o.victim.id, o, "Matrix-Fremde-Vormerkung")
+
+
+@builds("staff_loan_id")
+def _staff_loan_id(o: Objects) -> int:
+    """A loan of the victim's, for staff to end."""
+    return _borrow(o.victim.id, _lending_item(o, copies=1, title="Matrix-Widerruf"))
+
+
+@builds("licence_id")
+def _licence_id(o: Objects) -> int:
+    from library.models import Licence
+
+    item_id = _lending_item(o, copies=2, title="Matrix-Lizenz")
+    return db.session.execute(db.select(Licence.id).where(Licence.item_id == item_id)).scalar_one()
+
+
+def loan_of(attr: str) -> Foreign:
+    """What B's loan or hold reveals: its id and the item's title."""
+
+    def parts(o: Objects) -> list[int | str]:
+        from library.models import Hold, Loan
+
+        obj = db.session.get(Loan, getattr(o, attr)) or db.session.get(Hold, getattr(o, attr))
+        return [obj.id, obj.item.title]
+
+    return parts
+
+
 def _with_own_card(value: Any) -> Callable[[Objects], Any]:
     """``value`` (a path or a body), once the acting account has a card."""
     return lambda o: (o.own_card_id, value)[1]
@@ -2189,3 +2323,151 @@ def _in_days(days: int) -> str:
     from datetime import date, timedelta
 
     return (date.today() + timedelta(days=days)).isoformat()
+
+
+_LICENCE_FORM = {"concurrency": "1", "max_loan_days": "21", "streaming_allowed": "y"}
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/api/v1/media/<int:item_id>/availability"): Case(
+            "public", path=lambda o: f"/api/v1/media/{o.lending_item_id}/availability"
+        ),
+        ("POST", "/api/v1/media/<int:item_id>/loans"): Case(
+            "user",
+            ok=201,
+            path=lambda o: f"/api/v1/media/{o.lending_item_id}/loans",
+            data={"days": 7},
+        ),
+        ("DELETE", "/api/v1/loans/<int:loan_id>"): [
+            Case("user", path=lambda o: f"/api/v1/loans/{o.own_loan_id}"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/api/v1/loans/{o.victim_loan_id}",
+                note="someone else's loan",
+                foreign=loan_of("victim_loan_id"),
+            ),
+        ],
+        ("POST", "/api/v1/loans/<int:loan_id>/renewals"): [
+            Case("user", ok=201, path=lambda o: f"/api/v1/loans/{o.own_loan_id}/renewals"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/api/v1/loans/{o.victim_loan_id}/renewals",
+                note="someone else's loan",
+                foreign=loan_of("victim_loan_id"),
+            ),
+        ],
+        ("POST", "/api/v1/media/<int:item_id>/holds"): Case(
+            "user", ok=201, path=lambda o: f"/api/v1/media/{o.lent_item_id}/holds"
+        ),
+        ("DELETE", "/api/v1/holds/<int:hold_id>"): [
+            Case("user", path=lambda o: f"/api/v1/holds/{o.own_hold_id}"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/api/v1/holds/{o.victim_hold_id}",
+                note="someone else's hold",
+                foreign=loan_of("victim_hold_id"),
+            ),
+        ],
+        ("GET", "/api/v1/me/loans"): "user",
+        ("GET", "/api/v1/me/holds"): "user",
+        # staff API
+        ("GET", "/api/v1/staff/library/items/<int:item_id>/licences"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/library/items/{o.lending_item_id}/licences"
+        ),
+        ("POST", "/api/v1/staff/library/items/<int:item_id>/licences"): Case(
+            "staff",
+            ok=201,
+            path=lambda o: f"/api/v1/staff/library/items/{o.lending_item_id}/licences",
+            data={"concurrency": 2, "checkouts_total": 26},
+        ),
+        ("PATCH", "/api/v1/staff/library/licences/<int:licence_id>"): Case(
+            "staff",
+            path=lambda o: f"/api/v1/staff/library/licences/{o.licence_id}",
+            data={"concurrency": 3},
+        ),
+        ("GET", "/api/v1/staff/library/licences/expiring"): "staff",
+        ("GET", "/api/v1/staff/library/reports/holds"): "staff",
+        ("POST", "/api/v1/staff/library/loans/<int:loan_id>/revoke"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/library/loans/{o.staff_loan_id}/revoke"
+        ),
+        # staff pages
+        ("GET", "/staff/library/items/<int:item_id>/licences"): Case(
+            "staff", path=lambda o: f"/staff/library/items/{o.lending_item_id}/licences"
+        ),
+        ("POST", "/staff/library/items/<int:item_id>/licences"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/library/items/{o.lending_item_id}/licences",
+            data=_LICENCE_FORM,
+        ),
+        ("GET", "/staff/library/licences/<int:licence_id>/edit"): Case(
+            "staff", path=lambda o: f"/staff/library/licences/{o.licence_id}/edit"
+        ),
+        ("POST", "/staff/library/licences/<int:licence_id>/edit"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/library/licences/{o.licence_id}/edit",
+            data={**_LICENCE_FORM, "concurrency": "3"},
+        ),
+        ("POST", "/staff/library/loans/<int:loan_id>/revoke"): Case(
+            "staff", ok=302, path=lambda o: f"/staff/library/loans/{o.staff_loan_id}/revoke"
+        ),
+        ("GET", "/staff/library/licences/expiring"): "staff",
+        ("GET", "/staff/library/reports/holds"): "staff",
+    }
+)
+
+EXPECTATIONS.update(
+    {
+        # patron pages
+        ("GET", "/library/media/<int:item_id>"): Case(
+            "public", path=lambda o: f"/library/media/{o.lending_item_id}"
+        ),
+        ("POST", "/library/media/<int:item_id>/loans"): Case(
+            "user",
+            ok=302,
+            path=lambda o: f"/library/media/{o.lending_item_id}/loans",
+            data={"days": "7"},
+        ),
+        ("POST", "/library/media/<int:item_id>/holds"): Case(
+            "user", ok=302, path=lambda o: f"/library/media/{o.lent_item_id}/holds"
+        ),
+        ("GET", "/library/account"): "user",
+        ("GET", "/library/loans/<int:loan_id>/return"): [
+            Case("user", path=lambda o: f"/library/loans/{o.own_loan_id}/return"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/library/loans/{o.victim_loan_id}/return",
+                note="someone else's loan",
+                foreign=loan_of("victim_loan_id"),
+            ),
+        ],
+        ("POST", "/library/loans/<int:loan_id>/return"): [
+            Case("user", ok=302, path=lambda o: f"/library/loans/{o.own_loan_id}/return"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/library/loans/{o.victim_loan_id}/return",
+                note="someone else's loan",
+                foreign=loan_of("victim_loan_id"),
+            ),
+        ],
+        ("POST", "/library/loans/<int:loan_id>/renew"): [
+            Case("user", ok=302, path=lambda o: f"/library/loans/{o.own_loan_id}/renew"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/library/loans/{o.victim_loan_id}/renew",
+                note="someone else's loan",
+                foreign=loan_of("victim_loan_id"),
+            ),
+        ],
+        ("POST", "/library/holds/<int:hold_id>/cancel"): [
+            Case("user", ok=302, path=lambda o: f"/library/holds/{o.own_hold_id}/cancel"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/library/holds/{o.victim_hold_id}/cancel",
+                note="someone else's hold",
+                foreign=loan_of("victim_hold_id"),
+            ),
+        ],
+    }
+)

@@ -124,6 +124,18 @@ class Settings:
     library_card_prefix: str = "58"
     library_card_valid_months: int = 12  # how long a new or confirmed card is valid
     library_card_fee_cents: int = 0  # the annual fee; 0: cards are free
+    # Lending (library/rules.py reads these): the loan period a kind of medium gets when the
+    # patron does not choose one, in days; limits per patron; the pick-up window of a hold.
+    library_loan_days_ebook: int = 21
+    library_loan_days_audiobook: int = 14
+    library_loan_days_emagazine: int = 1
+    library_loan_days_video: int = 7
+    library_loan_days_document: int = 21
+    library_max_loans: int = 10
+    library_max_holds: int = 5
+    library_hold_pickup_hours: int = 48
+    # Keep ended loans with their patron (for a "read before" list); off: forgotten at return.
+    library_keep_history: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -287,6 +299,12 @@ LIBRARY_CARD_VALID_MONTHS_MAX = 120
 LIBRARY_CARD_FEE_CENTS_MAX = 100_000
 
 
+# Bounds of the lending settings (the licences' own longest loan is 366 days, a CHECK).
+LIBRARY_LOAN_DAYS_LIMIT = 366
+LIBRARY_LIMIT_MAX = 1000  # loans or holds per patron
+LIBRARY_PICKUP_HOURS_LIMIT = 30 * 24
+
+
 def library_problems(settings: Settings) -> list[str]:
     """What is wrong with the library settings, each naming the variable to fix."""
     problems = []
@@ -302,6 +320,19 @@ def library_problems(settings: Settings) -> list[str]:
     if not 0 <= settings.library_card_fee_cents <= LIBRARY_CARD_FEE_CENTS_MAX:
         problems.append(
             f"set VHS_LIBRARY_CARD_FEE_CENTS between 0 and {LIBRARY_CARD_FEE_CENTS_MAX}"
+        )
+    for kind in ("ebook", "audiobook", "emagazine", "video", "document"):
+        if not 1 <= getattr(settings, f"library_loan_days_{kind}") <= LIBRARY_LOAN_DAYS_LIMIT:
+            problems.append(
+                f"set VHS_LIBRARY_LOAN_DAYS_{kind.upper()} between 1 and {LIBRARY_LOAN_DAYS_LIMIT}"
+            )
+    if not 1 <= settings.library_max_loans <= LIBRARY_LIMIT_MAX:
+        problems.append(f"set VHS_LIBRARY_MAX_LOANS between 1 and {LIBRARY_LIMIT_MAX}")
+    if not 0 <= settings.library_max_holds <= LIBRARY_LIMIT_MAX:
+        problems.append(f"set VHS_LIBRARY_MAX_HOLDS between 0 and {LIBRARY_LIMIT_MAX}")
+    if not 1 <= settings.library_hold_pickup_hours <= LIBRARY_PICKUP_HOURS_LIMIT:
+        problems.append(
+            f"set VHS_LIBRARY_HOLD_PICKUP_HOURS between 1 and {LIBRARY_PICKUP_HOURS_LIMIT}"
         )
     return problems
 

@@ -38,6 +38,7 @@ def media_query(args: dict[str, Any]) -> MediaQuery:
         year_to=args.get("year_to"),
         series=args.get("series"),
         contributor=args.get("contributor"),
+        available=bool(args.get("available")),
         sort=args.get("sort", ""),
         page=args.get("page", 1),
         per_page=args.get("per_page", 20),
@@ -65,7 +66,7 @@ class MediaList(MethodView):
         Facets count the whole result (not just this page); `audience` counts items suitable
         for an age cumulatively. Answers carry an ETag and `Cache-Control: no-cache`:
         revalidate with `If-None-Match` (304 while nothing changed; any edit, publication or
-        withdrawal changes the answer at once).
+        withdrawal changes the answer at once, and with `available`, any loan or return).
         """
 
         def dump() -> Any:

@@ -24,12 +24,28 @@ from vhs.cache import VersionedCache, track
 from vhs.i18n import page_locale
 
 MEDIA_CATALOGUE = "media_catalogue"
+# Answers filtered by "available now" also depend on lending (licences and their counters):
+# a version of their own, which the same catalogue sources move and the lending domain adds
+# its own to (``track(MEDIA_AVAILABILITY, Licence)``). A loan or a return then renews only
+# these answers; every other catalogue page and item page stays cached. Availability also
+# changes by the clock alone (a licence expires), so these entries live a minute at most.
+MEDIA_AVAILABILITY = "media_availability"
 
-track(MEDIA_CATALOGUE, MediaItem, Contributor, Identifier, Subject, MediaFile)
+_SOURCES = (MediaItem, Contributor, Identifier, Subject, MediaFile)
+track(MEDIA_CATALOGUE, *_SOURCES)
+track(MEDIA_AVAILABILITY, *_SOURCES)
 
 # Bounded: search words are free text. An API page is ~20 KB, an HTML page ~30 KB.
 api_pages = VersionedCache(MEDIA_CATALOGUE, maxsize=256)
 pages = VersionedCache(MEDIA_CATALOGUE, maxsize=512)
+available_api_pages = VersionedCache(MEDIA_AVAILABILITY, maxsize=128, ttl=60)
+available_pages = VersionedCache(MEDIA_AVAILABILITY, maxsize=128, ttl=60)
+
+
+def _asks_availability() -> bool:
+    """Whether this request filters by "available now" (then lending data is part of it)."""
+    return "available" in request.args
+
 
 # Where a page's CSRF token goes; each answer gets the visitor's own token in its place.
 TOKEN_SLOT = "csrf-slot-7c1d9e3a55"
@@ -62,12 +78,13 @@ def cached_json(compute: Callable[[], Any]) -> Response:
         resp = current_app.json.response(compute())
         return resp.get_data(), resp.mimetype or "application/json"
 
-    return _conditional(api_pages.get_or_set(api_key(), build))
+    cache = available_api_pages if _asks_availability() else api_pages
+    return _conditional(cache.get_or_set(api_key(), build))
 
 
 def cached_json_hit() -> Response | None:
     """The answer :func:`cached_json` kept for this request, if still current; else None."""
-    body = api_pages.get(api_key())
+    body = (available_api_pages if _asks_availability() else api_pages).get(api_key())
     return _conditional(body) if body is not None else None
 
 
@@ -82,5 +99,6 @@ def anonymous_page(render: Callable[..., str]) -> str | None:
     if current() is not None or session.get("_flashes"):
         return None
     key = ("page", request.full_path, page_locale())
-    html = pages.get_or_set(key, lambda: render(csrf_token=lambda: TOKEN_SLOT))
+    cache = available_pages if _asks_availability() else pages
+    html = cache.get_or_set(key, lambda: render(csrf_token=lambda: TOKEN_SLOT))
     return html.replace(TOKEN_SLOT, generate_csrf())

@@ -71,6 +71,9 @@ class MediaArgsSchema(StrictSchema):
     year_to = in_bounds(rules.YEAR)
     series = fields.String(validate=validate.Length(min=1, max=rules.SERIES_TITLE_MAX))
     contributor = fields.String(validate=validate.Length(min=1, max=rules.CONTRIBUTOR_NAME_MAX))
+    available = fields.Boolean(
+        metadata={"description": "Only items a patron can borrow right now (a copy is free)."}
+    )
     sort = fields.String(
         validate=validate.OneOf(SORTS),
         metadata={

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +37,7 @@ from media.models import (
     PublicationState,
     Subject,
 )
-from vhs.db import db
+from vhs.db import db, utcnow
 
 SORTS = ("relevance", "new", "title", "year")
 FACETS = ("kind", "language", "subject", "audience", "decade")
@@ -65,6 +67,8 @@ class MediaQuery:
     year_to: int | None = None
     series: str | None = None
     contributor: str | None = None
+    # Only items a patron can borrow right now (the lending domain says what that means).
+    available: bool = False
     sort: str = ""  # "" = best match when searching, else series order or newest first
     page: int = 1
     per_page: int = 20
@@ -103,6 +107,26 @@ class Page:
     def pages(self) -> int:
         """Number of pages (at least one)."""
         return max(1, math.ceil(self.total / self.per_page))
+
+
+# --- "available now": an extension point for the lending domain --------------------------------
+
+# A condition over ``media_items`` for a moment: "this item can be borrowed then". Media knows
+# nothing of licences and loans; the library registers the condition when it plugs in.
+AvailableCondition = Callable[[datetime], Any]
+_available: list[AvailableCondition] = []
+
+
+def register_availability(condition: AvailableCondition) -> None:
+    """Say what "available now" means (the library does, once; a second one replaces it)."""
+    _available[:] = [condition]
+
+
+def available_condition(now: datetime) -> Any:
+    """The registered "available now" condition; RuntimeError when nobody registered one."""
+    if not _available:
+        raise RuntimeError("no lending domain registered what 'available now' means")
+    return _available[0](now)
 
 
 # --- full text -------------------------------------------------------------------------------
@@ -154,8 +178,8 @@ def _matching(query: MediaQuery) -> sa.CTE:
                 sa.select(Contributor.item_id).where(Contributor.name == query.contributor)
             )
         )
-    # "Available now" joins these filters once lending exists (the next issue): a condition
-    # on the item's free copies, added here like the others.
+    if query.available:
+        conds.append(available_condition(utcnow()))
     rank: Any = sa.literal(0.0, sa.Float)
     source: Any = MediaItem.__table__
     q = query.q.replace("\x00", "").strip()[:QUERY_MAX]

@@ -30,6 +30,16 @@ from vhs.main import register_nav
 
 PER_PAGE = 25
 
+# Pages of other domains about one item (the library's licences), linked from its staff page:
+# (endpoint taking ``item_id``, label). Media knows their names, not their code.
+_item_links: list[tuple[str, Any]] = []
+
+
+def register_item_link(endpoint: str, label: Any) -> None:
+    """Link a page about an item (an endpoint with an ``item_id``) from the item's staff page."""
+    if all(existing != endpoint for existing, _label in _item_links):
+        _item_links.append((endpoint, label))
+
 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     """Render a staff page with the catalogue's labels, and its status."""
@@ -148,6 +158,7 @@ def edit(item_id: int) -> Any:
         action_form=EmptyForm(),
         can_publish=item.state is not PublicationState.PUBLISHED,
         can_withdraw=item.state is PublicationState.PUBLISHED,
+        item_links=list(_item_links),
     )
 
 

@@ -23,6 +23,17 @@ from vhs.main import register_home_section, register_nav
 PER_PAGE = 20
 PAGE_MAX = 10_000
 
+# What other domains offer for a published item (the library: borrow or reserve it), as links
+# on its page: (endpoint taking ``item_id``, label). Static links only, so cached pages stay
+# right; the target page shows what changes by the minute.
+_item_actions: list[tuple[str, Any]] = []
+
+
+def register_item_action(endpoint: str, label: Any) -> None:
+    """Offer a page about a published item (an endpoint with an ``item_id``) on its page."""
+    if all(existing != endpoint for existing, _label in _item_actions):
+        _item_actions.append((endpoint, label))
+
 
 def _text_arg(name: str, limit: int) -> str:
     """A text argument, cut to ``limit`` characters."""
@@ -53,6 +64,7 @@ def query_from_request() -> MediaQuery:
         year_to=_int_arg("year_to", rules.YEAR),
         series=_text_arg("series", rules.SERIES_TITLE_MAX) or None,
         contributor=_text_arg("contributor", rules.CONTRIBUTOR_NAME_MAX) or None,
+        available=request.args.get("available") == "1",
         sort=sort if sort in SORTS else "",
         page=_int_arg("page", range(1, PAGE_MAX + 1)) or 1,
         per_page=PER_PAGE,
@@ -60,7 +72,7 @@ def query_from_request() -> MediaQuery:
 
 
 # The filters a visitor can set and remove, in the order the page lists them.
-FILTER_ARGS = ("kind", "language", "subject", "audience", "year_from", "year_to")
+FILTER_ARGS = ("available", "kind", "language", "subject", "audience", "year_from", "year_to")
 CONTEXT_ARGS = ("series", "contributor")
 
 
@@ -76,6 +88,7 @@ def _args(query: MediaQuery) -> dict[str, Any]:
         "year_to": query.year_to,
         "series": query.series,
         "contributor": query.contributor,
+        "available": 1 if query.available else None,
         "sort": query.sort,
     }
     return {k: v for k, v in values.items() if v not in (None, "")}
@@ -89,6 +102,8 @@ def _active_filters(query: MediaQuery, args: dict[str, Any]) -> list[tuple[Any, 
         return url_for("media.catalogue", **{k: v for k, v in args.items() if k not in names})
 
     chips: list[tuple[Any, str]] = []
+    if query.available:
+        chips.append((_l("Available now"), without("available")))
     if query.kind:
         chips.append((KIND_LABELS[query.kind], without("kind")))
     if query.language:
@@ -160,6 +175,7 @@ def item(item_id: int) -> str:
             more_by=people,
             more=more,
             can_manage=services.can_manage(user),
+            item_actions=list(_item_actions),
             **labels(),
             **extra,
         )

@@ -12,6 +12,10 @@ Create Date: 2026-12-03
 - ``library_licence_dedications``: copies set aside for a closed group (a course).
 - ``library_loans`` and ``library_holds``: one open loan / one open hold per patron and item
   (partial unique indexes); a hold is ready exactly when it reserves a licence's copy.
+- Triggers (here only, not in the models, like the search structures): a licence's
+  ``checkouts_left`` never rises, and no loan starts on, or lasts beyond, an expired licence.
+  Note for later migrations: SQLite batch mode re-creates tables, so one that alters
+  ``library_licences`` or ``library_loans`` must re-create these triggers.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -84,19 +88,20 @@ def upgrade():
     sa.Column('note', sa.String(length=300), nullable=False),
     sa.Column('created_at', vhs.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.CheckConstraint('(checkouts_total IS NULL AND checkouts_left IS NULL) OR (checkouts_total >= 1 AND checkouts_left >= 0 AND checkouts_left <= checkouts_total)', name=op.f('ck_library_licences_checkouts')),
+    sa.CheckConstraint('(checkouts_total IS NULL AND checkouts_left IS NULL) OR (checkouts_total IS NOT NULL AND checkouts_left IS NOT NULL AND checkouts_total >= 1 AND checkouts_left >= 0 AND checkouts_left <= checkouts_total)', name=op.f('ck_library_licences_checkouts')),
     sa.CheckConstraint('active_loans + reserved <= concurrency', name=op.f('ck_library_licences_copies')),
     sa.CheckConstraint('active_loans >= 0', name=op.f('ck_library_licences_active_loans')),
     sa.CheckConstraint('concurrency >= 1', name=op.f('ck_library_licences_concurrency')),
     sa.CheckConstraint('max_loan_days >= 1 AND max_loan_days <= 366', name=op.f('ck_library_licences_max_loan_days')),
+    sa.CheckConstraint('checkouts_left IS NULL OR reserved <= checkouts_left', name=op.f('ck_library_licences_reserved_checkouts')),
     sa.CheckConstraint('reserved >= 0', name=op.f('ck_library_licences_reserved')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_library_licences_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['item_id'], ['media_items.id'], name=op.f('fk_library_licences_item_id_media_items'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_library_licences')),
-    sa.UniqueConstraint('provider', 'external_id', name='uq_library_licences_external')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_library_licences'))
     )
     with op.batch_alter_table('library_licences', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_library_licences_item_id'), ['item_id'], unique=False)
+        batch_op.create_index('uq_library_licences_external', ['provider', 'external_id'], unique=True, sqlite_where=sa.text("external_id <> ''"), postgresql_where=sa.text("external_id <> ''"))
 
     op.create_table('library_holds',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -149,6 +154,7 @@ def upgrade():
     sa.Column('ended_at', vhs.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('end_reason', sa.Enum('returned', 'expired', 'revoked', name='loanend', native_enum=False, length=20), nullable=True),
     sa.Column('external_id', sa.String(length=500), nullable=False),
+    sa.Column('reminder_sent_at', vhs.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('(ended_at IS NULL AND end_reason IS NULL) OR (ended_at IS NOT NULL AND end_reason IS NOT NULL)', name=op.f('ck_library_loans_ended')),
     sa.CheckConstraint('due_at > started_at', name=op.f('ck_library_loans_due_after_start')),
     sa.CheckConstraint('ended_at IS NOT NULL OR user_id IS NOT NULL', name=op.f('ck_library_loans_open_has_patron')),
@@ -167,9 +173,98 @@ def upgrade():
         batch_op.create_index('uq_library_loans_open', ['user_id', 'item_id'], unique=True, sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
 
     # ### end Alembic commands ###
+    _create_triggers()
+
+
+# A licence's checkouts only ever go down: staff cannot "refill" a metered licence, they buy a
+# new one. A loan lies within its licence's term: it starts before the licence expires and is
+# due by then at the latest (a renewal cannot stretch it either).
+_PG_TRIGGERS = (
+    """
+    CREATE FUNCTION library_checkouts_never_rise() RETURNS trigger AS $$
+    BEGIN
+      IF NEW.checkouts_left IS DISTINCT FROM OLD.checkouts_left
+         AND (OLD.checkouts_left IS NULL OR NEW.checkouts_left IS NULL
+              OR NEW.checkouts_left > OLD.checkouts_left) THEN
+        RAISE EXCEPTION 'checkouts_left of licence % may only decrease', OLD.id
+          USING ERRCODE = 'check_violation';
+      END IF;
+      RETURN NEW;
+    END $$ LANGUAGE plpgsql
+    """,
+    """
+    CREATE TRIGGER trg_library_licences_checkouts BEFORE UPDATE OF checkouts_left
+    ON library_licences FOR EACH ROW EXECUTE FUNCTION library_checkouts_never_rise()
+    """,
+    """
+    CREATE FUNCTION library_loan_within_licence() RETURNS trigger AS $$
+    DECLARE ends timestamptz;
+    BEGIN
+      SELECT expires_at INTO ends FROM library_licences WHERE id = NEW.licence_id;
+      IF ends IS NOT NULL AND (NEW.started_at >= ends OR NEW.due_at > ends) THEN
+        RAISE EXCEPTION 'loan outside the term of licence %', NEW.licence_id
+          USING ERRCODE = 'check_violation';
+      END IF;
+      RETURN NEW;
+    END $$ LANGUAGE plpgsql
+    """,
+    """
+    CREATE TRIGGER trg_library_loans_within_licence BEFORE INSERT OR UPDATE OF due_at, licence_id
+    ON library_loans FOR EACH ROW EXECUTE FUNCTION library_loan_within_licence()
+    """,
+)
+
+_SQLITE_OUTSIDE_TERM = """
+    EXISTS (SELECT 1 FROM library_licences l WHERE l.id = NEW.licence_id
+            AND l.expires_at IS NOT NULL
+            AND (NEW.started_at >= l.expires_at OR NEW.due_at > l.expires_at))
+"""
+_SQLITE_TRIGGERS = (
+    """
+    CREATE TRIGGER trg_library_licences_checkouts BEFORE UPDATE OF checkouts_left
+    ON library_licences
+    WHEN NEW.checkouts_left IS NOT OLD.checkouts_left
+         AND (OLD.checkouts_left IS NULL OR NEW.checkouts_left IS NULL
+              OR NEW.checkouts_left > OLD.checkouts_left)
+    BEGIN SELECT RAISE(ABORT, 'checkouts_left of a licence may only decrease'); END
+    """,
+    f"""
+    CREATE TRIGGER trg_library_loans_within_licence_insert BEFORE INSERT ON library_loans
+    WHEN {_SQLITE_OUTSIDE_TERM}
+    BEGIN SELECT RAISE(ABORT, 'loan outside the term of its licence'); END
+    """,
+    f"""
+    CREATE TRIGGER trg_library_loans_within_licence_update BEFORE UPDATE OF due_at, licence_id
+    ON library_loans
+    WHEN {_SQLITE_OUTSIDE_TERM}
+    BEGIN SELECT RAISE(ABORT, 'loan outside the term of its licence'); END
+    """,
+)
+
+
+def _create_triggers():
+    dialect = op.get_bind().dialect.name
+    for statement in _PG_TRIGGERS if dialect == 'postgresql' else _SQLITE_TRIGGERS:
+        op.execute(statement)
+
+
+def _drop_triggers():
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('DROP TRIGGER IF EXISTS trg_library_loans_within_licence ON library_loans')
+        op.execute('DROP TRIGGER IF EXISTS trg_library_licences_checkouts ON library_licences')
+        op.execute('DROP FUNCTION IF EXISTS library_loan_within_licence()')
+        op.execute('DROP FUNCTION IF EXISTS library_checkouts_never_rise()')
+    else:
+        for name in (
+            'trg_library_loans_within_licence_update',
+            'trg_library_loans_within_licence_insert',
+            'trg_library_licences_checkouts',
+        ):
+            op.execute(f'DROP TRIGGER IF EXISTS {name}')
 
 
 def downgrade():
+    _drop_triggers()
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('library_loans', schema=None) as batch_op:
         batch_op.drop_index('uq_library_loans_open', sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
@@ -191,6 +286,7 @@ def downgrade():
 
     op.drop_table('library_holds')
     with op.batch_alter_table('library_licences', schema=None) as batch_op:
+        batch_op.drop_index('uq_library_licences_external', sqlite_where=sa.text("external_id <> ''"), postgresql_where=sa.text("external_id <> ''"))
         batch_op.drop_index(batch_op.f('ix_library_licences_item_id'))
 
     op.drop_table('library_licences')

@@ -1,172 +1,177 @@
-"""Factories of the library tests: fixtures that return callables (STYLE rule 12)."""
+"""Factories for lending: patrons with cards, published items, licences; one app context.
+
+Everything is built in the test's rolled-back transaction (``tests/conftest.py``) and stays
+attached to the session, so a test calls services directly, as a request's unit of work does,
+and reads the database right after. Services take ``now``; tests pass their own clock
+(``clock.now``, moved with ``clock.advance``) so expiry is tested without waiting.
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
-from library import rules
-from library.models import CardState, LibraryCard
-from tests.stripe_standin import StripeStandIn
-from vhs.accounts.models import User
-from vhs.accounts.services import hash_password
+from library.models import CardState, Hold, HoldState, LibraryCard, Licence, Loan
+from media.models import MediaItem, MediaKind, PublicationState
+from vhs.accounts.models import Role, User
 from vhs.db import db, utcnow
-
-PIN = "4711"
-_PIN_HASH: dict[str, str] = {}
+from vhs.uow import unit_of_work
 
 
-def card_number() -> str:
-    """A fresh, well-formed card number (prefix 58, as the test apps are configured)."""
-    body = "58" + "".join(secrets.choice("0123456789") for _ in range(rules.CARD_RANDOM_DIGITS))
-    return body + rules.luhn_check_digit(body)
+@dataclass
+class Clock:
+    """The time the services are told it is."""
+
+    now: datetime = field(default_factory=lambda: utcnow().replace(microsecond=0))
+
+    def advance(self, **delta: float) -> datetime:
+        """Move the clock forward; returns the new time."""
+        self.now += timedelta(**delta)
+        return self.now
 
 
-def new_card(
-    user_id: int,
-    *,
-    state: CardState | str = CardState.ACTIVE,
-    valid_until: date | str | None = "default",
-    fee_paid_until: date | None = None,
-    pin: str | None = PIN,
-    blocked_reason: str = "",
-) -> LibraryCard:
-    """A card written directly (in the caller's session), for tests of what reads cards."""
-    if pin is not None and pin not in _PIN_HASH:
-        _PIN_HASH[pin] = hash_password(pin)
-    state = CardState(state)
-    if valid_until == "default":
-        valid_until = date.today() + timedelta(days=365) if state is not CardState.APPLIED else None
-    card = LibraryCard(
-        user_id=user_id,
-        number=card_number(),
-        pin_hash=_PIN_HASH[pin] if pin is not None else None,
-        state=state,
-        valid_until=valid_until,
-        fee_paid_until=fee_paid_until,
-        issued_at=utcnow() if state is not CardState.APPLIED else None,
-        blocked_reason=blocked_reason,
-    )
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    """An app context and a unit of work for the whole test, as a request has (the session
+    joins the test's transaction; the unit is discarded at the end)."""
+    with app.test_request_context(), unit_of_work() as uow:
+        yield app
+        uow.discard()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock starting now (whole seconds)."""
+    return Clock()
+
+
+def make_card(user: User, **columns: Any) -> LibraryCard:
+    """An active card valid for a year (columns override)."""
+    values: dict[str, Any] = {
+        "user_id": user.id,
+        "number": f"9{secrets.randbelow(10**12):012d}",
+        "state": CardState.ACTIVE,
+        "valid_until": date.today() + timedelta(days=365),
+    }
+    values.update(columns)
+    card = LibraryCard(**values)
     db.session.add(card)
     db.session.flush()
     return card
 
 
 @pytest.fixture
-def make_card(app: Flask) -> Callable[..., LibraryCard]:
-    """Factory: ``make_card(user, state="active", valid_until=..., fee_paid_until=..., pin=...)``.
+def make_patron(ctx: Flask) -> Callable[..., User]:
+    """Factory: a resident with an active library card (``card=False``: none; ``email=None``:
+    an account without e-mail, as the desk issues them)."""
+    counter = iter(range(1, 10_000))
 
-    Returns the card detached (columns loaded).
-    """
-
-    def _make(user: User, **kw: Any) -> LibraryCard:
-        with app.app_context():
-            card = new_card(user.id, **kw)
-            db.session.commit()
-            db.session.refresh(card)
-            db.session.expunge(card)
-            return card
+    def _make(
+        *, card: bool = True, email: str | None = "", locale: str = "de", **card_columns: Any
+    ) -> User:
+        n = next(counter)
+        user = User(
+            email=(email if email != "" else f"leserin-{n}-{secrets.token_hex(3)}@example.org"),
+            name=f"Leserin {n}",
+            role=Role.RESIDENT,
+            locale=locale,
+            email_verified_at=utcnow(),
+            session_token=secrets.token_hex(16),
+        )
+        db.session.add(user)
+        db.session.flush()
+        if card:
+            make_card(user, **card_columns)
+        return user
 
     return _make
 
 
 @pytest.fixture
-def settings(app: Flask) -> Callable[..., Any]:
-    """``with settings(library_card_fee_cents=1200): ...`` changes settings for a block."""
+def make_item(ctx: Flask) -> Callable[..., MediaItem]:
+    """Factory: a published item (``state``, ``kind`` and columns override)."""
 
-    @contextmanager
-    def _settings(**values: Any) -> Iterator[Any]:
-        current = app.config["VHS"]
-        saved = {name: getattr(current, name) for name in values}
-        for name, value in values.items():
-            setattr(current, name, value)
-        try:
-            yield current
-        finally:
-            for name, value in saved.items():
-                setattr(current, name, value)
+    def _make(
+        title: str = "Tod am Deich",
+        *,
+        kind: str = "ebook",
+        state: str = "published",
+        **columns: Any,
+    ) -> MediaItem:
+        item = MediaItem(
+            kind=MediaKind(kind),
+            title=title,
+            state=PublicationState(state),
+            published_at=utcnow() if state != "draft" else None,
+            **columns,
+        )
+        db.session.add(item)
+        db.session.flush()
+        return item
 
-    return _settings
-
-
-@pytest.fixture
-def new_client(app: Flask, client: Any) -> Callable[..., Any]:
-    """Factory: another browser (its own cookies), optionally at client address ``ip``."""
-
-    def _new(ip: str | None = None) -> Any:
-        browser = app.test_client()
-        if ip:
-            browser.environ_base["REMOTE_ADDR"] = ip
-        return browser
-
-    return _new
+    return _make
 
 
 @pytest.fixture
-def login_as(make_user: Callable[..., User], login: Callable[..., Any]) -> Callable[..., User]:
-    """Log the test client in as a new account of ``role`` and return it."""
+def make_licence(ctx: Flask, clock: Clock) -> Callable[..., Licence]:
+    """Factory: ``make_licence(item, concurrency=1, checkouts=None, expires_in=None, ...)``;
+    ``expires_in`` is a timedelta from the clock."""
 
-    def _login_as(role: str = "resident", **kw: Any) -> User:
-        user = make_user(role, **kw)
-        login(user)
-        return user
+    def _make(
+        item: MediaItem,
+        *,
+        concurrency: int = 1,
+        checkouts: int | None = None,
+        expires_in: timedelta | None = None,
+        max_loan_days: int = 21,
+        **columns: Any,
+    ) -> Licence:
+        licence = Licence(
+            item_id=item.id,
+            concurrency=concurrency,
+            checkouts_total=checkouts,
+            checkouts_left=checkouts,
+            expires_at=clock.now + expires_in if expires_in is not None else None,
+            max_loan_days=max_loan_days,
+            active_loans=0,
+            reserved=0,
+            **columns,
+        )
+        db.session.add(licence)
+        db.session.flush()
+        return licence
 
-    return _login_as
-
-
-@pytest.fixture
-def load(app: Flask) -> Callable[..., Any]:
-    """``load(Model, id)``: a row's current state, detached (None if it is gone)."""
-
-    def _load(model: type, ident: Any) -> Any:
-        with app.app_context():
-            obj = db.session.get(model, ident)
-            if obj is not None:
-                db.session.expunge(obj)
-            return obj
-
-    return _load
-
-
-@pytest.fixture
-def card_of_user(app: Flask) -> Callable[[int], LibraryCard | None]:
-    """The card of the account ``user_id`` as stored now (detached), or None."""
-
-    def _card(user_id: int) -> LibraryCard | None:
-        with app.app_context():
-            card = db.session.execute(
-                db.select(LibraryCard).where(LibraryCard.user_id == user_id)
-            ).scalar_one_or_none()
-            if card is not None:
-                db.session.expunge(card)
-            return card
-
-    return _card
+    return _make
 
 
-def text(resp: Any) -> str:
-    """A response's body as text."""
-    return resp.get_data(as_text=True)
+def open_loans(item: MediaItem) -> list[Loan]:
+    """The item's open loans, oldest first."""
+    return list(
+        db.session.execute(
+            sa.select(Loan)
+            .where(Loan.item_id == item.id, Loan.ended_at.is_(None))
+            .order_by(Loan.id)
+        ).scalars()
+    )
 
 
-@pytest.fixture
-def stripe_api(app: Flask) -> Iterator[StripeStandIn]:
-    """A running Stripe stand-in, and the app configured to use it (as the payment tests do)."""
-    standin = StripeStandIn()
-    base = standin.start()
-    settings = app.config["VHS"]
-    saved = (settings.stripe_secret_key, settings.stripe_webhook_secret, settings.stripe_api_base)
-    settings.stripe_secret_key = "sk_test_standin"
-    settings.stripe_webhook_secret = standin.webhook_secret
-    settings.stripe_api_base = base
-    try:
-        yield standin
-    finally:
-        standin.stop()
-        settings.stripe_secret_key, settings.stripe_webhook_secret, settings.stripe_api_base = saved
+def holds_of(item: MediaItem, *states: HoldState) -> list[Hold]:
+    """The item's holds (in the given states), in queue order."""
+    query = sa.select(Hold).where(Hold.item_id == item.id)
+    if states:
+        query = query.where(Hold.state.in_(states))
+    return list(db.session.execute(query.order_by(Hold.placed_at, Hold.id)).scalars())
+
+
+def refreshed(obj: Any) -> Any:
+    """``obj`` as the database has it now."""
+    db.session.flush()
+    db.session.refresh(obj)
+    return obj

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from library import rules
 from library.models import CardState
-from tests.library.conftest import PIN
+from tests.library.patrons.conftest import PIN
 from vhs.accounts.models import User
 from vhs.db import db
 

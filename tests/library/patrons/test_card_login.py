@@ -11,7 +11,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from library.patrons.auth import TooManyAttempts, patron_from_basic
-from tests.library.conftest import PIN, card_number, text
+from tests.library.patrons.conftest import PIN, card_number, text
 from tests.library.patrons.test_desk import csrf
 
 

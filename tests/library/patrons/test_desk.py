@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from library import rules
 from library.models import CardState, LibraryCard
-from tests.library.conftest import PIN, text
+from tests.library.patrons.conftest import PIN, text
 from vhs.accounts.models import User
 from vhs.audit import AuditEntry
 from vhs.db import db

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from library.models import LibraryCard, LibraryCardFee
 from library.patrons.eligibility import require_borrower
 from tests.courses.test_payments_stripe import deliver
-from tests.library.conftest import text
+from tests.library.patrons.conftest import text
 from vhs.accounts.models import User
 from vhs.audit import AuditEntry
 from vhs.db import db

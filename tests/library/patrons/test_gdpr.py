@@ -6,7 +6,7 @@ import json
 
 from library.models import LibraryCardFee, RetiredCardNumber
 from tests.conftest import PASSWORD
-from tests.library.conftest import text
+from tests.library.patrons.conftest import text
 from vhs.db import db
 
 

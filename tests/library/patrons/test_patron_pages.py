@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from library.models import CardState
 from tests.conftest import PASSWORD
-from tests.library.conftest import PIN, text
+from tests.library.patrons.conftest import PIN, text
 
 
 def test_apply_online_then_the_card_waits_for_staff(app, client, login_as, card_of_user):

@@ -1,0 +1,1 @@
+"""The patron's operations on an item: borrow, return, renew, place and cancel holds."""

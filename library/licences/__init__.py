@@ -1,0 +1,1 @@
+"""Licences: what the library bought for an item, which licence a loan takes, free copies."""

@@ -1,0 +1,283 @@
+"""Loans: check a copy out, end a loan (return, expiry, revocation), renew; the loan queries.
+
+The functions that change a loan expect the caller to hold the item's row lock
+(``library.licences.services.lock_item``) or take it themselves; the copy counters move under
+the licence's lock in the same transaction as the loan row. When a loan ends, its copy is
+announced (``copies_freed``) and the holds above hand it to the first patron waiting, in the
+same transaction.
+
+**Expiry.** A loan ends at its due time twice over: the ``library_expire_loans`` job closes
+overdue loans every minute, and every read that answers about an item or a patron closes that
+item's overdue loans first (:func:`close_overdue_loans`). Queries that count loans ignore
+overdue ones (``due_at > now``), so an expired loan never grants access or blocks a slot even
+between the due time and its closing. Both paths run the same function, so they agree.
+
+**Privacy.** Unless ``VHS_LIBRARY_KEEP_HISTORY`` is on, an ended loan forgets its patron
+(``user_id`` NULL): the library keeps that a copy was lent, not who read what.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from library import rules
+from library.licences.providers import provider_for
+from library.licences.services import lock_item, release_copy, take_copy
+from library.licences.signals import announce_copies_freed
+from library.models import Licence, Loan, LoanEnd
+from media.catalogue.services import require_staff
+from media.models import MediaItem
+from vhs.accounts.models import User
+from vhs.audit import audit
+from vhs.db import db, utcnow
+from vhs.errors import Conflict, NotFound
+from vhs.mail import queue_mail
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def _current(now: datetime) -> sa.ColumnElement[bool]:
+    """An open loan that is not overdue: the loans that count."""
+    return sa.and_(Loan.ended_at.is_(None), Loan.due_at > now)
+
+
+def open_loan(patron_id: int, item_id: int, now: datetime) -> Loan | None:
+    """The patron's current loan of an item, if any (an overdue one does not count)."""
+    return db.session.execute(
+        sa.select(Loan).where(Loan.user_id == patron_id, Loan.item_id == item_id, _current(now))
+    ).scalar_one_or_none()
+
+
+def count_open_loans(patron_id: int, now: datetime) -> int:
+    """How many current loans the patron has (for the limit)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Loan)
+            .where(Loan.user_id == patron_id, _current(now))
+        )
+        or 0
+    )
+
+
+def current_loans(patron_id: int, now: datetime) -> list[Loan]:
+    """The patron's current loans, due soonest first, with their items."""
+    return list(
+        db.session.execute(
+            sa.select(Loan)
+            .where(Loan.user_id == patron_id, _current(now))
+            .options(selectinload(Loan.item))
+            .order_by(Loan.due_at, Loan.id)
+        ).scalars()
+    )
+
+
+def past_loans(patron_id: int) -> list[Loan]:
+    """The patron's ended loans (kept only with ``VHS_LIBRARY_KEEP_HISTORY``), newest first."""
+    return list(
+        db.session.execute(
+            sa.select(Loan)
+            .where(Loan.user_id == patron_id, Loan.ended_at.is_not(None))
+            .options(selectinload(Loan.item))
+            .order_by(Loan.ended_at.desc(), Loan.id.desc())
+        ).scalars()
+    )
+
+
+def get_own_loan(patron: User, loan_id: int) -> Loan:
+    """A loan of the patron's own (404 for anyone else's: nothing is revealed)."""
+    loan = db.session.get(Loan, loan_id)
+    if loan is None or loan.user_id is None or loan.user_id != patron.id:
+        raise NotFound(_l("This loan does not exist."), code="loan_not_found")
+    return loan
+
+
+def items_with_overdue_loans(now: datetime, patron_id: int | None = None) -> list[int]:
+    """Ids of items with open loans past their due time (all, or one patron's), ascending."""
+    query = sa.select(Loan.item_id).where(Loan.ended_at.is_(None), Loan.due_at <= now)
+    if patron_id is not None:
+        query = query.where(Loan.user_id == patron_id)
+    return sorted(set(db.session.execute(query).scalars()))
+
+
+# --- checking out ----------------------------------------------------------------------------
+
+
+def due_time(licence: Licence, days: int, now: datetime) -> datetime:
+    """When a loan of ``days`` on ``licence`` is due: capped by the licence's longest loan,
+    and by its expiry (no loan outlives its licence)."""
+    due = now + timedelta(days=min(days, licence.max_loan_days))
+    if licence.expires_at is not None:
+        due = min(due, licence.expires_at)
+    return due
+
+
+def checkout(
+    patron: User,
+    item: MediaItem,
+    licence: Licence,
+    *,
+    days: int,
+    now: datetime,
+    reserved: bool = False,
+) -> Loan:
+    """Lend a copy of ``licence`` to ``patron`` (caller holds the item's lock and has checked
+    who may borrow); ``reserved``: the copy kept for the patron's ready hold."""
+    licence = take_copy(licence, now, reserved=reserved)
+    granted = provider_for(licence).checkout(licence, patron, due_time(licence, days, now))
+    loan = Loan(
+        item_id=item.id,
+        licence_id=licence.id,
+        user_id=patron.id,
+        started_at=now,
+        due_at=granted.due_at,
+        external_id=granted.external_id,
+        renewals=0,
+    )
+    db.session.add(loan)
+    db.session.flush()
+    if patron.email:
+        queue_mail(patron, "library_loan_confirmed", {"loan": loan, "item": item})
+    return loan
+
+
+# --- ending ----------------------------------------------------------------------------------
+
+
+def _end(loan: Loan, reason: LoanEnd, now: datetime) -> None:
+    """End an open loan and free its copy (the caller announces the freed copy)."""
+    licence = release_copy(loan.licence)
+    provider_for(licence).checkin(loan)
+    loan.ended_at = now
+    loan.end_reason = reason
+    if not rules.keep_history():
+        loan.user_id = None
+
+
+def close_overdue_loans(item: MediaItem, now: datetime) -> int:
+    """End the item's loans past their due time (caller holds the item's lock); the copies go
+    to waiting holds at once. Used by the expiry job and before every answer about the item."""
+    overdue = list(
+        db.session.execute(
+            sa.select(Loan)
+            .where(Loan.item_id == item.id, Loan.ended_at.is_(None), Loan.due_at <= now)
+            .order_by(Loan.due_at, Loan.id)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    for loan in overdue:
+        _end(loan, LoanEnd.EXPIRED, now)
+    if overdue:
+        db.session.flush()
+        announce_copies_freed(item, now)
+    return len(overdue)
+
+
+def return_loan(patron: User, loan_id: int, now: datetime | None = None) -> Loan:
+    """The patron gives a loan back early: the copy is free (or a hold's) at once."""
+    now = now or utcnow()
+    loan = get_own_loan(patron, loan_id)
+    item = lock_item(loan.item_id)
+    close_overdue_loans(item, now)
+    db.session.refresh(loan)
+    if loan.ended_at is not None:
+        raise Conflict(_l("This loan has already ended."), code="loan_not_open")
+    _end(loan, LoanEnd.RETURNED, now)
+    db.session.flush()
+    announce_copies_freed(item, now)
+    return loan
+
+
+def revoke_loan(actor: User, loan_id: int, now: datetime | None = None) -> Loan:
+    """Staff end a loan (misuse, a licence withdrawn by the publisher); audited."""
+    require_staff(actor)
+    now = now or utcnow()
+    loan = db.session.get(Loan, loan_id)
+    if loan is None:
+        raise NotFound(_l("This loan does not exist."), code="loan_not_found")
+    item = lock_item(loan.item_id)
+    close_overdue_loans(item, now)
+    db.session.refresh(loan)
+    if loan.ended_at is not None:
+        raise Conflict(_l("This loan has already ended."), code="loan_not_open")
+    patron_id = loan.user_id
+    _end(loan, LoanEnd.REVOKED, now)
+    db.session.flush()
+    audit(actor, "library.loan_revoked", loan, item=item.id, patron=patron_id)
+    announce_copies_freed(item, now)
+    return loan
+
+
+# --- renewing --------------------------------------------------------------------------------
+
+
+def loan_days(loan: Loan) -> int:
+    """The length of the loan as granted, in whole days (at least one)."""
+    return max(round((loan.due_at - loan.started_at) / timedelta(days=1)), 1)
+
+
+def renew(loan: Loan, *, waiting: int, now: datetime) -> Loan:
+    """Extend an open loan by its own length from now (caller holds the item's lock).
+
+    Refused when it was renewed already (``renewal_limit_reached``), when patrons wait for the
+    item (``holds_waiting``), or when the licence would not let it last longer
+    (``renewal_not_possible``: it expires or allows no longer loan).
+    """
+    if loan.ended_at is not None or loan.due_at <= now:
+        raise Conflict(_l("This loan has already ended."), code="loan_not_open")
+    if loan.renewals >= rules.RENEWALS_MAX:
+        raise Conflict(
+            _l("This loan has been renewed already; it cannot be renewed again."),
+            code="renewal_limit_reached",
+        )
+    if waiting > 0:
+        raise Conflict(
+            _l("Other patrons are waiting for this medium, so the loan cannot be renewed."),
+            code="holds_waiting",
+        )
+    licence = loan.licence
+    wanted = due_time(licence, loan_days(loan), now)
+    if wanted <= loan.due_at:
+        raise Conflict(
+            _l("The licence of this medium does not allow a longer loan."),
+            code="renewal_not_possible",
+        )
+    loan.due_at = provider_for(licence).renew(loan, wanted)
+    loan.renewals += 1
+    loan.reminder_sent_at = None
+    db.session.flush()
+    return loan
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+def send_due_reminders(now: datetime | None = None) -> int:
+    """Mail "your loan ends in 2 days" once per due date, for loans longer than that."""
+    now = now or utcnow()
+    loans = list(
+        db.session.execute(
+            sa.select(Loan)
+            .where(
+                _current(now),
+                Loan.reminder_sent_at.is_(None),
+                Loan.due_at <= now + rules.REMINDER_BEFORE,
+            )
+            .options(selectinload(Loan.item), selectinload(Loan.user))
+            .order_by(Loan.id)
+        ).scalars()
+    )
+    sent = 0
+    for loan in loans:
+        loan.reminder_sent_at = now
+        # A loan shorter than the lead time (an e-magazine's day) needs no reminder.
+        if loan.due_at - loan.started_at <= rules.REMINDER_BEFORE:
+            continue
+        if loan.user is not None and loan.user.email:
+            queue_mail(loan.user, "library_loan_due_soon", {"loan": loan, "item": loan.item})
+            sent += 1
+    return sent
