@@ -6,6 +6,7 @@ from flask import Flask
 
 import media.files.api  # the routes
 import media.files.views
+import media.imports.models  # noqa: F401  (import runs' tables)
 import media.models  # noqa: F401  (the tables, for migrations and the other domains)
 from media.blueprints import APIS, PAGES
 from media.catalogue import api as catalogue_api  # noqa: F401  (routes attach on import)
