@@ -102,9 +102,7 @@ def read_marcxml(stream: IO[bytes]) -> Iterator[ImportRecord | Rejection]:
         huge_tree=False,
         remove_comments=True,
     )
-    position = 0
-    for _event, element in events:
-        position += 1
+    for position, (_event, element) in enumerate(events, 1):
         try:
             record = _record_of(element)
         except ValueError as exc:
@@ -139,7 +137,9 @@ def _record_of(element: etree._Element) -> Record:
                 for s in child
                 if _local(s.tag) == "subfield"
             ]
-            indicators = Indicators(child.get("ind1", " ")[:1] or " ", child.get("ind2", " ")[:1] or " ")
+            indicators = Indicators(
+                child.get("ind1", " ")[:1] or " ", child.get("ind2", " ")[:1] or " "
+            )
             record.add_field(Field(tag=tag, indicators=indicators, subfields=subfields))
     return record
 

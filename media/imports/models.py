@@ -110,9 +110,7 @@ class ImportRejection(db.Model):
     __tablename__ = "media_import_rejections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("media_import_runs.id", ondelete="CASCADE")
-    )
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("media_import_runs.id", ondelete="CASCADE"))
     kind: Mapped[RejectionKind] = mapped_column(_enum(RejectionKind), default=RejectionKind.RECORD)
     position: Mapped[int | None]
     identifier: Mapped[str] = mapped_column(sa.String(300), default="")

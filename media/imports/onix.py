@@ -222,7 +222,9 @@ def _kind(detail: _Node | None) -> MediaKind:
     if detail is None:
         return MediaKind.DOCUMENT
     form = detail.text("ProductForm").upper()
-    details = {d.element.text.strip().upper() for d in detail.all("ProductFormDetail") if d.element.text}
+    details = {
+        d.element.text.strip().upper() for d in detail.all("ProductFormDetail") if d.element.text
+    }
     if form.startswith("A") or details & AUDIO_DETAILS:
         return MediaKind.AUDIOBOOK
     if form.startswith("V"):
@@ -239,7 +241,9 @@ def _level(element: _Node) -> str:
 def _title_text(element: _Node) -> str:
     text = element.text("TitleText")
     if not text:
-        text = " ".join(p for p in (element.text("TitlePrefix"), element.text("TitleWithoutPrefix")) if p)
+        text = " ".join(
+            p for p in (element.text("TitlePrefix"), element.text("TitleWithoutPrefix")) if p
+        )
     return text
 
 
@@ -280,7 +284,11 @@ def _person(contributor: _Node) -> str:
 
 def _contributors(detail: _Node, item: ImportRecord) -> None:
     people = detail.all("Contributor")
-    people.sort(key=lambda c: int(c.text("SequenceNumber") or 0) if c.text("SequenceNumber").isdigit() else 0)
+    people.sort(
+        key=lambda c: (
+            int(c.text("SequenceNumber") or 0) if c.text("SequenceNumber").isdigit() else 0
+        )
+    )
     for contributor in people:
         for role in contributor.all("ContributorRole"):
             code = (role.element.text or "").strip().upper()
@@ -290,16 +298,20 @@ def _contributors(detail: _Node, item: ImportRecord) -> None:
 
 def _languages(detail: _Node, item: ImportRecord) -> None:
     for language in detail.all("Language"):
-        if language.text("LanguageRole") in ("01", ""):
-            if code := r.language(language.text("LanguageCode")):
-                item.language = code
-                return
+        code = r.language(language.text("LanguageCode"))
+        if language.text("LanguageRole") in ("01", "") and code:
+            item.language = code
+            return
 
 
 def _extents(detail: _Node, item: ImportRecord) -> None:
     pages: dict[str, int] = {}
     for extent in detail.all("Extent"):
-        kind, value, unit = extent.text("ExtentType"), extent.text("ExtentValue"), extent.text("ExtentUnit")
+        kind, value, unit = (
+            extent.text("ExtentType"),
+            extent.text("ExtentValue"),
+            extent.text("ExtentUnit"),
+        )
         if kind == "09":
             item.duration_seconds = item.duration_seconds or _duration(value, unit)
         elif kind in ("00", "11", "08") and unit in ("03", "") and (number := r.whole(value)):
@@ -356,7 +368,9 @@ def _description(collateral: _Node, item: ImportRecord) -> None:
         if node is None:
             continue
         kind = content.text("TextType")
-        markup = "".join(node.element.itertext()) if len(node.element) else (node.element.text or "")
+        markup = (
+            "".join(node.element.itertext()) if len(node.element) else (node.element.text or "")
+        )
         texts.setdefault(kind, _plain(markup))
     item.description = texts.get("03") or texts.get("02") or ""
 

@@ -123,7 +123,9 @@ def read_csv(stream: IO[bytes]) -> Iterator[ImportRecord | Rejection | Notice]:
             continue
         values = {c: v for c, v in zip(columns, row, strict=False) if c is not None}
         if any("\ufffd" in v for v in row):
-            yield Rejection(position, _("The row is not valid UTF-8 text."), title=values.get("title", "")[:200])
+            yield Rejection(
+                position, _("The row is not valid UTF-8 text."), title=values.get("title", "")[:200]
+            )
             continue
         yield map_row(values, position)
 
@@ -197,7 +199,11 @@ def _numbers(get: object, item: ImportRecord, problems: list[str]) -> None:
             continue
         value = parse(raw)
         if value is None:
-            message = _("%(column)s: “%(value)s” cannot be read.", column=NUMBER_LABELS[column], value=raw[:50])
+            message = _(
+                "%(column)s: “%(value)s” cannot be read.",
+                column=NUMBER_LABELS[column],
+                value=raw[:50],
+            )
             problems.append(message)
         setattr(item, attribute, value)
 
