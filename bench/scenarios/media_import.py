@@ -101,7 +101,7 @@ def _import(app: Any, path: Path) -> dict[str, int]:
     with app.app_context():
         with unit_of_work():
             actor = runs.system_actor()
-            run = runs.start_local_run(actor, path, ImportFormat.MARC, publish=True)
+            run = runs.start_local_run(actor, path, ImportFormat.MARC, publish=False)
             runs.process(run, source=path)
             run = db.session.get(ImportRun, run.id)
             counts = {"created": run.created, "unchanged": run.unchanged, "rejected": run.rejected}

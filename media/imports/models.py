@@ -90,7 +90,8 @@ class ImportRun(db.Model):
         back_populates="run",
         order_by="ImportRejection.id",
         cascade="all, delete-orphan",
-        lazy="noload",
+        passive_deletes=True,
+        lazy="raise",  # thousands per run: read through runs.rejections_of, in pages
     )
 
     __table_args__ = (
