@@ -148,9 +148,12 @@ class Importer:
         counts = Counts()
         savepoint = db.session.begin_nested()
         try:
-            for record, numbers in prepared:
-                outcome = self._settle(record, numbers, index, items)
-                setattr(counts, outcome, getattr(counts, outcome) + 1)
+            # No autoflush: save_item flushes each item itself; the audit entry it adds after
+            # that waits for the next record's flush instead of a flush of its own.
+            with db.session.no_autoflush:
+                for record, numbers in prepared:
+                    outcome = self._settle(record, numbers, index, items)
+                    setattr(counts, outcome, getattr(counts, outcome) + 1)
         except (VhsError, IntegrityError, DataError):
             savepoint.rollback()
             return False
