@@ -100,14 +100,7 @@ def import_command(
         rows = [
             (r.kind, r.position, r.identifier, r.title, r.reason) for r in runs.rejections_of(run)
         ]
-        counts = {
-            "created": run.created,
-            "updated": run.updated,
-            "unchanged": run.unchanged,
-            "withdrawn": run.withdrawn,
-            "rejected": run.rejected,
-            "files_attached": run.files_attached,
-        }
+        counts = runs.counts_of(run)
         _print(counts, rows, report)
         if run.state is ImportState.FAILED:
             raise click.ClickException(run.error)

@@ -307,6 +307,7 @@ def _records(run: ImportRun, actor: User, path: Path, progress: Progress | None)
             run.total = count(run.format, f)
         db.session.commit()
     importer = Importer(actor, publish=run.publish)
+    stored_actor = actor.id is not None  # the system actor is never in the session
     with path.open("rb") as f:
         for batch in batches(skip_to(read(run.format, f), run.position)):
             result = importer.run_batch(batch)
@@ -314,7 +315,7 @@ def _records(run: ImportRun, actor: User, path: Path, progress: Progress | None)
             db.session.commit()
             db.session.expunge_all()  # the batch's items: memory stays flat over the file
             db.session.add(run)
-            if actor.id is not None:
+            if stored_actor:
                 db.session.add(actor)
             if progress is not None:
                 progress(run)
@@ -440,6 +441,18 @@ def dry_run(
             rejections += result.rejections
             notices += result.notices
     return counts, rejections, notices
+
+
+def counts_of(run: ImportRun) -> dict[str, int]:
+    """A run's counts by name, in the order reports show them."""
+    return {
+        "created": run.created,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "withdrawn": run.withdrawn,
+        "rejected": run.rejected,
+        "files_attached": run.files_attached,
+    }
 
 
 def get_run(actor: User, run_id: int) -> ImportRun:

@@ -97,6 +97,13 @@ def _header_key(name: str) -> str:
 def read_csv(stream: IO[bytes]) -> Iterator[ImportRecord | Rejection | Notice]:
     """The rows of a CSV file, one at a time (the unknown columns once, first)."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    try:
+        yield from _rows(text)
+    finally:
+        text.detach()  # the caller opened the stream and closes it
+
+
+def _rows(text: io.TextIOWrapper) -> Iterator[ImportRecord | Rejection | Notice]:
     header_line = text.readline()
     delimiter = max(DELIMITERS, key=lambda d: _known(header_line, d))
     header = next(csv.reader([header_line], delimiter=delimiter), [])

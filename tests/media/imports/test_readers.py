@@ -47,10 +47,16 @@ def full_record() -> object:
         description="Ein Toter am Deich.",
         extra=[
             Field("022", Indicators(" ", " "), [Subfield("a", "0317-8471")]),
-            Field("024", Indicators("7", " "), [Subfield("a", "10.1000/182"), Subfield("2", "doi")]),
+            Field(
+                "024", Indicators("7", " "), [Subfield("a", "10.1000/182"), Subfield("2", "doi")]
+            ),
             Field("250", Indicators(" ", " "), [Subfield("a", "2. Auflage")]),
             Field("653", Indicators(" ", " "), [Subfield("a", "Ostfriesland")]),
-            Field("700", Indicators("1", " "), [Subfield("a", "Weiß, Eva"), Subfield("e", "Herausgeberin")]),
+            Field(
+                "700",
+                Indicators("1", " "),
+                [Subfield("a", "Weiß, Eva"), Subfield("e", "Herausgeberin")],
+            ),
             Field("700", Indicators("1", " "), [Subfield("a", "Roth, Ole"), Subfield("4", "trl")]),
             Field("700", Indicators("1", " "), [Subfield("a", "Kunz, Ida"), Subfield("4", "prf")]),
         ],
@@ -117,7 +123,10 @@ def test_marc_audiobook_takes_its_running_time_from_306_or_300() -> None:
     assert item.duration_seconds == 456 * 60 and item.pages is None
     assert ("Tom Wolf", NARRATOR) in item.contributors
     record = s.marc_record(leader6="i", content="spw", duration="072930")
-    assert one(marc.read_marc(io.BytesIO(s.marc_bytes(record)))).duration_seconds == 7 * 3600 + 29 * 60 + 30
+    assert (
+        one(marc.read_marc(io.BytesIO(s.marc_bytes(record)))).duration_seconds
+        == 7 * 3600 + 29 * 60 + 30
+    )
 
 
 def test_marc_isbn10_is_kept_as_written_for_the_importer_to_convert() -> None:
@@ -131,8 +140,10 @@ def test_marc_isbn10_is_kept_as_written_for_the_importer_to_convert() -> None:
 def test_a_broken_binary_record_is_refused_and_the_next_read() -> None:
     broken = bytearray(s.marc_record("Kaputt", isbn=s.ISBNS[1]).as_marc())
     broken[24:36] = b"24x0?5zz0000"  # its directory's first entry is garbage; its length is right
-    data = s.marc_bytes(s.marc_record("Erster")) + bytes(broken) + s.marc_bytes(
-        s.marc_record("Dritter", isbn=s.ISBNS[2])
+    data = (
+        s.marc_bytes(s.marc_record("Erster"))
+        + bytes(broken)
+        + s.marc_bytes(s.marc_record("Dritter", isbn=s.ISBNS[2]))
     )
     entries = list(marc.read_marc(io.BytesIO(data)))
     assert [type(e).__name__ for e in entries] == ["ImportRecord", "Rejection", "ImportRecord"]
@@ -172,7 +183,9 @@ def test_onix_maps_a_product(short: bool) -> None:
 
 
 def test_onix_audiobook_and_deletion() -> None:
-    audio = s.onix_product(form="AJ", form_detail="A103", narrators=("Tom Wolf",), pages=None, duration="0072930")
+    audio = s.onix_product(
+        form="AJ", form_detail="A103", narrators=("Tom Wolf",), pages=None, duration="0072930"
+    )
     gone = s.onix_product("Weg", isbn=s.ISBNS[1], reference="de.nordsee.0002", notification="05")
     first, second = onix.read_onix(io.BytesIO(s.onix_message(audio, gone)))
     assert first.kind is MediaKind.AUDIOBOOK
@@ -216,7 +229,11 @@ def test_csv_rows_map_whatever_excel_wrote(header, delimiter, bom) -> None:
     item = one(tabular.read_csv(io.BytesIO(data)))
     assert item.position == 2  # the spreadsheet's row
     assert item.kind is MediaKind.AUDIOBOOK
-    assert item.contributors == [("Anna Berg", AUTHOR), ("Jan Krause", AUTHOR), ("Tom Wolf", NARRATOR)]
+    assert item.contributors == [
+        ("Anna Berg", AUTHOR),
+        ("Jan Krause", AUTHOR),
+        ("Tom Wolf", NARRATOR),
+    ]
     assert item.identifiers == [(IdentifierScheme.ISBN, "978-3-16-148410-0")]
     assert (item.year, item.language, item.min_age) == (2021, "de", 12)
     assert (item.series_title, item.series_number) == ("Nordsee-Krimis", 3)
