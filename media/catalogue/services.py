@@ -149,12 +149,11 @@ def _refuse_taken(identifiers: list[tuple[IdentifierScheme, str]], item: MediaIt
     """``Conflict`` when one of the numbers already belongs to another item."""
     if not identifiers:
         return
-    # One expanding IN of (scheme, value) pairs: the statement is the same for any number of
-    # them, so it is compiled once (the importer calls this for every record it creates).
+    pairs = [sa.and_(Identifier.scheme == s, Identifier.value == v) for s, v in identifiers]
     query = (
         sa.select(Identifier.scheme, Identifier.value, MediaItem.id, MediaItem.title)
         .join(MediaItem, MediaItem.id == Identifier.item_id)
-        .where(sa.tuple_(Identifier.scheme, Identifier.value).in_(identifiers))
+        .where(sa.or_(*pairs))
         .order_by(Identifier.id)
         .limit(1)
     )

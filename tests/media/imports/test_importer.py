@@ -112,7 +112,7 @@ def test_refused_records_are_reported_and_the_rest_imported(run_import, count_it
     out = run_import(data, locale="en")
     assert out.counts["created"] == 2 and out.counts["rejected"] == 2
     assert count_items() == 2
-    (k1, pos1, id1, title1, why1), (k2, pos2, id2, _t2, why2) = out.rejections
+    (k1, pos1, id1, title1, why1), (_k2, pos2, id2, _t2, why2) = out.rejections
     assert (k1, pos1, id1, title1) == ("record", 2, "ISBN 9783161484101", "Falsche Prüfziffer")
     assert "check digit" in why1
     assert (pos2, id2) == (3, f"ISBN {s.ISBNS[1]}")

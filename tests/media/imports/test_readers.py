@@ -196,7 +196,7 @@ def test_onix_audiobook_and_deletion() -> None:
 
 def test_onix_2_is_not_read() -> None:
     data = s.onix_message(s.onix_product(), release="2.1")
-    with pytest.raises(formats.Unreadable, match="Only ONIX 3.0"):
+    with pytest.raises(formats.Unreadable, match=r"Only ONIX 3\.0"):
         list(formats.read(ImportFormat.ONIX, io.BytesIO(data)))
 
 
