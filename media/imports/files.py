@@ -117,8 +117,12 @@ def attach_folder(actor: User, folder: Path) -> FilesResult:
     return result
 
 
-def attach_zip(actor: User, archive: Path) -> FilesResult:
-    """Every member of the ZIP at ``archive``, read as a stream; unsafe names refused."""
+def attach_zip(actor: User, archive: Path, name: str = "") -> FilesResult:
+    """Every member of the ZIP at ``archive``, read as a stream; unsafe names refused.
+
+    ``name`` is how reports call the archive (the uploaded name), else its file name.
+    """
+    name = name or archive.name
     result = FilesResult()
     try:
         with zipfile.ZipFile(archive) as zf:
@@ -135,10 +139,10 @@ def attach_zip(actor: User, archive: Path) -> FilesResult:
             for info in safe:
                 attach(actor, info.filename, lambda i=info: zf.open(i), result)
     except FileRefused as exc:
-        result.problems.append(FileProblem(archive.name, str(exc.detail)))
+        result.problems.append(FileProblem(name, str(exc.detail)))
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError):
         message = _("The ZIP archive is damaged and cannot be read.")
-        result.problems.append(FileProblem(archive.name, message))
+        result.problems.append(FileProblem(name, message))
     return result
 
 

@@ -350,7 +350,7 @@ def _files(run: ImportRun, actor: User, path: Path) -> None:
     if path.is_dir():
         result = import_files.attach_folder(actor, path)
     else:
-        result = import_files.attach_zip(actor, path)
+        result = import_files.attach_zip(actor, path, run.files_name)
     run.files_attached += result.attached
     db.session.add_all(
         ImportRejection(

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from media.catalogue.services import ITEM_DETAILS
+from media.files.storage import get_storage
 from media.imports import runs
 from media.imports.models import ImportRun
 from media.models import Identifier, IdentifierScheme, MediaItem
@@ -120,6 +121,18 @@ def count_items(app: Flask) -> Callable[[], int]:
     def _count() -> int:
         with app.app_context():
             return db.session.scalar(sa.select(sa.func.count()).select_from(MediaItem)) or 0
+
+    return _count
+
+
+@pytest.fixture
+def blob_count(app: Flask) -> Callable[[], int]:
+    """How many media files storage holds (covers and import uploads not counted)."""
+
+    def _count() -> int:
+        with app.app_context():
+            root = get_storage().root  # type: ignore[attr-defined]
+        return sum(1 for p in (root / "files").glob("*") if p.is_file())
 
     return _count
 
