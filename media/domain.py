@@ -6,8 +6,10 @@ from flask import Flask
 
 import media.files.api  # the routes
 import media.files.views
-import media.imports.jobs
-import media.imports.models
+import media.imports.api  # import routes
+import media.imports.jobs  # the import runner job
+import media.imports.models  # import runs' tables
+import media.imports.views
 import media.models  # noqa: F401  (the tables, for migrations and the other domains)
 from media.blueprints import APIS, PAGES
 from media.catalogue import api as catalogue_api  # noqa: F401  (routes attach on import)

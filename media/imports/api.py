@@ -53,7 +53,7 @@ def _run_out(run: ImportRun) -> dict[str, Any]:
 @large_uploads(runs.body_limit)
 @staff_required
 @bp.arguments(ImportUploadSchema, location="files", required=False)
-@bp.arguments(ImportOptionsSchema, location="form", required=False)
+@bp.arguments(ImportOptionsSchema, location="query")
 @bp.response(202, ImportRunSchema)
 @problems(bp, 401, 403, 413, 422)
 def start_import(upload: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def start_import(upload: dict[str, Any], options: dict[str, Any]) -> dict[str, A
     is read from the content) and optionally a ZIP of media files named by ISBN (`files`).
 
     The import runs in the background; follow it at the answer's `url`. Items are drafts
-    unless `publish` is true.
+    unless the query says `publish=true`.
     """
     zipped = upload.get("files")
     run = runs.queue_run(

@@ -28,7 +28,7 @@ class ImportUploadSchema(Schema):
 
 
 class ImportOptionsSchema(Schema):
-    """Form fields of the upload."""
+    """Query parameters of the upload."""
 
     publish = fields.Boolean(
         load_default=False, metadata={"description": "publish new items (else they are drafts)"}

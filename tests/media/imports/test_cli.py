@@ -25,6 +25,10 @@ def write(tmp_path: Path, name: str, data: bytes) -> str:
     return str(path)
 
 
+# The report speaks the default language (VHS_DEFAULT_LOCALE, German); the progress lines and
+# the command's own messages are English, like those of the other operator commands.
+
+
 def test_import_prints_progress_and_the_report(runner, tmp_path, item_by_isbn, app: Flask) -> None:
     records = [s.marc_record(f"Band {n}", isbn=s.isbn13(n), control=f"c{n}") for n in range(205)]
     records.append(s.marc_record("Kaputt", isbn="9783161484101", control="bad"))
@@ -33,7 +37,7 @@ def test_import_prints_progress_and_the_report(runner, tmp_path, item_by_isbn, a
     assert result.exit_code == 0, result.output
     assert "200 of 206 records read" in result.output
     assert "206 of 206 records read" in result.output
-    assert "Created: 205" in result.output and "Rejected: 1" in result.output
+    assert "Erstellt: 205" in result.output and "Abgelehnt: 1" in result.output
     assert "#206 ISBN 9783161484101 „Kaputt“:" in result.output
     assert item_by_isbn(s.isbn13(0)).state is PublicationState.DRAFT
     with app.app_context():
@@ -65,7 +69,7 @@ def test_format_option_files_publish_and_as(runner, tmp_path, staff, item_by_isb
         ]
     )
     assert result.exit_code == 0, result.output
-    assert "Files attached: 1" in result.output
+    assert "Dateien angehängt: 1" in result.output
     item = item_by_isbn(s.ISBNS[0])
     assert item.state is PublicationState.PUBLISHED and len(item.files) == 1
 
@@ -81,9 +85,9 @@ def test_files_from_a_zip(runner, tmp_path, item_by_isbn) -> None:
     zipped = write(tmp_path, "files.zip", archive.getvalue())
     result = runner.invoke(args=["media", "import", records, "--files", zipped])
     assert result.exit_code == 0, result.output
-    assert "Files attached: 1" in result.output
+    assert "Dateien angehängt: 1" in result.output
     assert f"../{s.ISBNS[0]}.pdf" not in {p.name for p in tmp_path.iterdir()}
-    assert "points outside the archive" in result.output
+    assert "zeigt aus dem Archiv hinaus" in result.output
     assert item_by_isbn(s.ISBNS[0]).cover_sha256
 
 
@@ -96,7 +100,7 @@ def test_dry_run_changes_nothing(runner, tmp_path, count_items) -> None:
     result = runner.invoke(args=["media", "import", path, "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "Dry run: nothing was changed." in result.output
-    assert "Created: 1" in result.output and "Rejected: 1" in result.output
+    assert "Erstellt: 1" in result.output and "Abgelehnt: 1" in result.output
     assert count_items() == 0
 
 
@@ -126,12 +130,12 @@ def test_unreadable_files_exit_with_1(runner, tmp_path, app: Flask) -> None:
     assert result.exit_code == 1 and "not MARC 21, MARCXML, ONIX 3.0 or CSV" in result.output
     onix2 = write(tmp_path, "old.xml", s.onix_message(s.onix_product(), release="2.1"))
     result = runner.invoke(args=["media", "import", onix2])
-    assert result.exit_code == 1 and "Only ONIX 3.0" in result.output
+    assert result.exit_code == 1 and "nur ONIX 3.0" in result.output
     with app.app_context():
         assert db.session.scalars(sa.select(ImportRun.state)).all() == [ImportState.FAILED]
     no_title = write(tmp_path, "x.csv", b"isbn;year\r\n9783161484100;2020\r\n")
     result = runner.invoke(args=["media", "import", no_title, "--format", "csv", "--dry-run"])
-    assert result.exit_code == 1 and "no title column" in result.output
+    assert result.exit_code == 1 and "keine Titelspalte" in result.output
 
 
 def test_as_must_name_staff(runner, tmp_path, make_user) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask_babel import force_locale
 
 from media.imports import files as import_files
 from media.imports import runs
@@ -141,7 +142,7 @@ def test_a_folder_of_files(
     (tmp_path / "covers").mkdir()
     (tmp_path / "covers" / f"{ISBN_B}-cover.jpg").write_bytes(media.jpeg(300, 450))
     (tmp_path / "unbekannt.mp3").write_bytes(media.mp3())
-    with app.app_context(), unit_of_work():
+    with app.app_context(), unit_of_work(), force_locale("en"):
         result = import_files.attach_folder(db.session.get(User, staff.id), tmp_path)
     assert result.attached == 2
     assert [(p.name, p.reason) for p in result.problems] == [
