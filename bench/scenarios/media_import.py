@@ -21,12 +21,61 @@ from typing import Any
 from bench.scenarios import Context, Outcome, Target, scenario
 
 RECORDS = 10_000
-WORDS = (
-    "Deich Nordsee Krimi Watt Husum Sturm Leuchtturm Ebbe Flut Möwe Hafen Kutter Insel Sylt "
-    "Kommissarin Erbe Geheimnis Nacht Moor Nebel Familie Sommer Winter Brief Reise"
-).split()
-FIRST = "Anna Jan Lena Paul Marie Tom Sophie Lukas Emma Felix Hanna Jonas".split()
-LAST = "Berg Krause Petersen Hansen Jensen Wolf Schulz Lange Möller Brandt Voss Kühl".split()
+WORDS = [
+    "Deich",
+    "Nordsee",
+    "Krimi",
+    "Watt",
+    "Husum",
+    "Sturm",
+    "Leuchtturm",
+    "Ebbe",
+    "Flut",
+    "Möwe",
+    "Hafen",
+    "Kutter",
+    "Insel",
+    "Sylt",
+    "Kommissarin",
+    "Erbe",
+    "Geheimnis",
+    "Nacht",
+    "Moor",
+    "Nebel",
+    "Familie",
+    "Sommer",
+    "Winter",
+    "Brief",
+    "Reise",
+]
+FIRST = [
+    "Anna",
+    "Jan",
+    "Lena",
+    "Paul",
+    "Marie",
+    "Tom",
+    "Sophie",
+    "Lukas",
+    "Emma",
+    "Felix",
+    "Hanna",
+    "Jonas",
+]
+LAST = [
+    "Berg",
+    "Krause",
+    "Petersen",
+    "Hansen",
+    "Jensen",
+    "Wolf",
+    "Schulz",
+    "Lange",
+    "Möller",
+    "Brandt",
+    "Voss",
+    "Kühl",
+]
 
 
 def _isbn(n: int) -> str:
@@ -74,15 +123,23 @@ def write_marc(path: Path, count: int, offset: int, seed: int = 11) -> int:
                     [Subfield("b", "Nordsee Verlag,"), Subfield("c", str(1990 + n % 35))],
                 )
             )
-            extent = "1 Online-Ressource (1 Audiodatei, 456 Min.)" if kind == "i" else (
-                f"1 Online-Ressource ({100 + n % 400} Seiten)"
+            extent = (
+                "1 Online-Ressource (1 Audiodatei, 456 Min.)"
+                if kind == "i"
+                else (f"1 Online-Ressource ({100 + n % 400} Seiten)")
             )
             rec.add_field(Field("300", Indicators(" ", " "), [Subfield("a", extent)]))
             rec.add_field(
-                Field("490", Indicators("1", " "), [Subfield("a", "Nordsee ;"), Subfield("v", str(n % 40))])
+                Field(
+                    "490",
+                    Indicators("1", " "),
+                    [Subfield("a", "Nordsee ;"), Subfield("v", str(n % 40))],
+                )
             )
             rec.add_field(
-                Field("520", Indicators(" ", " "), [Subfield("a", " ".join(rng.choices(WORDS, k=60)))])
+                Field(
+                    "520", Indicators(" ", " "), [Subfield("a", " ".join(rng.choices(WORDS, k=60)))]
+                )
             )
             for term in rng.sample(WORDS, 3):
                 rec.add_field(Field("650", Indicators(" ", "7"), [Subfield("a", term)]))
