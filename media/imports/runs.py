@@ -242,8 +242,10 @@ def process_waiting() -> int:
 
 
 def _actor_of(run: ImportRun) -> User | None:
+    """Who the run acts as: its starter while still staff, the system for a console run."""
     if run.actor_id is None:
-        return system_actor()
+        # An upload whose starter's account was deleted since has no one to act for it.
+        return None if run.source_key else system_actor()
     actor = db.session.get(User, run.actor_id)
     return actor if actor is not None and actor.is_staff else None
 
