@@ -7,6 +7,8 @@ an audit entry, and raise domain errors (``Invalid``, ``Conflict``, ``NotFound``
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -111,7 +113,45 @@ def save_item(actor: User, data: dict[str, Any], item: MediaItem | None = None) 
     error at once; ``Conflict`` (``identifier_taken``, ``extra["item_id"]`` naming the other
     item) when a number belongs to another item; ``Forbidden`` for non-staff.
     """
+    return save_items(actor, [(data, item)])[0]
+
+
+def save_items(
+    actor: User, entries: Sequence[tuple[dict[str, Any], MediaItem | None]]
+) -> list[MediaItem]:
+    """Create or change several items at once: ``save_item``'s checks for each, one flush for
+    all of them, one audit entry each (the bulk importer saves its batches so).
+
+    A refusal of any entry raises before anything is flushed; the caller rolls back what the
+    entries before it staged (the importer's savepoint). Two entries may not claim one number.
+    """
     require_staff(actor)
+    staged: list[tuple[MediaItem, bool, list[str]]] = []
+    claimed: dict[tuple[IdentifierScheme, str], int] = {}
+    # Several entries: the identifier checks must not flush the entries staged before them.
+    guard = db.session.no_autoflush if len(entries) > 1 else contextlib.nullcontext()
+    with guard:
+        for n, (data, item) in enumerate(entries):
+            staged.append(_stage(data, item, claimed, n))
+    db.session.flush()
+    for item, created, keys in staged:
+        audit(
+            actor,
+            "media_item.created" if created else "media_item.saved",
+            item,
+            title=item.title,
+            fields=keys,
+        )
+    return [item for item, _created, _keys in staged]
+
+
+def _stage(
+    data: dict[str, Any],
+    item: MediaItem | None,
+    claimed: dict[tuple[IdentifierScheme, str], int],
+    n: int,
+) -> tuple[MediaItem, bool, list[str]]:
+    """Check one entry and set its values (not flushed): the item, whether new, the keys set."""
     clean = validation.clean_item_data(data, creating=item is None)
     series_title = clean.get("series_title", item.series_title if item else "")
     series_number = clean.get("series_number", item.series_number if item else None)
@@ -120,6 +160,10 @@ def save_item(actor: User, data: dict[str, Any], item: MediaItem | None = None) 
         raise Invalid(errors=errors)
     if "identifiers" in clean:
         _refuse_taken(clean["identifiers"], item)
+        for number in clean["identifiers"]:
+            if claimed.setdefault(number, n) != n:
+                message = _l("This number belongs to another medium.")
+                raise Conflict(message, code="identifier_taken", errors={"identifiers": [message]})
     created = item is None
     if item is None:
         item = MediaItem(state=PublicationState.DRAFT, language="de")
@@ -134,15 +178,7 @@ def save_item(actor: User, data: dict[str, Any], item: MediaItem | None = None) 
     if "subjects" in clean:
         _set_subjects(item, clean["subjects"])
     refresh_search_text(item)
-    db.session.flush()
-    audit(
-        actor,
-        "media_item.created" if created else "media_item.saved",
-        item,
-        title=item.title,
-        fields=sorted(clean),
-    )
-    return item
+    return item, created, sorted(clean)
 
 
 def _refuse_taken(identifiers: list[tuple[IdentifierScheme, str]], item: MediaItem | None) -> None:
