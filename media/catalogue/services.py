@@ -7,7 +7,6 @@ an audit entry, and raise domain errors (``Invalid``, ``Conflict``, ``NotFound``
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -119,51 +118,41 @@ def save_item(actor: User, data: dict[str, Any], item: MediaItem | None = None) 
 def save_items(
     actor: User, entries: Sequence[tuple[dict[str, Any], MediaItem | None]]
 ) -> list[MediaItem]:
-    """Create or change several items at once: ``save_item``'s checks for each, one flush for
-    all of them, one audit entry each (the bulk importer saves its batches so).
+    """Create or change several items at once: ``save_item``'s checks for each, one query for
+    the numbers of all, one flush, one audit entry each (the bulk importer saves its batches so).
 
-    A refusal of any entry raises before anything is flushed; the caller rolls back what the
-    entries before it staged (the importer's savepoint). Two entries may not claim one number.
+    A refusal of any entry raises before any entry is changed. Two entries may not claim one
+    number.
     """
     require_staff(actor)
-    staged: list[tuple[MediaItem, bool, list[str]]] = []
-    claimed: dict[tuple[IdentifierScheme, str], int] = {}
-    # Several entries: the identifier checks must not flush the entries staged before them.
-    guard = db.session.no_autoflush if len(entries) > 1 else contextlib.nullcontext()
-    with guard:
-        for n, (data, item) in enumerate(entries):
-            staged.append(_stage(data, item, claimed, n))
+    cleaned = [(_checked(data, item), item) for data, item in entries]
+    _refuse_taken(cleaned)
+    staged = [_stage(clean, item) for clean, item in cleaned]
     db.session.flush()
-    for item, created, keys in staged:
+    for (clean, _item), (item, created) in zip(cleaned, staged, strict=True):
         audit(
             actor,
             "media_item.created" if created else "media_item.saved",
             item,
             title=item.title,
-            fields=keys,
+            fields=sorted(clean),
         )
-    return [item for item, _created, _keys in staged]
+    return [item for item, _created in staged]
 
 
-def _stage(
-    data: dict[str, Any],
-    item: MediaItem | None,
-    claimed: dict[tuple[IdentifierScheme, str], int],
-    n: int,
-) -> tuple[MediaItem, bool, list[str]]:
-    """Check one entry and set its values (not flushed): the item, whether new, the keys set."""
+def _checked(data: dict[str, Any], item: MediaItem | None) -> dict[str, Any]:
+    """One entry's clean values; ``Invalid`` listing every problem."""
     clean = validation.clean_item_data(data, creating=item is None)
     series_title = clean.get("series_title", item.series_title if item else "")
     series_number = clean.get("series_number", item.series_number if item else None)
     errors = validation.series_errors(series_title, series_number)
     if errors:
         raise Invalid(errors=errors)
-    if "identifiers" in clean:
-        _refuse_taken(clean["identifiers"], item)
-        for number in clean["identifiers"]:
-            if claimed.setdefault(number, n) != n:
-                message = _l("This number belongs to another medium.")
-                raise Conflict(message, code="identifier_taken", errors={"identifiers": [message]})
+    return clean
+
+
+def _stage(clean: dict[str, Any], item: MediaItem | None) -> tuple[MediaItem, bool]:
+    """Set one entry's checked values (not flushed): the item, and whether it is new."""
     created = item is None
     if item is None:
         item = MediaItem(state=PublicationState.DRAFT, language="de")
@@ -178,36 +167,53 @@ def _stage(
     if "subjects" in clean:
         _set_subjects(item, clean["subjects"])
     refresh_search_text(item)
-    return item, created, sorted(clean)
+    return item, created
 
 
-def _refuse_taken(identifiers: list[tuple[IdentifierScheme, str]], item: MediaItem | None) -> None:
-    """``Conflict`` when one of the numbers already belongs to another item."""
-    if not identifiers:
+def _refuse_taken(cleaned: list[tuple[dict[str, Any], MediaItem | None]]) -> None:
+    """``Conflict`` when a number belongs to another item, or two entries claim one number.
+
+    One query for the numbers of all entries (a scheme and its values per term, on the
+    unique index), whatever their count.
+    """
+    wanted: dict[IdentifierScheme, set[str]] = {}
+    for clean, _item in cleaned:
+        for scheme, value in clean.get("identifiers", ()):
+            wanted.setdefault(scheme, set()).add(value)
+    if not wanted:
         return
-    pairs = [sa.and_(Identifier.scheme == s, Identifier.value == v) for s, v in identifiers]
-    query = (
-        sa.select(Identifier.scheme, Identifier.value, MediaItem.id, MediaItem.title)
-        .join(MediaItem, MediaItem.id == Identifier.item_id)
-        .where(sa.or_(*pairs))
-        .order_by(Identifier.id)
-        .limit(1)
-    )
-    if item is not None and item.id is not None:
-        query = query.where(Identifier.item_id != item.id)
-    taken = db.session.execute(query).first()
-    if taken is not None:
-        raise Conflict(
-            _l(
-                "The %(scheme)s %(value)s already belongs to “%(title)s”.",
-                scheme=SCHEME_LABELS[taken.scheme],
-                value=taken.value,
-                title=taken.title,
-            ),
-            code="identifier_taken",
-            errors={"identifiers": [_l("This number belongs to another medium.")]},
-            extra={"item_id": taken.id},
+    terms = [
+        sa.and_(Identifier.scheme == scheme, Identifier.value.in_(sorted(values)))
+        for scheme, values in wanted.items()
+    ]
+    owners = {
+        (row.scheme, row.value): row
+        for row in db.session.execute(
+            sa.select(Identifier.scheme, Identifier.value, MediaItem.id, MediaItem.title)
+            .join(MediaItem, MediaItem.id == Identifier.item_id)
+            .where(sa.or_(*terms))
         )
+    }
+    claimed: dict[tuple[IdentifierScheme, str], int] = {}
+    for n, (clean, item) in enumerate(cleaned):
+        own = item.id if item is not None else None
+        for number in clean.get("identifiers", ()):
+            taken = owners.get(number)
+            if taken is not None and taken.id != own:
+                raise Conflict(
+                    _l(
+                        "The %(scheme)s %(value)s already belongs to “%(title)s”.",
+                        scheme=SCHEME_LABELS[taken.scheme],
+                        value=taken.value,
+                        title=taken.title,
+                    ),
+                    code="identifier_taken",
+                    errors={"identifiers": [_l("This number belongs to another medium.")]},
+                    extra={"item_id": taken.id},
+                )
+            if claimed.setdefault(number, n) != n:
+                message = _l("This number belongs to another medium.")
+                raise Conflict(message, code="identifier_taken", errors={"identifiers": [message]})
 
 
 def _set_contributors(item: MediaItem, people: list[tuple[str, ContributorRole]]) -> None:
