@@ -174,9 +174,15 @@ class Importer:
         savepoint = db.session.begin_nested()
         try:
             saved = catalogue.save_items(self.actor, [(d, i) for _r, d, i in planned])
+            fresh: list[MediaItem] = []  # new items the run publishes: all in one go
             for (record, _data, before), item in zip(planned, saved, strict=True):
-                outcome = self._state(record, item, "created" if before is None else "updated")
+                if before is None and self.publish and record.state is None:
+                    fresh.append(item)
+                    outcome = "created"
+                else:
+                    outcome = self._state(record, item, "created" if before is None else "updated")
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
+            catalogue.publish_items(self.actor, fresh)
             for record, item in left:
                 outcome = self._state(record, item, "unchanged")
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
