@@ -91,6 +91,9 @@ def test_an_upload_is_imported_in_a_background_thread(fresh_url: str) -> None:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+        # The cached pages' version reads (PostgreSQL) have a small pool of their own.
+        for engine in app.extensions.get("vhs_cache_engines", {}).values():
+            engine.dispose()
 
 
 @pytest.mark.live
