@@ -46,6 +46,7 @@ from courses.webinars.join import room_for
 from media.files.storage import cover_key, file_key, get_storage
 from media.ingest.covers import make_cover
 from media.models import FileFormat, MediaFile, MediaItem, MediaKind
+from tests.media.imports import samples as import_samples
 from tests.media.ingest import samples as media_samples
 from vhs.accounts.models import ApiToken, Role, User
 from vhs.db import db
@@ -2469,5 +2470,52 @@ EXPECTATIONS.update(
                 foreign=loan_of("victim_hold_id"),
             ),
         ],
+    }
+)
+# --- media imports (media/imports: views.py, api.py) -------------------------------------------
+
+
+@builds("media_import_run_id")
+def _media_import_run_id(o: Objects) -> int:
+    """A finished import run with one refused record."""
+    # Imported here, like the other blocks' factories: the block stays self-contained.
+    from media.imports.models import ImportRejection, ImportRun, ImportState
+
+    run = ImportRun(
+        format="marc", filename="dnb.mrc", state=ImportState.DONE, position=2, created=1
+    )
+    run.rejected = 1
+    db.session.add(run)
+    db.session.flush()
+    db.session.add(
+        ImportRejection(run_id=run.id, position=2, title="Ohne ISBN", reason="Titel fehlt")
+    )
+    db.session.flush()
+    return run.id
+
+
+def _marc_file() -> bytes:
+    return import_samples.marc_bytes(import_samples.marc_record("Matrix-Import", isbn=None))
+
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/staff/media/imports"): "staff",
+        ("POST", "/staff/media/imports"): Case(
+            "staff",
+            ok=302,
+            data=lambda o: {"file": (_sample_path("import.mrc", _marc_file), "import.mrc")},
+        ),
+        ("GET", "/staff/media/imports/<int:run_id>"): Case(
+            "staff", path=lambda o: f"/staff/media/imports/{o.media_import_run_id}"
+        ),
+        ("GET", "/staff/media/imports/<int:run_id>/report.csv"): Case(
+            "staff", path=lambda o: f"/staff/media/imports/{o.media_import_run_id}/report.csv"
+        ),
+        # Without a body the upload meets the role check first; staff sending none get 422.
+        ("POST", "/api/v1/staff/media/imports"): Case("staff", ok=422),
+        ("GET", "/api/v1/staff/media/imports/<int:run_id>"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/media/imports/{o.media_import_run_id}"
+        ),
     }
 )

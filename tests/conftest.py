@@ -78,6 +78,9 @@ def base_config(url: str | None = None, **overrides: Any) -> dict[str, Any]:
         "stripe_secret_key": "",
         "stripe_webhook_secret": "",
         "storage_url": f"file://{_TMP / 'media'}",  # never the checkout's instance/media
+        # Imports run when a test says so (a thread would share the test's connection);
+        # tests/media/imports/test_background.py runs them in the thread, on a database of its own.
+        "media_import_in_thread": False,
     }
     cfg.update(overrides)
     return cfg

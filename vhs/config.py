@@ -136,6 +136,10 @@ class Settings:
     library_hold_pickup_hours: int = 48
     # Keep ended loans with their patron (for a "read before" list); off: forgotten at return.
     library_keep_history: bool = False
+    media_import_max_mb: int = 100  # a file of records (MARC, MARCXML, ONIX, CSV) staff upload
+    media_import_files_max_mb: int = 2048  # a ZIP of media files that goes with it
+    # Without Celery: run an uploaded import in a thread of the web process (else cron only).
+    media_import_in_thread: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -289,6 +293,12 @@ def media_problems(settings: Settings) -> list[str]:
         problems.append(f"set VHS_MEDIA_MAX_FILE_MB between 1 and {MEDIA_MAX_FILE_MB_LIMIT}")
     if not 1 <= settings.media_url_ttl_seconds <= PRESIGNED_TTL_LIMIT:
         problems.append(f"set VHS_MEDIA_URL_TTL_SECONDS between 1 and {PRESIGNED_TTL_LIMIT}")
+    if not 1 <= settings.media_import_max_mb <= MEDIA_MAX_FILE_MB_LIMIT:
+        problems.append(f"set VHS_MEDIA_IMPORT_MAX_MB between 1 and {MEDIA_MAX_FILE_MB_LIMIT}")
+    if not 1 <= settings.media_import_files_max_mb <= MEDIA_MAX_FILE_MB_LIMIT:
+        problems.append(
+            f"set VHS_MEDIA_IMPORT_FILES_MAX_MB between 1 and {MEDIA_MAX_FILE_MB_LIMIT}"
+        )
     return problems
 
 

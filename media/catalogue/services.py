@@ -7,6 +7,7 @@ an audit entry, and raise domain errors (``Invalid``, ``Conflict``, ``NotFound``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,15 +113,47 @@ def save_item(actor: User, data: dict[str, Any], item: MediaItem | None = None) 
     error at once; ``Conflict`` (``identifier_taken``, ``extra["item_id"]`` naming the other
     item) when a number belongs to another item; ``Forbidden`` for non-staff.
     """
+    return save_items(actor, [(data, item)])[0]
+
+
+def save_items(
+    actor: User, entries: Sequence[tuple[dict[str, Any], MediaItem | None]]
+) -> list[MediaItem]:
+    """Create or change several items at once: ``save_item``'s checks for each, one query for
+    the numbers of all, one flush, one audit entry each (the bulk importer saves its batches so).
+
+    A refusal of any entry raises before any entry is changed. Two entries may not claim one
+    number.
+    """
     require_staff(actor)
+    cleaned = [(_checked(data, item), item) for data, item in entries]
+    _refuse_taken(cleaned)
+    staged = [_stage(clean, item) for clean, item in cleaned]
+    db.session.flush()
+    for (clean, _item), (item, created) in zip(cleaned, staged, strict=True):
+        audit(
+            actor,
+            "media_item.created" if created else "media_item.saved",
+            item,
+            title=item.title,
+            fields=sorted(clean),
+        )
+    return [item for item, _created in staged]
+
+
+def _checked(data: dict[str, Any], item: MediaItem | None) -> dict[str, Any]:
+    """One entry's clean values; ``Invalid`` listing every problem."""
     clean = validation.clean_item_data(data, creating=item is None)
     series_title = clean.get("series_title", item.series_title if item else "")
     series_number = clean.get("series_number", item.series_number if item else None)
     errors = validation.series_errors(series_title, series_number)
     if errors:
         raise Invalid(errors=errors)
-    if "identifiers" in clean:
-        _refuse_taken(clean["identifiers"], item)
+    return clean
+
+
+def _stage(clean: dict[str, Any], item: MediaItem | None) -> tuple[MediaItem, bool]:
+    """Set one entry's checked values (not flushed): the item, and whether it is new."""
     created = item is None
     if item is None:
         item = MediaItem(state=PublicationState.DRAFT, language="de")
@@ -135,44 +168,53 @@ def save_item(actor: User, data: dict[str, Any], item: MediaItem | None = None) 
     if "subjects" in clean:
         _set_subjects(item, clean["subjects"])
     refresh_search_text(item)
-    db.session.flush()
-    audit(
-        actor,
-        "media_item.created" if created else "media_item.saved",
-        item,
-        title=item.title,
-        fields=sorted(clean),
-    )
-    return item
+    return item, created
 
 
-def _refuse_taken(identifiers: list[tuple[IdentifierScheme, str]], item: MediaItem | None) -> None:
-    """``Conflict`` when one of the numbers already belongs to another item."""
-    if not identifiers:
+def _refuse_taken(cleaned: list[tuple[dict[str, Any], MediaItem | None]]) -> None:
+    """``Conflict`` when a number belongs to another item, or two entries claim one number.
+
+    One query for the numbers of all entries (a scheme and its values per term, on the
+    unique index), whatever their count.
+    """
+    wanted: dict[IdentifierScheme, set[str]] = {}
+    for clean, _item in cleaned:
+        for scheme, value in clean.get("identifiers", ()):
+            wanted.setdefault(scheme, set()).add(value)
+    if not wanted:
         return
-    pairs = [sa.and_(Identifier.scheme == s, Identifier.value == v) for s, v in identifiers]
-    query = (
-        sa.select(Identifier.scheme, Identifier.value, MediaItem.id, MediaItem.title)
-        .join(MediaItem, MediaItem.id == Identifier.item_id)
-        .where(sa.or_(*pairs))
-        .order_by(Identifier.id)
-        .limit(1)
-    )
-    if item is not None and item.id is not None:
-        query = query.where(Identifier.item_id != item.id)
-    taken = db.session.execute(query).first()
-    if taken is not None:
-        raise Conflict(
-            _l(
-                "The %(scheme)s %(value)s already belongs to “%(title)s”.",
-                scheme=SCHEME_LABELS[taken.scheme],
-                value=taken.value,
-                title=taken.title,
-            ),
-            code="identifier_taken",
-            errors={"identifiers": [_l("This number belongs to another medium.")]},
-            extra={"item_id": taken.id},
+    terms = [
+        sa.and_(Identifier.scheme == scheme, Identifier.value.in_(sorted(values)))
+        for scheme, values in wanted.items()
+    ]
+    owners = {
+        (row.scheme, row.value): row
+        for row in db.session.execute(
+            sa.select(Identifier.scheme, Identifier.value, MediaItem.id, MediaItem.title)
+            .join(MediaItem, MediaItem.id == Identifier.item_id)
+            .where(sa.or_(*terms))
         )
+    }
+    claimed: dict[tuple[IdentifierScheme, str], int] = {}
+    for n, (clean, item) in enumerate(cleaned):
+        own = item.id if item is not None else None
+        for number in clean.get("identifiers", ()):
+            taken = owners.get(number)
+            if taken is not None and taken.id != own:
+                raise Conflict(
+                    _l(
+                        "The %(scheme)s %(value)s already belongs to “%(title)s”.",
+                        scheme=SCHEME_LABELS[taken.scheme],
+                        value=taken.value,
+                        title=taken.title,
+                    ),
+                    code="identifier_taken",
+                    errors={"identifiers": [_l("This number belongs to another medium.")]},
+                    extra={"item_id": taken.id},
+                )
+            if claimed.setdefault(number, n) != n:
+                message = _l("This number belongs to another medium.")
+                raise Conflict(message, code="identifier_taken", errors={"identifiers": [message]})
 
 
 def _set_contributors(item: MediaItem, people: list[tuple[str, ContributorRole]]) -> None:
@@ -247,16 +289,39 @@ def _described_from_file(item: MediaItem, **_: Any) -> None:
 
 def publish_item(actor: User, item: MediaItem) -> MediaItem:
     """Put a draft (or a withdrawn item, again) into the catalogue."""
+    return publish_items(actor, [item])[0]
+
+
+def publish_items(actor: User, items: Sequence[MediaItem]) -> list[MediaItem]:
+    """Publish several items at once (the importer's new items): locked with one query, one
+    flush, one audit entry each; ``Conflict`` if one of them is in the catalogue already."""
     require_staff(actor)
-    item = lock_item(item.id)
-    if item.state is PublicationState.PUBLISHED:
-        raise Conflict(_l("This medium is already in the catalogue."), code="already_published")
-    item.state = PublicationState.PUBLISHED
-    item.published_at = utcnow()
-    item.withdrawn_at = None
+    ids = [item.id for item in items]
+    if not ids:
+        return []
+    locked = {
+        item.id: item
+        for item in db.session.execute(
+            sa.select(MediaItem)
+            .where(MediaItem.id.in_(ids))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalars()
+    }
+    now = utcnow()
+    for item_id in ids:
+        item = locked.get(item_id)
+        if item is None:
+            raise NotFound(_l("This medium does not exist."), code="media_not_found")
+        if item.state is PublicationState.PUBLISHED:
+            raise Conflict(_l("This medium is already in the catalogue."), code="already_published")
+        item.state = PublicationState.PUBLISHED
+        item.published_at = now
+        item.withdrawn_at = None
     db.session.flush()
-    audit(actor, "media_item.published", item, title=item.title)
-    return item
+    for item_id in ids:
+        audit(actor, "media_item.published", locked[item_id], title=locked[item_id].title)
+    return [locked[item_id] for item_id in ids]
 
 
 def withdraw_item(actor: User, item: MediaItem) -> MediaItem:

@@ -115,7 +115,7 @@ def check_epub(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             entries = zf.infolist()
-            _check_archive(entries, path.stat().st_size)
+            check_archive(entries, path.stat().st_size)
             first = entries[0]
             if first.filename != "mimetype" or first.file_size > 100:
                 raise refused("file_format_unknown")  # a ZIP, but not an EPUB
@@ -137,7 +137,7 @@ def check_epub(path: Path) -> None:
         raise refused("file_corrupt") from None
 
 
-def _check_archive(entries: list[zipfile.ZipInfo], packed: int) -> None:
+def check_archive(entries: list[zipfile.ZipInfo], packed: int) -> None:
     """The limits every entry and the whole archive must keep (see the constants)."""
     if not entries:
         raise refused("file_corrupt")

@@ -27,7 +27,7 @@ from flask import current_app
 
 from vhs.config import Settings, storage_location
 
-KEY = re.compile(r"files/[0-9a-f]{64}|covers/[0-9a-f]{64}-[0-9]{2,4}\.jpg")
+KEY = re.compile(r"(?:files|imports)/[0-9a-f]{64}|covers/[0-9a-f]{64}-[0-9]{2,4}\.jpg")
 CHUNK = 1024 * 1024
 _EXTENSION = "vhs_media_storage"
 
@@ -37,13 +37,18 @@ def file_key(sha256: str) -> str:
     return check_key(f"files/{sha256}")
 
 
+def import_key(sha256: str) -> str:
+    """The key of an uploaded import file (records, or a ZIP of media files)."""
+    return check_key(f"imports/{sha256}")
+
+
 def cover_key(sha256: str, width: int) -> str:
     """The key of a cover thumbnail ``width`` pixels wide."""
     return check_key(f"covers/{sha256}-{width}.jpg")
 
 
 def check_key(key: str) -> str:
-    """``key`` if it has one of the two shapes keys have; ValueError otherwise."""
+    """``key`` if it has one of the shapes keys have; ValueError otherwise."""
     if not KEY.fullmatch(key):
         raise ValueError(f"not a storage key: {key!r}")
     return key

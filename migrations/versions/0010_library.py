@@ -1,7 +1,7 @@
 """library: cards, licences, loans, holds
 
 Revision ID: 0010_library
-Revises: 0007_media
+Revises: 0008_media_imports
 Create Date: 2026-12-03
 
 - ``library_cards``: one card per patron (number unique, PIN hashed, validity, fee paid until).
@@ -24,7 +24,7 @@ import vhs.db
 
 # revision identifiers, used by Alembic.
 revision = '0010_library'
-down_revision = '0007_media'
+down_revision = '0008_media_imports'
 branch_labels = None
 depends_on = None
 

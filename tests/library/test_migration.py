@@ -47,7 +47,7 @@ def test_the_library_tables_come_and_go(fresh_url: str) -> None:
         upgrade(revision="0010_library")
         with db.engine.connect() as conn:
             assert set(sa.inspect(conn).get_table_names()) >= LIBRARY_TABLES
-        downgrade(revision="0007_media")
+        downgrade(revision="0008_media_imports")
         with db.engine.connect() as conn:
             assert not LIBRARY_TABLES & set(sa.inspect(conn).get_table_names())
         upgrade()
