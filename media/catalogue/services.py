@@ -216,21 +216,17 @@ def _set_subjects(item: MediaItem, terms: list[str]) -> None:
 
 
 def refresh_search_text(item: MediaItem) -> None:
-    """What full-text search reads: the head ranks above the document.
-
-    Head: title, subtitle, series and the people's names; document: keywords, classification,
-    publisher and description. The database indexes both (FTS5 / weighted German tsvector).
-    """
-    item.search_head = validation.names(
-        [item.title, item.subtitle, item.series_title, *(c.name for c in item.contributors)]
-    )
-    item.search_document = validation.names(
-        [
-            *(s.term for s in item.subjects),
-            item.classification,
-            item.publisher,
-            item.description,
-        ]
+    """What full-text search reads (``validation.search_texts``): the head ranks above the
+    document. The database indexes both (FTS5 / weighted German tsvector)."""
+    item.search_head, item.search_document = validation.search_texts(
+        title=item.title,
+        subtitle=item.subtitle,
+        series_title=item.series_title,
+        people=(c.name for c in item.contributors),
+        subjects=(s.term for s in item.subjects),
+        classification=item.classification,
+        publisher=item.publisher,
+        description=item.description,
     )
 
 
