@@ -276,7 +276,7 @@ def _describe(kind: MediaKind, n: int, rng: random.Random, authors: list[str]) -
         "number": number,
         "age": age,
         "people": people,
-        "subjects": list(dict.fromkeys(subjects)),
+        "subjects": sorted(set(subjects)),  # as an item lists them (by term)
         "classification": classification,
         "description": f"{title}. {description}",
         **extent,

@@ -219,13 +219,14 @@ def seed_media(scale: int, rng: random.Random, context: dict[str, Any]) -> None:
     """The curated stock (about 60 items of every kind) with covers and files."""
     actor = demo_staff()
     entries = curated()
-    have = set(
-        db.session.execute(
+    have = {
+        (scheme, value)
+        for scheme, value in db.session.execute(
             sa.select(Identifier.scheme, Identifier.value).where(
                 Identifier.value.in_([e.identifier[1] for e in entries])
             )
-        ).tuples()
-    )
+        )
+    }
     maker = Maker()
     added = []
     for index, entry in enumerate(entries):
