@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from media import rules
 from media.catalogue import validation
@@ -48,10 +48,12 @@ def require_staff(user: User | None) -> User:
 
 # --- loading ---------------------------------------------------------------------------------
 
-# What an item page and the API show of an item besides its columns.
+# What an item page and the API show of an item besides its columns: people and numbers
+# joined to the item's row (a few rows each), keywords in a second query. Two round trips
+# instead of four for every item page; results need ``.unique()``.
 ITEM_DETAILS = (
-    selectinload(MediaItem.contributors),
-    selectinload(MediaItem.identifiers),
+    joinedload(MediaItem.contributors),
+    joinedload(MediaItem.identifiers),
     selectinload(MediaItem.subjects),
 )
 
@@ -62,9 +64,13 @@ def get_item(item_id: int, user: User | None = None) -> MediaItem:
     Drafts and withdrawn items exist only for staff: to everyone else they are "not found",
     so a withdrawn item's page reveals nothing.
     """
-    item = db.session.execute(
-        sa.select(MediaItem).where(MediaItem.id == item_id).options(*ITEM_DETAILS)
-    ).scalar_one_or_none()
+    item = (
+        db.session.execute(
+            sa.select(MediaItem).where(MediaItem.id == item_id).options(*ITEM_DETAILS)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if item is None or (item.state is not PublicationState.PUBLISHED and not can_manage(user)):
         raise NotFound(
             _l("This medium does not exist or is not in the catalogue."), code="media_not_found"
@@ -295,9 +301,11 @@ def by_same_people(item: MediaItem, limit: int = 6) -> tuple[list[str], list[Med
         db.session.execute(
             sa.select(MediaItem)
             .where(MediaItem.id.in_(others), MediaItem.state == PublicationState.PUBLISHED)
-            .options(selectinload(MediaItem.contributors))
+            .options(joinedload(MediaItem.contributors))  # one query (SQLAlchemy limits inside)
             .order_by(MediaItem.year.desc().nulls_last(), MediaItem.id.desc())
             .limit(limit)
-        ).scalars()
+        )
+        .unique()
+        .scalars()
     )
     return people, items
