@@ -24,13 +24,7 @@ from courses.rules import (
     VENUE_MAX,
 )
 from vhs.accounts.models import User
-from vhs.db import db, utcnow
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> sa.Enum:
-    return sa.Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
+from vhs.db import db, enum_type, utcnow
 
 
 class TermStatus(enum.StrEnum):
@@ -106,7 +100,7 @@ class Term(db.Model):
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     enrolment_opens_at: Mapped[datetime]
-    status: Mapped[TermStatus] = mapped_column(_enum(TermStatus), default=TermStatus.DRAFT)
+    status: Mapped[TermStatus] = mapped_column(enum_type(TermStatus), default=TermStatus.DRAFT)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (sa.CheckConstraint("ends_on >= starts_on", name="term_dates"),)
@@ -162,7 +156,7 @@ class Course(db.Model):
     language: Mapped[str] = mapped_column(sa.String(5), default="de")
     level: Mapped[str | None] = mapped_column(sa.String(2))
     format: Mapped[CourseFormat] = mapped_column(
-        _enum(CourseFormat), default=CourseFormat.IN_PERSON
+        enum_type(CourseFormat), default=CourseFormat.IN_PERSON
     )
     venue: Mapped[str] = mapped_column(sa.String(VENUE_MAX), default="")
     room: Mapped[str] = mapped_column(sa.String(ROOM_MAX), default="")
@@ -174,7 +168,9 @@ class Course(db.Model):
     enrolment_closes_at: Mapped[datetime | None]
     cancellation_days: Mapped[int] = mapped_column(default=CANCELLATION_DAYS_DEFAULT)
     teaching_units: Mapped[int] = mapped_column(default=0)
-    status: Mapped[CourseStatus] = mapped_column(_enum(CourseStatus), default=CourseStatus.DRAFT)
+    status: Mapped[CourseStatus] = mapped_column(
+        enum_type(CourseStatus), default=CourseStatus.DRAFT
+    )
     # Denormalised for the catalogue (one query per page): kept by the services.
     seats_taken: Mapped[int] = mapped_column(default=0)
     waitlist_count: Mapped[int] = mapped_column(default=0)
@@ -257,7 +253,7 @@ class Session(db.Model):
     online: Mapped[bool] = mapped_column(default=False)
     room: Mapped[str] = mapped_column(sa.String(ROOM_MAX), default="")
     status: Mapped[SessionStatus] = mapped_column(
-        _enum(SessionStatus), default=SessionStatus.SCHEDULED
+        enum_type(SessionStatus), default=SessionStatus.SCHEDULED
     )
     sequence: Mapped[int] = mapped_column(default=0)
     note: Mapped[str] = mapped_column(sa.Text, default="")
@@ -285,12 +281,12 @@ class Enrolment(db.Model):
         sa.ForeignKey("courses.id", ondelete="RESTRICT"), index=True
     )
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
-    status: Mapped[EnrolmentStatus] = mapped_column(_enum(EnrolmentStatus))
+    status: Mapped[EnrolmentStatus] = mapped_column(enum_type(EnrolmentStatus))
     waitlist_position: Mapped[int | None]
     hold_expires_at: Mapped[datetime | None] = mapped_column(index=True)
     price_cents: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
-    reduction_reason: Mapped[ReductionReason | None] = mapped_column(_enum(ReductionReason))
+    reduction_reason: Mapped[ReductionReason | None] = mapped_column(enum_type(ReductionReason))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     confirmed_at: Mapped[datetime | None]

@@ -8,23 +8,9 @@ Plain values only: this module sits at the bottom of ``courses`` and imports not
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-
-@dataclass(frozen=True)
-class Bounds:
-    """A closed range of whole numbers, both ends allowed."""
-
-    lo: int
-    hi: int
-
-    def __contains__(self, value: object) -> bool:
-        """Whether ``value`` is a whole number inside the range (``bool`` is not a number)."""
-        return (
-            isinstance(value, int) and not isinstance(value, bool) and self.lo <= value <= self.hi
-        )
-
+from vhs.rules import Bounds
 
 # --- courses ---------------------------------------------------------------------------------
 

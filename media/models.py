@@ -16,13 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vhs.db import db, utcnow
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> sa.Enum:
-    return sa.Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
+from vhs.db import db, enum_type, utcnow
 
 
 class MediaKind(enum.StrEnum):
@@ -83,9 +77,9 @@ class MediaItem(db.Model):
     __tablename__ = "media_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[MediaKind] = mapped_column(_enum(MediaKind))
+    kind: Mapped[MediaKind] = mapped_column(enum_type(MediaKind))
     state: Mapped[PublicationState] = mapped_column(
-        _enum(PublicationState), default=PublicationState.DRAFT
+        enum_type(PublicationState), default=PublicationState.DRAFT
     )
     title: Mapped[str] = mapped_column(sa.String(500))
     subtitle: Mapped[str] = mapped_column(sa.String(500), default="")
@@ -157,7 +151,7 @@ class Contributor(db.Model):
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("media_items.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(default=0)
     name: Mapped[str] = mapped_column(sa.String(300))
-    role: Mapped[ContributorRole] = mapped_column(_enum(ContributorRole))
+    role: Mapped[ContributorRole] = mapped_column(enum_type(ContributorRole))
 
     item: Mapped[MediaItem] = relationship(back_populates="contributors")
 
@@ -174,7 +168,7 @@ class Identifier(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("media_items.id", ondelete="CASCADE"))
-    scheme: Mapped[IdentifierScheme] = mapped_column(_enum(IdentifierScheme))
+    scheme: Mapped[IdentifierScheme] = mapped_column(enum_type(IdentifierScheme))
     value: Mapped[str] = mapped_column(sa.String(100))
 
     item: Mapped[MediaItem] = relationship(back_populates="identifiers")
@@ -209,7 +203,7 @@ class MediaFile(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("media_items.id", ondelete="CASCADE"))
-    format: Mapped[FileFormat] = mapped_column(_enum(FileFormat))
+    format: Mapped[FileFormat] = mapped_column(enum_type(FileFormat))
     media_type: Mapped[str] = mapped_column(sa.String(100))
     size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
     sha256: Mapped[str] = mapped_column(sa.String(64))

@@ -10,24 +10,10 @@ of ``media`` and imports nothing of it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from babel.core import Locale, get_global
 
-
-@dataclass(frozen=True)
-class Bounds:
-    """A closed range of whole numbers, both ends allowed."""
-
-    lo: int
-    hi: int
-
-    def __contains__(self, value: object) -> bool:
-        """Whether ``value`` is a whole number inside the range (``bool`` is not a number)."""
-        return (
-            isinstance(value, int) and not isinstance(value, bool) and self.lo <= value <= self.hi
-        )
-
+from vhs.rules import Bounds
 
 # --- texts (the same as the columns) ---------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,6 +31,14 @@ T = TypeVar("T")
 _sqlite_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "sqlite_write_intent", default=True
 )
+
+
+def enum_type(cls: type[enum.Enum], length: int = 20) -> sa.Enum:
+    """A column type for a string enum: stored as its values in a VARCHAR with a CHECK (no
+    native database enum, so adding a member needs no ALTER TYPE)."""
+    return sa.Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 def utcnow() -> datetime:

@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from courses.models import Course, Session, _enum
+from courses.models import Course, Session
 from vhs.accounts.models import User
-from vhs.db import db, utcnow
+from vhs.db import db, enum_type, utcnow
 
 # A room belongs to exactly one session: webhooks find the session by the room's name. (Declared
 # here, with the feature that needs it; the column itself is in courses/models.py.)
@@ -40,7 +40,7 @@ class JitsiEvent(db.Model):
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("course_sessions.id", ondelete="CASCADE"))
     # None for room events; participant events of unknown people are not stored here.
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[JitsiEventKind] = mapped_column(_enum(JitsiEventKind, 30))
+    kind: Mapped[JitsiEventKind] = mapped_column(enum_type(JitsiEventKind, 30))
     # One participant connection (a device or browser tab): Jitsi's participant id.
     connection: Mapped[str] = mapped_column(sa.String(255), default="")
     occurred_at: Mapped[datetime]

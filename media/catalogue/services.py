@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from media import rules
 from media.catalogue import validation
 from media.catalogue.labels import SCHEME_LABELS
+from media.files import signals as file_signals
 from media.models import (
     Contributor,
     ContributorRole,
@@ -234,6 +235,13 @@ def refresh_search_text(item: MediaItem) -> None:
         publisher=item.publisher,
         description=item.description,
     )
+
+
+@file_signals.item_described.connect
+def _described_from_file(item: MediaItem, **_: Any) -> None:
+    """Metadata accepted from a file changes what search reads: refresh it in the same unit."""
+    refresh_search_text(item)
+    db.session.flush()
 
 
 # --- publication -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ the run stops before its first test, saying once how to install it, unless
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 from collections.abc import Callable, Collection, Iterator
@@ -114,7 +115,8 @@ def browser() -> Iterator[Any]:
 def new_page(browser: Any, live_server: str) -> Iterator[Callable[..., Any]]:
     """Factory: a fresh page (own cookies) on the live server; German visitor by default.
 
-    Answers of 400 and above fail the test unless their path is in ``allow_http_errors``, and
+    Answers of 400 and above fail the test unless their path is in ``allow_http_errors`` (a
+    path, or a compiled pattern the whole path must match), and
     so do console errors and uncaught script errors (a CSP refusal, say).
     """
     contexts: list[Any] = []
@@ -125,7 +127,7 @@ def new_page(browser: Any, live_server: str) -> Iterator[Callable[..., Any]]:
         width: int = 1280,
         height: int = 800,
         locale: str = "de-DE",
-        allow_http_errors: Collection[str] = (),
+        allow_http_errors: Collection[str | re.Pattern[str]] = (),
     ) -> Any:
         context = browser.new_context(
             base_url=live_server, viewport={"width": width, "height": height}, locale=locale
@@ -135,7 +137,12 @@ def new_page(browser: Any, live_server: str) -> Iterator[Callable[..., Any]]:
         page.set_default_timeout(10_000)
 
         def on_response(response: Any) -> None:
-            if response.status >= 400 and urlsplit(response.url).path not in allow_http_errors:
+            path = urlsplit(response.url).path
+            allowed = any(
+                a.fullmatch(path) if isinstance(a, re.Pattern) else a == path
+                for a in allow_http_errors
+            )
+            if response.status >= 400 and not allowed:
                 problems.append(f"HTTP {response.status} for {response.url}")
 
         def on_console(msg: Any) -> None:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vhs.db import db, utcnow
+from vhs.db import db, enum_type, utcnow
 
 
 class Role(enum.StrEnum):
@@ -32,7 +32,7 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(
-        sa.Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        enum_type(Role),
         default=Role.RESIDENT,
     )
     locale: Mapped[str] = mapped_column(sa.String(5), default="de")

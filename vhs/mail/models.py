@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vhs.db import db, utcnow
+from vhs.db import db, enum_type, utcnow
 
 
 class MailStatus(enum.StrEnum):
@@ -37,9 +37,7 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str] = mapped_column(sa.Text)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     status: Mapped[MailStatus] = mapped_column(
-        sa.Enum(
-            MailStatus, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]
-        ),
+        enum_type(MailStatus, length=10),
         default=MailStatus.QUEUED,
     )
     attempts: Mapped[int] = mapped_column(default=0)

@@ -14,13 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vhs.accounts.models import User
-from vhs.db import db, utcnow
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> sa.Enum:
-    return sa.Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
+from vhs.db import db, enum_type, utcnow
 
 
 class PaymentStatus(enum.StrEnum):
@@ -72,8 +66,8 @@ class Payment(db.Model):
     description: Mapped[str] = mapped_column(sa.String(300))
     amount_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
-    provider: Mapped[Provider] = mapped_column(_enum(Provider))
-    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus), default=S.CREATED)
+    provider: Mapped[Provider] = mapped_column(enum_type(Provider))
+    status: Mapped[PaymentStatus] = mapped_column(enum_type(PaymentStatus), default=S.CREATED)
     attempt: Mapped[int] = mapped_column(default=1)
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
@@ -137,7 +131,7 @@ class Refund(db.Model):
     amount_cents: Mapped[int]
     reason: Mapped[str] = mapped_column(sa.String(300), default="")
     status: Mapped[RefundStatus] = mapped_column(
-        _enum(RefundStatus), default=RefundStatus.REQUESTED
+        enum_type(RefundStatus), default=RefundStatus.REQUESTED
     )
     provider_refund_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(
@@ -195,7 +189,7 @@ class Invoice(db.Model):
         sa.ForeignKey("payments.id", ondelete="RESTRICT"), unique=True
     )
     status: Mapped[InvoiceStatus] = mapped_column(
-        _enum(InvoiceStatus), default=InvoiceStatus.ISSUED
+        enum_type(InvoiceStatus), default=InvoiceStatus.ISSUED
     )
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     recipient_name: Mapped[str] = mapped_column(sa.String(200))

@@ -8,10 +8,18 @@ import io
 import pytest
 import sqlalchemy as sa
 
+from media.catalogue.search import MediaQuery, search
 from media.files import services, signals
 from media.files.storage import cover_key, file_key
 from media.ingest.proposal import FileRefused, FileTooLarge
-from media.models import ContributorRole, FileFormat, Identifier, MediaFile, MediaItem
+from media.models import (
+    ContributorRole,
+    FileFormat,
+    Identifier,
+    MediaFile,
+    MediaItem,
+    PublicationState,
+)
 from tests.media.ingest import samples
 from vhs.accounts.models import User
 from vhs.audit import AuditEntry
@@ -260,6 +268,19 @@ def test_taking_over_twice_changes_nothing_more(app, upload, make_item, within, 
         assert (
             len(item.identifiers) == 1 and len(item.subjects) == 2 and len(item.contributors) == 2
         )
+
+
+def test_taken_over_metadata_is_searchable_at_once(app, upload, make_item, within, staff):
+    item_id = make_item("Unbekannt")
+    added = upload(item_id, samples.epub())
+    drafts = (PublicationState.DRAFT,)
+    with within():
+        assert search(MediaQuery(q="Schimmelreiter", states=drafts)).total == 0
+    apply(within, staff, item_id, added.file.id, ["title", "contributors", "subjects"])
+    with within():
+        for words in ("Schimmelreiter", "Storm", "Nordsee"):
+            found = search(MediaQuery(q=words, states=drafts))
+            assert [i.id for i in found.items] == [item_id], words
 
 
 def test_an_isbn_of_another_item_is_a_conflict(app, upload, make_item, within, staff):

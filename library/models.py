@@ -1,0 +1,315 @@
+"""The library's data model: cards, licences, loans and holds.
+
+A *patron* is a user with a library card (``LibraryCard``): desk-issued cards may belong to a
+user without an e-mail address, who signs in with card number and PIN. A *licence* is what the
+library bought for an item (the ODL model: copies at once, an optional cap of checkouts, an
+optional expiry, the longest loan and the protection terms); its kind is derived from those
+fields. A *loan* takes one copy of one licence; a *hold* (Vormerkung) waits in a FIFO queue per
+item and, when a copy comes back, becomes ready and reserves that copy for a while.
+
+The invariants the database itself guards (CHECK constraints and partial unique indexes):
+
+- ``0 <= active_loans`` and ``0 <= reserved`` and ``active_loans + reserved <= concurrency`` on
+  each licence — the services move the counters in the same transaction as the loan or hold
+  rows, under the licence's row lock, so a copy can never be lent twice;
+- ``checkouts_left`` never below 0 (and never above ``checkouts_total``);
+- one open loan and one open hold per patron and item.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from media.models import MediaItem
+from vhs.accounts.models import User
+from vhs.db import db, utcnow
+
+
+def _enum(cls: type[enum.Enum], length: int = 20) -> sa.Enum:
+    return sa.Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+# --- patrons ---------------------------------------------------------------------------------
+
+
+class CardState(enum.StrEnum):
+    """Applied online (staff confirm), active, or blocked by staff (lost, misuse)."""
+
+    APPLIED = "applied"
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+
+
+class LibraryCard(db.Model):
+    """A library card (Bibliotheksausweis): what makes a user a patron."""
+
+    __tablename__ = "library_cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    # Printed on the card and typed into reading apps; unique, never reused.
+    number: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    pin_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    state: Mapped[CardState] = mapped_column(_enum(CardState), default=CardState.APPLIED)
+    # The last day the card may borrow (in the configured time zone).
+    valid_until: Mapped[date | None]
+    # The annual fee is paid up to this day (None: never paid; irrelevant when no fee is set).
+    fee_paid_until: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_at: Mapped[datetime | None]
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    blocked_reason: Mapped[str] = mapped_column(sa.String(300), default="")
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    def __repr__(self) -> str:
+        return f"<LibraryCard {self.id} {self.state.value}>"
+
+
+# --- licences --------------------------------------------------------------------------------
+
+
+class LicenceKind(enum.StrEnum):
+    """Derived from a licence's terms, never stored."""
+
+    PERPETUAL = "perpetual"  # no expiry, no cap (one-copy-one-user bought outright)
+    TIME_LIMITED = "time_limited"  # an expiry date
+    METERED = "metered"  # a cap of checkouts ("K-Lizenz")
+    METERED_TIME_LIMITED = "metered_time_limited"  # both
+
+
+class Licence(db.Model):
+    """What the library bought for an item, from a provider (``local``: held here)."""
+
+    __tablename__ = "library_licences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("media_items.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(sa.String(30), default="local")
+    # The provider's own identifier of the licence (an ODL licence id); "" for local ones.
+    external_id: Mapped[str] = mapped_column(sa.String(200), default="")
+    concurrency: Mapped[int] = mapped_column(default=1)
+    checkouts_total: Mapped[int | None]
+    checkouts_left: Mapped[int | None]
+    expires_at: Mapped[datetime | None]
+    max_loan_days: Mapped[int] = mapped_column(default=21)
+    download_allowed: Mapped[bool] = mapped_column(default=True)
+    streaming_allowed: Mapped[bool] = mapped_column(default=True)
+    print_allowed: Mapped[bool] = mapped_column(default=False)
+    copy_allowed: Mapped[bool] = mapped_column(default=False)
+    # Counters moved with the loan and hold rows under this row's lock (see the module doc).
+    active_loans: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    item: Mapped[MediaItem] = relationship()
+    dedications: Mapped[list[LicenceDedication]] = relationship(
+        back_populates="licence", cascade="all, delete-orphan", order_by="LicenceDedication.id"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("concurrency >= 1", name="concurrency"),
+        sa.CheckConstraint("active_loans >= 0", name="active_loans"),
+        sa.CheckConstraint("reserved >= 0", name="reserved"),
+        sa.CheckConstraint("active_loans + reserved <= concurrency", name="copies"),
+        sa.CheckConstraint(
+            "(checkouts_total IS NULL AND checkouts_left IS NULL) OR "
+            "(checkouts_total >= 1 AND checkouts_left >= 0 AND checkouts_left <= checkouts_total)",
+            name="checkouts",
+        ),
+        sa.CheckConstraint("max_loan_days >= 1 AND max_loan_days <= 366", name="max_loan_days"),
+        sa.UniqueConstraint("provider", "external_id", name="uq_library_licences_external"),
+    )
+
+    @property
+    def kind(self) -> LicenceKind:
+        """Perpetual, time-limited, metered, or both — read from the terms."""
+        if self.checkouts_total is not None:
+            if self.expires_at is not None:
+                return LicenceKind.METERED_TIME_LIMITED
+            return LicenceKind.METERED
+        return LicenceKind.TIME_LIMITED if self.expires_at is not None else LicenceKind.PERPETUAL
+
+    def __repr__(self) -> str:
+        return f"<Licence {self.id} item={self.item_id} {self.kind.value}>"
+
+
+class LicenceDedication(db.Model):
+    """Copies of a licence set aside for a closed group (a course) until a day.
+
+    ``group_type``/``group_id`` name the group without the library knowing what it is
+    (``course``/<id>); the domain that owns the group registers who belongs to it.
+    """
+
+    __tablename__ = "library_licence_dedications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    licence_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("library_licences.id", ondelete="CASCADE"), index=True
+    )
+    group_type: Mapped[str] = mapped_column(sa.String(30))
+    group_id: Mapped[int]
+    copies: Mapped[int] = mapped_column(default=1)
+    # Loans on these copies end by this time at the latest; afterwards they are general again.
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    licence: Mapped[Licence] = relationship(back_populates="dedications")
+
+    __table_args__ = (
+        sa.CheckConstraint("copies >= 1", name="copies"),
+        sa.Index("ix_library_dedications_group", "group_type", "group_id"),
+    )
+
+
+# --- loans and holds -------------------------------------------------------------------------
+
+
+class LoanEnd(enum.StrEnum):
+    """How a loan ended."""
+
+    RETURNED = "returned"  # by the patron, early
+    EXPIRED = "expired"  # at its due time
+    REVOKED = "revoked"  # by staff, or the patron left the course of a course-bound loan
+
+
+class Loan(db.Model):
+    """One patron holding one copy of one licence until ``due_at`` (or until returned)."""
+
+    __tablename__ = "library_loans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("media_items.id", ondelete="CASCADE"))
+    licence_id: Mapped[int] = mapped_column(sa.ForeignKey("library_licences.id"), index=True)
+    # None once the loan ended and its patron is forgotten (no history kept by default).
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    dedication_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("library_licence_dedications.id", ondelete="SET NULL")
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime]
+    renewals: Mapped[int] = mapped_column(default=0)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[LoanEnd | None] = mapped_column(_enum(LoanEnd))
+    # A provider's own handle of the loan (ODL: the loan's status document); "" for local ones.
+    external_id: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    item: Mapped[MediaItem] = relationship()
+    licence: Mapped[Licence] = relationship()
+    user: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("due_at > started_at", name="due_after_start"),
+        sa.CheckConstraint("ended_at IS NOT NULL OR user_id IS NOT NULL", name="open_has_patron"),
+        sa.CheckConstraint("renewals >= 0", name="renewals"),
+        sa.CheckConstraint(
+            "(ended_at IS NULL AND end_reason IS NULL) OR "
+            "(ended_at IS NOT NULL AND end_reason IS NOT NULL)",
+            name="ended",
+        ),
+        # One open loan per patron and item.
+        sa.Index(
+            "uq_library_loans_open",
+            "user_id",
+            "item_id",
+            unique=True,
+            sqlite_where=sa.text("ended_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NULL"),
+        ),
+        # The expiry job and "my loans" read open loans by due time / by patron.
+        sa.Index(
+            "ix_library_loans_open_due",
+            "due_at",
+            sqlite_where=sa.text("ended_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NULL"),
+        ),
+        sa.Index("ix_library_loans_user", "user_id", "ended_at"),
+        sa.Index("ix_library_loans_item", "item_id", "ended_at"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        """Not returned, expired or revoked (the due time may still have passed: see services)."""
+        return self.ended_at is None
+
+
+class HoldState(enum.StrEnum):
+    """Waiting in the queue; ready (a copy reserved until ``ready_until``); ended."""
+
+    WAITING = "waiting"
+    READY = "ready"
+    ENDED = "ended"
+
+
+class HoldEnd(enum.StrEnum):
+    """How a hold ended."""
+
+    BORROWED = "borrowed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # the pick-up window passed
+
+
+class Hold(db.Model):
+    """A reservation (Vormerkung): first come, first served per item."""
+
+    __tablename__ = "library_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("media_items.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    state: Mapped[HoldState] = mapped_column(_enum(HoldState), default=HoldState.WAITING)
+    # The queue's order: when the hold was placed (ties broken by id).
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ready_at: Mapped[datetime | None]
+    ready_until: Mapped[datetime | None]
+    # The licence whose copy is reserved while ready (its ``reserved`` counter counts it).
+    licence_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("library_licences.id", ondelete="SET NULL")
+    )
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[HoldEnd | None] = mapped_column(_enum(HoldEnd))
+
+    item: Mapped[MediaItem] = relationship()
+    user: Mapped[User] = relationship()
+    licence: Mapped[Licence | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(state = 'ready') = (licence_id IS NOT NULL AND ready_until IS NOT NULL)",
+            name="ready_reserves",
+        ),
+        sa.CheckConstraint(
+            "(state = 'ended') = (ended_at IS NOT NULL AND end_reason IS NOT NULL)",
+            name="ended",
+        ),
+        # One open hold per patron and item.
+        sa.Index(
+            "uq_library_holds_open",
+            "user_id",
+            "item_id",
+            unique=True,
+            sqlite_where=sa.text("state <> 'ended'"),
+            postgresql_where=sa.text("state <> 'ended'"),
+        ),
+        sa.Index(
+            "ix_library_holds_queue",
+            "item_id",
+            "placed_at",
+            "id",
+            sqlite_where=sa.text("state <> 'ended'"),
+            postgresql_where=sa.text("state <> 'ended'"),
+        ),
+        sa.Index("ix_library_holds_user", "user_id", "state"),
+    )
