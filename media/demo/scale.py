@@ -372,4 +372,4 @@ def seed_media_at_scale(scale: int, rng: random.Random, context: dict[str, Any])
     db.session.flush()
 
 
-register_seeder(35, seed_media_at_scale)
+register_seeder(75, seed_media_at_scale)
