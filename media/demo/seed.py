@@ -216,7 +216,8 @@ def demo_staff() -> User:
 
 
 def seed_media(scale: int, rng: random.Random, context: dict[str, Any]) -> None:
-    """The curated stock (about 60 items of every kind) with covers and files."""
+    """The curated stock (about 60 items of every kind) with covers and files; the ids of the
+    items added go into ``context["media_item_ids"]`` for the seeders after this one."""
     actor = demo_staff()
     entries = curated()
     have = {
