@@ -5,11 +5,24 @@ from __future__ import annotations
 from flask import Flask
 
 import library.models  # noqa: F401  (the tables, for migrations)
+from library.blueprints import APIS, PAGES
+from library.patrons import api as patrons_api  # noqa: F401  (routes attach on import)
+from library.patrons import fees as patrons_fees  # noqa: F401  (payment receivers)
+from library.patrons import gdpr as patrons_gdpr  # noqa: F401  (export and erasure)
+from library.patrons import staff_views as patrons_staff_views  # noqa: F401
+from library.patrons import views as patrons_views  # noqa: F401
 from vhs.domains import Domain
+from vhs.extensions import api
 
 
 def register(app: Flask) -> None:
-    """Register the domain's pages and API with ``app`` (they arrive with the lending issue)."""
+    """Register the domain's pages and API with ``app``."""
+    for bp in PAGES:
+        if bp.deferred_functions:
+            app.register_blueprint(bp)
+    for bp in APIS:
+        if bp.deferred_functions:
+            api.register_blueprint(bp)
 
 
 domain = Domain(name="library", register=register, after=("media",))

@@ -67,9 +67,56 @@ class LibraryCard(db.Model):
     blocked_reason: Mapped[str] = mapped_column(sa.String(300), default="")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+    fees: Mapped[list[LibraryCardFee]] = relationship(
+        back_populates="card",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="LibraryCardFee.period_until",
+    )
 
     def __repr__(self) -> str:
         return f"<LibraryCard {self.id} {self.state.value}>"
+
+
+class LibraryCardFee(db.Model):
+    """The annual fee for one validity period of a card: what a payment's purpose names.
+
+    Payments pay for a purpose once (``purpose_type`` ``library_card``, ``purpose_id`` this
+    row), so each period is a purpose of its own: the fee for the next year is a new row, paid
+    by a new payment, with its own invoice from the core's one series.
+    """
+
+    __tablename__ = "library_card_fees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("library_cards.id", ondelete="CASCADE"), index=True
+    )
+    # The card's last valid day this fee pays for (``fee_paid_until`` once paid).
+    period_until: Mapped[date]
+    amount_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None]
+
+    card: Mapped[LibraryCard] = relationship(back_populates="fees")
+
+    __table_args__ = (
+        sa.UniqueConstraint("card_id", "period_until", name="uq_library_card_fees_period"),
+        sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
+    )
+
+
+class RetiredCardNumber(db.Model):
+    """A number of a card that no longer exists (erased with its account, or replaced).
+
+    Only the number: it belongs to nobody any more, and is kept so that it is never issued
+    again (a found old card must never open someone else's account).
+    """
+
+    __tablename__ = "library_retired_card_numbers"
+
+    number: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
 
 
 # --- licences --------------------------------------------------------------------------------

@@ -1953,3 +1953,239 @@ EXPECTATIONS.update(
         ),
     }
 )
+
+
+# --- library cards (library/patrons: views.py, staff_views.py, api.py) ------------------------
+# A patron reaches only their own card: its URLs (/me/library, /api/v1/me/card) carry no id.
+# The desk (/staff/library, /api/v1/staff/library) is for staff and administrators. Without a
+# configured fee there is nothing to pay (409 `nothing_to_pay`), for patrons and desk alike.
+
+_CARD_PIN = "4711"
+_CARD_PIN_HASH: dict[str, str] = {}
+
+
+def _library_card(user_id: int, state: str = "active") -> int:
+    from datetime import date, timedelta
+
+    from library import rules
+    from library.models import CardState, LibraryCard
+    from library.patrons.services import new_card_number
+    from vhs.accounts.services import hash_password
+    from vhs.db import utcnow
+
+    if _CARD_PIN not in _CARD_PIN_HASH:
+        _CARD_PIN_HASH[_CARD_PIN] = hash_password(_CARD_PIN)
+    applied = state == "applied"
+    # One card per account: a sweep over all roles asks for the victim's card again.
+    card = db.session.execute(
+        db.select(LibraryCard).where(LibraryCard.user_id == user_id)
+    ).scalar_one_or_none() or LibraryCard(user_id=user_id, number=new_card_number())
+    card.pin_hash = _CARD_PIN_HASH[_CARD_PIN]
+    card.state = CardState(state)
+    card.valid_until = None if applied else date.today() + timedelta(days=200)
+    card.issued_at = None if applied else utcnow()
+    card.blocked_reason = "Matrix" if state == "blocked" else ""
+    assert rules.normalise_card_number(card.number) == card.number
+    db.session.add(card)
+    db.session.flush()
+    return card.id
+
+
+@builds("own_card_id")
+def _own_card_id(o: Objects) -> int:
+    """The acting account's active card (the victim's, for anonymous requests)."""
+    return _library_card(o.account.id)
+
+
+@builds("own_card_number")
+def _own_card_number(o: Objects) -> str:
+    from library.models import LibraryCard
+
+    return db.session.get(LibraryCard, o.own_card_id).number
+
+
+@builds("victim_card_id")
+def _victim_card_id(o: Objects) -> int:
+    return _library_card(o.victim.id)
+
+
+@builds("victim_applied_card_id")
+def _victim_applied_card_id(o: Objects) -> int:
+    return _library_card(o.victim.id, "applied")
+
+
+@builds("victim_blocked_card_id")
+def _victim_blocked_card_id(o: Objects) -> int:
+    return _library_card(o.victim.id, "blocked")
+
+
+def card_number_of(attr: str) -> Foreign:
+    """The number of the card ``Objects.<attr>``."""
+
+    def parts(o: Objects) -> list[int | str]:
+        from library.models import LibraryCard
+
+        return [db.session.get(LibraryCard, getattr(o, attr)).number]
+
+    return parts
+
+
+def _with_own_card(value: Any) -> Callable[[Objects], Any]:
+    """``value`` (a path or a body), once the acting account has a card."""
+    return lambda o: (o.own_card_id, value)[1]
+
+
+def is_own_card(resp: Any, o: Objects) -> None:
+    """``/api/v1/me/card`` is the caller's card."""
+    assert resp.get_json()["number"] == o.own_card_number
+
+
+def _desk(attr: str, suffix: str = "") -> PathSpec:
+    return lambda o: f"/staff/library/cards/{getattr(o, attr)}{suffix}"
+
+
+def _desk_api(attr: str) -> PathSpec:
+    return lambda o: f"/api/v1/staff/library/cards/{getattr(o, attr)}"
+
+
+_NOTHING_TO_PAY = {
+    "anonymous": LOGIN,
+    "resident": 403,
+    "instructor": 403,
+    "staff": 409,
+    "admin": 409,
+}
+_PERSON_FORM = {
+    "name": "Matrix Ohnemail",
+    "street": "Am Markt 1",
+    "postal_code": "58636",
+    "city": "Iserlohn",
+    "locale": "de",
+    "pin": "",
+    "pin_confirm": "",
+}
+_VICTIMS_CARD = foreign(ids("victim_card_id"), card_number_of("victim_card_id"))
+
+EXPECTATIONS.update(
+    {
+        # the patron's own card
+        ("GET", "/me/library"): [
+            Case("user", note="no card yet"),
+            Case("user", path=_with_own_card("/me/library"), note="with a card"),
+        ],
+        ("POST", "/me/library/apply"): Case(
+            "user", ok=302, data={"pin": "2580", "pin_confirm": "2580"}
+        ),
+        ("POST", "/me/library/pin"): [
+            Case(
+                "user",
+                ok=302,
+                data=_with_own_card(
+                    {"current": _CARD_PIN, "new_pin": "97531", "new_pin_confirm": "97531"}
+                ),
+            ),
+            Case(
+                {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 404)},
+                data={"current": _CARD_PIN, "new_pin": "97531", "new_pin_confirm": "97531"},
+                note="no card",
+            ),
+        ],
+        ("POST", "/me/library/fee"): Case(
+            {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 409)},
+            data=_with_own_card({"provider": "manual"}),
+        ),
+        ("GET", "/login/card"): "public",
+        # The web login with a card opens residents' accounts only (a PIN is weaker than a
+        # password); anonymous visitors log in as the victim, a resident.
+        ("POST", "/login/card"): Case(
+            {"anonymous": 302, "resident": 302, "instructor": 401, "staff": 401, "admin": 401},
+            ok=302,
+            data=lambda o: {"number": o.own_card_number, "pin": _CARD_PIN},
+        ),
+        ("GET", "/api/v1/me/card"): [
+            Case("user", path=_with_own_card("/api/v1/me/card"), check=is_own_card),
+            Case(
+                {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 404)},
+                note="no card, while another has one",
+                path=lambda o: (o.victim_card_id, "/api/v1/me/card")[1],
+                foreign=_VICTIMS_CARD,
+            ),
+        ],
+        ("POST", "/api/v1/me/card"): Case("user", ok=201, data={"pin": "2580"}),
+        ("PUT", "/api/v1/me/card/pin"): Case(
+            "user",
+            ok=204,
+            path=_with_own_card("/api/v1/me/card/pin"),
+            data={"current": _CARD_PIN, "pin": "97531"},
+        ),
+        # the desk
+        ("GET", "/staff/library/cards"): Case("staff", query={"q": "Fremdmann", "state": "active"}),
+        ("GET", "/staff/library/cards/new"): Case("staff", query={"q": "Bernd"}),
+        ("GET", "/staff/library/cards/new/<int:user_id>"): Case(
+            "staff", path=lambda o: f"/staff/library/cards/new/{o.victim.id}", foreign=ids()
+        ),
+        ("POST", "/staff/library/cards/new/<int:user_id>"): Case(
+            "staff",
+            ok=201,
+            path=lambda o: f"/staff/library/cards/new/{o.victim.id}",
+            data={"pin": "", "pin_confirm": ""},
+            foreign=ids(),
+        ),
+        ("GET", "/staff/library/cards/new/person"): "staff",
+        ("POST", "/staff/library/cards/new/person"): Case("staff", ok=201, data=_PERSON_FORM),
+        ("GET", "/staff/library/cards/<int:card_id>"): Case(
+            "staff", path=_desk("victim_card_id"), foreign=_VICTIMS_CARD
+        ),
+        ("POST", "/staff/library/cards/<int:card_id>/confirm"): Case(
+            "staff", ok=302, path=_desk("victim_applied_card_id", "/confirm")
+        ),
+        ("POST", "/staff/library/cards/<int:card_id>/validity"): Case(
+            "staff",
+            ok=302,
+            path=_desk("victim_card_id", "/validity"),
+            data=lambda o: {"valid_until": _in_days(100)},
+            foreign=_VICTIMS_CARD,
+        ),
+        ("GET", "/staff/library/cards/<int:card_id>/block"): Case(
+            "staff", path=_desk("victim_card_id", "/block"), foreign=_VICTIMS_CARD
+        ),
+        ("POST", "/staff/library/cards/<int:card_id>/block"): Case(
+            "staff",
+            ok=302,
+            path=_desk("victim_card_id", "/block"),
+            data={"reason": "Matrix"},
+            foreign=_VICTIMS_CARD,
+        ),
+        ("POST", "/staff/library/cards/<int:card_id>/unblock"): Case(
+            "staff", ok=302, path=_desk("victim_blocked_card_id", "/unblock")
+        ),
+        ("POST", "/staff/library/cards/<int:card_id>/pin"): Case(
+            "staff",
+            path=_desk("victim_card_id", "/pin"),
+            data={"pin": "", "pin_confirm": ""},
+            foreign=_VICTIMS_CARD,
+        ),
+        ("POST", "/staff/library/cards/<int:card_id>/fee"): Case(
+            _NOTHING_TO_PAY, path=_desk("victim_card_id", "/fee"), foreign=_VICTIMS_CARD
+        ),
+        ("GET", "/api/v1/staff/library/cards"): Case("staff", query={"q": "Fremdmann"}),
+        ("POST", "/api/v1/staff/library/cards"): Case(
+            "staff", ok=201, data=lambda o: {"user_id": o.victim.id}, foreign=ids()
+        ),
+        ("GET", "/api/v1/staff/library/cards/<int:card_id>"): Case(
+            "staff", path=_desk_api("victim_card_id"), foreign=_VICTIMS_CARD
+        ),
+        ("PATCH", "/api/v1/staff/library/cards/<int:card_id>"): Case(
+            "staff",
+            path=_desk_api("victim_card_id"),
+            data={"state": "blocked", "blocked_reason": "Matrix"},
+            foreign=_VICTIMS_CARD,
+        ),
+    }
+)
+
+
+def _in_days(days: int) -> str:
+    from datetime import date, timedelta
+
+    return (date.today() + timedelta(days=days)).isoformat()

@@ -2,7 +2,8 @@
 
 Two tests, both acting as each of the five roles (anonymous, resident, instructor, staff,
 administrator; the signed-in roles with a Bearer token), in a small world of their own: an
-open course, a paid booking with its payment, a running webinar the actor teaches or attends.
+open course, a paid booking with its payment, a running webinar the actor teaches or attends,
+library cards (the actor's own, except an instructor's, and another resident's).
 
 - ``test_operation``: every documented operation gets generated requests, valid and invalid.
   Each (operation, role) is one test item with its own node id, ``test_operation[GET
@@ -48,6 +49,7 @@ from courses.models import Course
 from tests.conftest import base_config
 from tests.courses import factories
 from tests.courses.webinars.helpers import online_course
+from tests.library.conftest import new_card
 from vhs import create_app
 from vhs.accounts.models import Role, User
 from vhs.accounts.services import create_api_token
@@ -158,6 +160,11 @@ def _build_world(role: str) -> World:
     if learner is not other:
         factories.new_enrolment(webinar, other.id, status="confirmed")
     factories.new_course(term=term, status="draft", title="Entwurf", instructors=[teacher])
+    # Library cards: the other resident's, and the actor's own (instructors have none, so that
+    # applying for one succeeds somewhere).
+    new_card(other.id)
+    if actor is not None and role != "instructor":
+        new_card(actor.id)
     return world
 
 

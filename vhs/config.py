@@ -120,6 +120,10 @@ class Settings:
     s3_secret_access_key: str = ""
     media_max_file_mb: int = 500
     media_url_ttl_seconds: int = 300  # lifetime of a presigned S3 link to a file
+    # Library cards: numbers are this prefix (digits), 10 random digits and a Luhn check digit.
+    library_card_prefix: str = "58"
+    library_card_valid_months: int = 12  # how long a new or confirmed card is valid
+    library_card_fee_cents: int = 0  # the annual fee; 0: cards are free
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -181,7 +185,7 @@ class Settings:
         Media storage is checked in every environment: a wrong storage URL would otherwise
         show only at the first upload.
         """
-        problems = media_problems(self)
+        problems = media_problems(self) + library_problems(self)
         if problems:
             raise ConfigError("Refusing to start: " + "; ".join(problems) + ".")
         if not self.production:
@@ -273,6 +277,32 @@ def media_problems(settings: Settings) -> list[str]:
         problems.append(f"set VHS_MEDIA_MAX_FILE_MB between 1 and {MEDIA_MAX_FILE_MB_LIMIT}")
     if not 1 <= settings.media_url_ttl_seconds <= PRESIGNED_TTL_LIMIT:
         problems.append(f"set VHS_MEDIA_URL_TTL_SECONDS between 1 and {PRESIGNED_TTL_LIMIT}")
+    return problems
+
+
+# Library cards: a number is at most 6 + 10 + 1 digits (the column holds 20); a card is valid
+# for at most ten years at a time; an annual fee above €1,000 is a typo.
+LIBRARY_CARD_PREFIX_MAX_DIGITS = 6
+LIBRARY_CARD_VALID_MONTHS_MAX = 120
+LIBRARY_CARD_FEE_CENTS_MAX = 100_000
+
+
+def library_problems(settings: Settings) -> list[str]:
+    """What is wrong with the library settings, each naming the variable to fix."""
+    problems = []
+    prefix = settings.library_card_prefix
+    if not re.fullmatch(rf"[0-9]{{0,{LIBRARY_CARD_PREFIX_MAX_DIGITS}}}", prefix):
+        problems.append(
+            f"set VHS_LIBRARY_CARD_PREFIX to at most {LIBRARY_CARD_PREFIX_MAX_DIGITS} digits"
+        )
+    if not 1 <= settings.library_card_valid_months <= LIBRARY_CARD_VALID_MONTHS_MAX:
+        problems.append(
+            f"set VHS_LIBRARY_CARD_VALID_MONTHS between 1 and {LIBRARY_CARD_VALID_MONTHS_MAX}"
+        )
+    if not 0 <= settings.library_card_fee_cents <= LIBRARY_CARD_FEE_CENTS_MAX:
+        problems.append(
+            f"set VHS_LIBRARY_CARD_FEE_CENTS between 0 and {LIBRARY_CARD_FEE_CENTS_MAX}"
+        )
     return problems
 
 

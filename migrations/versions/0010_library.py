@@ -5,6 +5,8 @@ Revises: 0007_media
 Create Date: 2026-12-03
 
 - ``library_cards``: one card per patron (number unique, PIN hashed, validity, fee paid until).
+- ``library_card_fees``: the annual fee per card and validity period (a payment's purpose).
+- ``library_retired_card_numbers``: numbers of cards that are gone, never issued again.
 - ``library_licences``: ODL-like terms per item and provider, with ``active_loans`` and
   ``reserved`` counters that CHECK constraints keep within ``concurrency``.
 - ``library_licence_dedications``: copies set aside for a closed group (a course).
@@ -42,6 +44,26 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_library_cards')),
     sa.UniqueConstraint('number', name=op.f('uq_library_cards_number')),
     sa.UniqueConstraint('user_id', name=op.f('uq_library_cards_user_id'))
+    )
+    op.create_table('library_card_fees',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('card_id', sa.Integer(), nullable=False),
+    sa.Column('period_until', sa.Date(), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('created_at', vhs.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', vhs.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('amount_cents > 0', name=op.f('ck_library_card_fees_amount_positive')),
+    sa.ForeignKeyConstraint(['card_id'], ['library_cards.id'], name=op.f('fk_library_card_fees_card_id_library_cards'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_library_card_fees')),
+    sa.UniqueConstraint('card_id', 'period_until', name='uq_library_card_fees_period')
+    )
+    with op.batch_alter_table('library_card_fees', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_library_card_fees_card_id'), ['card_id'], unique=False)
+
+    op.create_table('library_retired_card_numbers',
+    sa.Column('number', sa.String(length=20), nullable=False),
+    sa.PrimaryKeyConstraint('number', name=op.f('pk_library_retired_card_numbers'))
     )
     op.create_table('library_licences',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -172,5 +194,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_library_licences_item_id'))
 
     op.drop_table('library_licences')
+    op.drop_table('library_retired_card_numbers')
+    with op.batch_alter_table('library_card_fees', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_library_card_fees_card_id'))
+
+    op.drop_table('library_card_fees')
     op.drop_table('library_cards')
     # ### end Alembic commands ###

@@ -53,6 +53,21 @@ def check_password(user: User, password: str) -> bool:
     return True
 
 
+def verify_secret(stored_hash: str | None, secret: str) -> bool:
+    """Check a secret (a library card's PIN) against its argon2 hash, at the same cost whether
+    or not there is a hash: without one a dummy hash is verified, so a missing card or account
+    cannot be told from a wrong secret by the time the answer takes."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, secret or "x") and bool(stored_hash)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def secret_needs_rehash(stored_hash: str) -> bool:
+    """Whether a hash was made with weaker parameters than today's (rehash on next success)."""
+    return _hasher.check_needs_rehash(stored_hash)
+
+
 def validate_password(password: str, field: str = "password") -> None:
     """Refuse passwords shorter than ten characters."""
     if len(password or "") < MIN_PASSWORD_LENGTH:

@@ -46,6 +46,16 @@ from vhs.i18n import page_locale
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
+# Other ways to log in that domains offer (the library: card number and PIN), shown as links
+# under the login form; the core knows only their endpoint and label.
+_login_options: list[tuple[str, Any]] = []
+
+
+def register_login_option(endpoint: str, label: Any) -> None:
+    """Offer another way to log in (a link under the login form)."""
+    if all(existing != endpoint for existing, _label in _login_options):
+        _login_options.append((endpoint, label))
+
 
 def _login_key() -> str:
     return "login-account:" + services.normalise_email(request.form.get("email", ""))
@@ -112,7 +122,7 @@ def login() -> Any:
         except Unauthorized as exc:
             g.login_failed = True
             form.password.errors = [str(exc.detail)]
-            return render_template("accounts/login.html", form=form), 401
+            return _login_page(form, 401)
         locale = session.get("locale")
         session.clear()
         if locale:
@@ -129,8 +139,11 @@ def login() -> Any:
         else:
             flash(_("Welcome, %(name)s!", name=user.name), "success")
         return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
-    status = 422 if form.errors else 200
-    return render_template("accounts/login.html", form=form), status
+    return _login_page(form, 422 if form.errors else 200)
+
+
+def _login_page(form: LoginForm, status: int) -> Any:
+    return render_template("accounts/login.html", form=form, options=_login_options), status
 
 
 @bp.route("/logout", methods=["POST"])

@@ -80,6 +80,22 @@ def queue_mail(
     return msg
 
 
+def notify(
+    user: User,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    attachments: Iterable[Attachment] = (),
+) -> OutboxMessage | None:
+    """Mail ``user`` if they have an address; None for people without one.
+
+    Patrons registered at the library desk may have no e-mail address (and erased accounts
+    have none): they learn what happened at the desk or on their account page instead.
+    """
+    if not user.email:
+        return None
+    return queue_mail(user, template, context, attachments)
+
+
 def _url_context() -> Any:
     """Jobs render mail outside a request: give ``url_for`` the public base URL."""
     if has_request_context():

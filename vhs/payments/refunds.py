@@ -14,7 +14,7 @@ from vhs.accounts.models import User
 from vhs.audit import audit
 from vhs.db import db, lock
 from vhs.errors import Invalid, NotFound
-from vhs.mail import queue_mail
+from vhs.mail import notify
 from vhs.payments.models import PAID_STATUSES, Payment, PaymentStatus, Refund, RefundStatus
 from vhs.payments.providers.base import provider_for
 from vhs.payments.states import transition
@@ -125,7 +125,7 @@ def refund_completed(refund: Refund) -> None:
         purpose_id=payment.purpose_id,
         in_full=refunded_in_full(payment),
     )
-    queue_mail(refund.payment.user, "refund_issued", {"refund": refund, "payment": refund.payment})
+    notify(refund.payment.user, "refund_issued", {"refund": refund, "payment": refund.payment})
 
 
 def _release(refund: Refund, reason: str) -> None:

@@ -20,7 +20,7 @@ from vhs.accounts.models import User
 from vhs.audit import audit
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, NotFound
-from vhs.mail import queue_mail
+from vhs.mail import notify
 from vhs.payments.invoices import issue_invoice
 from vhs.payments.models import (
     OPEN_STATUSES,
@@ -170,9 +170,9 @@ def mark_succeeded(
     )
     if any(result is False for _receiver, result in results):
         request_refund(payment, payment.amount_cents, "no seat available", automatic=True)
-        queue_mail(payment.user, "payment_refunded_no_seat", {"payment": payment})
+        notify(payment.user, "payment_refunded_no_seat", {"payment": payment})
     else:
-        queue_mail(payment.user, "payment_received", {"payment": payment, "invoice": invoice})
+        notify(payment.user, "payment_received", {"payment": payment, "invoice": invoice})
     return True
 
 
@@ -193,7 +193,7 @@ def mark_failed(payment: Payment, reason: str = "") -> None:
     signals.payment_failed.send(
         payment, purpose_type=payment.purpose_type, purpose_id=payment.purpose_id
     )
-    queue_mail(payment.user, "payment_failed", {"payment": payment})
+    notify(payment.user, "payment_failed", {"payment": payment})
 
 
 def mark_expired(payment: Payment) -> None:
@@ -221,6 +221,49 @@ def mark_paid_manually(payment: Payment, actor: User) -> Payment:
             _l("This payment cannot be marked as paid."), code="illegal_payment_transition"
         )
     mark_succeeded(payment, actor=actor)
+    return payment
+
+
+def record_office_payment(
+    *,
+    actor: User,
+    user: User,
+    purpose_type: str,
+    purpose_id: int,
+    amount_cents: int,
+    description: str,
+    currency: str = "EUR",
+    now: datetime | None = None,
+) -> Payment:
+    """Staff took the money at the office (cash, card terminal) for a purpose: record it paid.
+
+    A manual payment that is paid at once: no transfer instructions, the invoice is issued with
+    the payment, the date and amount are recorded and audited, and the purpose's owner hears
+    ``payment_succeeded`` as for any other payment. Other open payments of the purpose close.
+    """
+    if not actor.is_staff:
+        raise NotFound(code="payment_not_found")
+    if amount_cents <= 0:
+        raise Conflict(_l("Nothing to pay."), code="nothing_to_pay")
+    existing = payments_for(purpose_type, purpose_id)
+    if any(p.status in PAID_STATUSES for p in existing):
+        raise Conflict(_l("This has already been paid."), code="already_paid")
+    if any(p.status is S.PROCESSING for p in existing):
+        raise Conflict(_l("A direct debit for this is being processed."), code="payment_processing")
+    payment = Payment(
+        purpose_type=purpose_type,
+        purpose_id=purpose_id,
+        user_id=user.id,
+        description=description[:300],
+        amount_cents=amount_cents,
+        currency=currency,
+        provider=Provider.MANUAL,
+        status=S.CREATED,
+        attempt=1 + sum(1 for p in existing if p.provider is Provider.MANUAL),
+    )
+    db.session.add(payment)
+    db.session.flush()
+    mark_succeeded(payment, actor=actor, now=now)
     return payment
 
 

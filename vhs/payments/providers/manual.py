@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from vhs.mail import queue_mail
+from vhs.mail import notify
 from vhs.payments.invoices import issue_invoice
 from vhs.payments.models import Payment, PaymentStatus, Provider, Refund, RefundStatus
 from vhs.payments.providers.base import Checkout, PaymentProvider, register
@@ -26,7 +26,7 @@ class ManualProvider(PaymentProvider):
             return payment  # already pending: the instructions went out with it
         transition(payment, PaymentStatus.PENDING)
         invoice = issue_invoice(payment, checkout.now)
-        queue_mail(
+        notify(
             checkout.user,
             "payment_instructions",
             {"payment": payment, "invoice": invoice, "due": checkout.hold_expires_at},

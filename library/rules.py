@@ -1,0 +1,130 @@
+"""The rules and limits of the library, each in one place: the services enforce them, and the
+forms (WTForms) and API schemas (marshmallow) read them from here, so a page, the API and the
+service accept and refuse the same values (``tests/library/patrons/test_rules.py``).
+
+Plain values and pure functions only: this module sits at the bottom of ``library`` and imports
+nothing of it. The bounds of the settings (``VHS_LIBRARY_*``) live with the settings in
+``vhs.config``, which checks them at start-up; they are read from there.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+from itertools import pairwise
+
+from vhs.config import (
+    LIBRARY_CARD_FEE_CENTS_MAX,
+    LIBRARY_CARD_PREFIX_MAX_DIGITS,
+    LIBRARY_CARD_VALID_MONTHS_MAX,
+)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A closed range of whole numbers, both ends allowed."""
+
+    lo: int
+    hi: int
+
+    def __contains__(self, value: object) -> bool:
+        """Whether ``value`` is a whole number inside the range (``bool`` is not a number)."""
+        return (
+            isinstance(value, int) and not isinstance(value, bool) and self.lo <= value <= self.hi
+        )
+
+
+# --- patrons: card numbers -------------------------------------------------------------------
+
+# A card number: the configured prefix (0-6 digits), 10 random digits and a Luhn check digit,
+# as on the barcodes of library cards. Luhn catches every single wrong digit and most swapped
+# neighbours, and keeps the number all digits (mod 11 would need an "X"), which reading apps'
+# number pads and barcode scanners expect.
+CARD_RANDOM_DIGITS = 10
+CARD_PREFIX_MAX_DIGITS = LIBRARY_CARD_PREFIX_MAX_DIGITS
+CARD_NUMBER_LENGTH = Bounds(CARD_RANDOM_DIGITS + 1, CARD_PREFIX_MAX_DIGITS + CARD_RANDOM_DIGITS + 1)
+CARD_NUMBER_MAX = 20  # the column; longer than any number we make
+# What a person may type: digits, grouped by spaces or hyphens as printed on the card.
+CARD_NUMBER_INPUT_MAX = 40
+_SEPARATORS = re.compile(r"[\s\-‐‑–]+")
+
+
+def luhn_check_digit(digits: str) -> str:
+    """The Luhn (mod 10) check digit for a string of digits."""
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d)
+        if i % 2 == 0:  # every second digit from the right, starting with the last one
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return str((10 - total % 10) % 10)
+
+
+def normalise_card_number(text: str | None) -> str | None:
+    """A typed card number as its digits, or None if it cannot be one of ours.
+
+    Spaces and hyphens are dropped; what remains must be digits of a possible length whose last
+    digit is the Luhn check digit of the others.
+    """
+    compact = _SEPARATORS.sub("", (text or "").strip())[:CARD_NUMBER_INPUT_MAX]
+    if not compact.isascii() or not compact.isdigit():
+        return None
+    if len(compact) not in CARD_NUMBER_LENGTH:
+        return None
+    if luhn_check_digit(compact[:-1]) != compact[-1]:
+        return None
+    return compact
+
+
+# --- patrons: PIN ----------------------------------------------------------------------------
+
+# 4 to 8 digits, typed on a phone's number pad or a reading app's login; a PIN is hashed like a
+# password (argon2id) and never stored, shown again or mailed.
+PIN_LENGTH = Bounds(4, 8)
+PIN_PATTERN = r"^[0-9]{4,8}$"
+PIN_GENERATED_LENGTH = 6  # staff leave the PIN empty: one is made and shown once
+# Why a PIN is refused (the forms, schemas and services turn each into one message).
+PIN_NOT_DIGITS = "pin_format"
+PIN_TOO_WEAK = "pin_weak"
+
+
+def pin_problem(pin: str | None) -> str | None:
+    """Why ``pin`` cannot be a PIN (``PIN_NOT_DIGITS``, ``PIN_TOO_WEAK``), or None.
+
+    Refused besides the wrong length or characters: one digit repeated (``0000``) and straight
+    runs up or down (``1234``, ``8765``), the PINs tried first.
+    """
+    if pin is None or not re.fullmatch(PIN_PATTERN, pin) or not pin.isascii():
+        return PIN_NOT_DIGITS
+    steps = {int(b) - int(a) for a, b in pairwise(pin)}
+    if steps in ({0}, {1}, {-1}):
+        return PIN_TOO_WEAK
+    return None
+
+
+# --- patrons: validity, blocking, fee ---------------------------------------------------------
+
+VALID_MONTHS = Bounds(1, LIBRARY_CARD_VALID_MONTHS_MAX)
+# Staff may set a validity from today up to ten years ahead.
+VALIDITY_MAX_MONTHS = LIBRARY_CARD_VALID_MONTHS_MAX
+BLOCK_REASON_MAX = 300  # the column
+FEE_CENTS = Bounds(0, LIBRARY_CARD_FEE_CENTS_MAX)
+
+# What the desk records of a person without an e-mail address (the ``users`` columns): name
+# and postal address, nothing more. No birth date: no rule of the platform depends on age
+# (age ratings are shown, not enforced), and identity is checked on an ID document at the
+# desk without keeping its number (GDPR Art. 5(1)(c), data minimisation).
+NAME_MAX = 120
+STREET_MAX = 200
+POSTAL_CODE_MAX = 10
+CITY_MAX = 100
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by whole months; the 31st becomes the last day of a shorter month."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
