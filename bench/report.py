@@ -201,7 +201,12 @@ once, holding the rank, the facet columns and the sort keys) and returns the fac
 the page's ids together; the page's items are then loaded by id. For that word: 72 ms for the
 facets plus 7–11 ms for the page before, 10 ms for both now. Item pages load people and
 numbers joined to the item and the author's other items with their people in one query:
-3 statements per page instead of 6.
+3 statements per page instead of 6. What is left: an uncomputed item page costs about 7 ms of
+server CPU (0.13 × `/healthz`), so its p99 stays under 100 ms only while the machine is quiet
+(82–103 ms at a load average up to 7 in the first run of the day, 125–240 ms at 4–10 later);
+an uncached search about 16 ms (the `ts_rank` of every match and the heap reads behind it).
+The p99 of the cached answers swing with the machine's load (the notes say when the load
+generator itself was held up); server CPU per request does not.
 
 The ratios matter more than the absolute figures: they are taken on the same machine, in the
 same minute, with the same server and load generator, so they cancel out most of the machine.
