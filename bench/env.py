@@ -23,7 +23,8 @@ WORK_DIR = Path(__file__).resolve().parent / "_work"
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
 PG_USER = "postgres"
-PG_DATABASE = "vhs_bench"
+# BENCH_PG_DATABASE names another database, for two benchmarks on one server at a time.
+PG_DATABASE = os.environ.get("BENCH_PG_DATABASE") or "vhs_bench"
 
 # A fixed, non-secret key: the benchmark runs in development mode and only needs it stable.
 BENCH_SECRET_KEY = "bench-only-not-a-secret-0123456789abcdef"
@@ -189,6 +190,9 @@ COUNT_QUERIES = {
         "SELECT count(*) FROM enrolments "
         "WHERE status IN ('pending_payment', 'confirmed', 'waitlisted')"
     ),
+    "media_items": "SELECT count(*) FROM media_items",
+    "published_media_items": "SELECT count(*) FROM media_items WHERE state = 'published'",
+    "media_files": "SELECT count(*) FROM media_files",
 }
 
 

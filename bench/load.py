@@ -35,6 +35,27 @@ done = function(summary, latency, requests)
 end
 """
 
+# Appended to WRK_SCRIPT when a scenario drives several paths: each request takes the next.
+WRK_PATHS = """\
+local paths = {%s}
+local next_path = 0
+request = function()
+  next_path = next_path %% #paths + 1
+  return wrk.format(nil, paths[next_path])
+end
+"""
+
+
+def wrk_script(paths: list[str] | None = None) -> str:
+    """The Lua script for wrk: the summary hook, and a request per path in turn if given."""
+    if not paths:
+        return WRK_SCRIPT
+    for path in paths:
+        if not re.fullmatch(r"/[A-Za-z0-9/?&=%._~+,-]*", path):
+            raise ValueError(f"not a plain URL path: {path!r}")  # no quotes to escape in Lua
+    return WRK_SCRIPT + WRK_PATHS % ", ".join(f'"{p}"' for p in paths)
+
+
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 _TEXT_LATENCY = re.compile(r"^\s*(50|90|99)(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\s*$", re.M)
 _TEXT_REQUESTS = re.compile(r"(\d+) requests in ([\d.]+)(us|ms|s|m), ([\d.]+)([KMGT]?)B read")
@@ -146,26 +167,46 @@ class Driver:
         first = (out.stdout or out.stderr).strip().splitlines()
         return first[0].split(" Copyright")[0] if first else "wrk"
 
-    def run(self, url: str, headers: dict[str, str] | None = None, probe: Any = None) -> LoadResult:
-        """Warm up, then measure ``url`` (``probe.start()``/``stop()`` around the measurement)."""
+    def run(
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        probe: Any = None,
+        paths: list[str] | None = None,
+    ) -> LoadResult:
+        """Warm up, then measure ``url`` (``probe.start()``/``stop()`` around the measurement).
+
+        With ``paths``, the requests go to those paths of ``url``'s server in turn (each
+        connection cycles through them), e.g. many item pages rather than one cached page.
+        """
         if self.use_wrk:
-            self._wrk(url, self.spec.warmup_s, headers)
+            self._wrk(url, self.spec.warmup_s, headers, paths)
         else:
-            python_load(url, self.spec.warmup_s, self.spec.connections, headers)
+            python_load(url, self.spec.warmup_s, self.spec.connections, headers, paths)
         if probe is not None:
             probe.start()
         if self.use_wrk:
-            result = self._wrk(url, self.spec.duration_s, headers)
+            result = self._wrk(url, self.spec.duration_s, headers, paths)
         else:
-            result = python_load(url, self.spec.duration_s, self.spec.connections, headers)
+            result = python_load(url, self.spec.duration_s, self.spec.connections, headers, paths)
         if probe is not None:
             result.server = probe.stop()
         return result
 
-    def _wrk(self, url: str, seconds: float, headers: dict[str, str] | None) -> LoadResult:
+    def _wrk(
+        self,
+        url: str,
+        seconds: float,
+        headers: dict[str, str] | None,
+        paths: list[str] | None = None,
+    ) -> LoadResult:
         if self._script is None:
             self._script = WORK_DIR / "report.lua"
             self._script.write_text(WRK_SCRIPT)
+        script = self._script
+        if paths:
+            script = WORK_DIR / "paths.lua"
+            script.write_text(wrk_script(paths))
         cmd = [
             "wrk",
             f"--threads={min(self.spec.threads, self.spec.connections)}",
@@ -173,7 +214,7 @@ class Driver:
             f"--duration={max(1, round(seconds))}s",
             "--timeout=10s",
             "--latency",
-            f"--script={self._script}",
+            f"--script={script}",
         ]
         for name, value in (headers or {}).items():
             cmd += ["--header", f"{name}: {value}"]
@@ -212,15 +253,20 @@ def _percentile(sorted_values: list[float], pct: float) -> float:
 
 
 def python_load(
-    url: str, seconds: float, connections: int, headers: dict[str, str] | None = None
+    url: str,
+    seconds: float,
+    connections: int,
+    headers: dict[str, str] | None = None,
+    paths: list[str] | None = None,
 ) -> LoadResult:
     """Closed-loop load: ``connections`` threads, each with its own keep-alive connection.
 
     Weaker than wrk (the client shares the GIL and the machine's CPUs with the server), so its
-    absolute figures are lower; the ratios to /healthz stay meaningful.
+    absolute figures are lower; the ratios to /healthz stay meaningful. With ``paths``, each
+    connection requests them in turn (starting at a different one).
     """
     parts = urllib.parse.urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    targets = paths or [parts.path + (f"?{parts.query}" if parts.query else "")]
     latencies: list[list[float]] = [[] for _ in range(connections)]
     errors = [0] * connections
     sizes = [0] * connections
@@ -228,7 +274,10 @@ def python_load(
 
     def worker(i: int) -> None:
         conn: http.client.HTTPConnection | None = None
+        turn = i
         while time.perf_counter() < stop_at:
+            target = targets[turn % len(targets)]
+            turn += 1
             if conn is None:
                 conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
             t0 = time.perf_counter()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+import media.demo.scale  # the demo data (flask demo seed)
+import media.demo.seed
 import media.files.api  # the routes
 import media.files.views
 import media.imports.api  # import routes

@@ -130,18 +130,25 @@ class Context:
         with self.engine.connect() as conn:
             return conn.execute(sa.text(sql), params).scalar()
 
-    def http(self, path: str, headers: dict[str, str] | None = None) -> Outcome:
-        """Drive ``path`` on the running server with the load generator."""
+    def http(
+        self, path: str, headers: dict[str, str] | None = None, *, paths: list[str] | None = None
+    ) -> Outcome:
+        """Drive ``path`` on the running server with the load generator.
+
+        With ``paths`` the load goes to each of them in turn (many different pages, so no
+        single cached answer serves the run); ``path`` then only names them in the report.
+        """
         if self.driver is None or self.base_url is None:
             raise RuntimeError("this scenario needs the server (register it with server=True)")
-        self._check_answers(path, headers)
+        for checked in (paths or [path])[:5]:
+            self._check_answers(checked, headers)
         probe = None
         if self.server_pid is not None:
             from bench import cpu
 
             if cpu.available():
                 probe = cpu.CpuProbe(self.server_pid, self.engine)
-        r = self.driver.run(self.base_url + path, headers, probe=probe)
+        r = self.driver.run(self.base_url + (paths or [path])[0], headers, probe=probe, paths=paths)
         metrics: dict[str, Any] = {
             "rps": r.rps,
             "p50_ms": r.p50_ms,
@@ -238,4 +245,4 @@ def all_scenarios() -> list[Scenario]:
 
 
 # Scenario modules register themselves on import.
-from bench.scenarios import calendar, catalogue, media_import  # noqa: E402, F401
+from bench.scenarios import calendar, catalogue, media, media_import  # noqa: E402, F401

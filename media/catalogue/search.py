@@ -11,8 +11,9 @@ keywords, classification, publisher, description):
 - SQLite: FTS5 (``unicode61 remove_diacritics 2``: "Marchen" finds "Märchen") with the same
   stems as prefix terms, ranked by ``bm25`` with the head column weighted ten to one.
 
-A page costs three statements whatever its size: the facets (their counts also give the
-total), the page of items, and the items' people.
+A page costs three statements whatever its size: the facets with the ids of the page (one
+pass over the matching items: their counts also give the total), the page's items, and
+their people.
 """
 
 from __future__ import annotations
@@ -154,7 +155,13 @@ def _isbn(q: str) -> str | None:
 
 
 def _matching(query: MediaQuery) -> sa.CTE:
-    """The ids of the items that match (with a rank: lower is better), as a CTE."""
+    """The items that match, as a CTE: their ids with a rank (lower is better), the columns
+    the facets count (kind, language, age, decade) and those the pages sort by.
+
+    Everything of a search reads only this CTE (materialised once, as it is used more than
+    once), never the items table again: one pass over the matches instead of a scan of the
+    whole catalogue per facet and another for the page.
+    """
     conds: list[Any] = [MediaItem.state.in_(query.states)]
     if query.kind is not None:
         conds.append(MediaItem.kind == query.kind)
@@ -217,33 +224,39 @@ def _matching(query: MediaQuery) -> sa.CTE:
             )
             source = source.join(fts, fts.c.id == MediaItem.id)
             rank = fts.c.rank
-    return (
-        sa.select(MediaItem.id.label("id"), rank.label("rank"))
-        .select_from(source)
-        .where(*conds)
-        .cte("matching")
-    )
+    columns = [
+        MediaItem.id.label("id"),
+        rank.label("rank"),
+        MediaItem.kind.label("kind"),
+        MediaItem.language.label("language"),
+        MediaItem.min_age.label("audience"),
+        ((MediaItem.year // 10) * 10).label("decade"),
+        MediaItem.year.label("year"),
+        MediaItem.title.label("title"),
+        MediaItem.series_number.label("series_number"),
+        MediaItem.published_at.label("published_at"),
+    ]
+    return sa.select(*columns).select_from(source).where(*conds).cte("matching")
 
 
 # --- facets ----------------------------------------------------------------------------------
 
 
-def _facet_statement(matching: sa.CTE, subject_limit: int) -> Any:
-    """One statement counting every facet of the matching items (UNION ALL of GROUP BYs)."""
-    joined = MediaItem.__table__.join(matching, matching.c.id == MediaItem.id)
+def _facet_statement(matching: sa.CTE, subject_limit: int, page: Any = None) -> Any:
+    """One statement counting every facet of the matching items (UNION ALL of GROUP BYs), and
+    with ``page`` (a select of ids in page order) the page's ids as ("page", id, position)."""
 
-    def grouped(name: str, column: Any) -> Any:
-        """Counts per value of ``column`` among the matching items."""
-        value = sa.cast(column, sa.String)
+    def grouped(name: str) -> Any:
+        """Counts per value of the CTE's column ``name`` among the matching items."""
+        value = sa.cast(matching.c[name], sa.String)
         return (
             sa.select(
                 sa.literal(name).label("facet"), value.label("value"), sa.func.count().label("n")
             )
-            .select_from(joined)
+            .select_from(matching)
             .group_by(value)  # the very expression selected (PostgreSQL compares them)
         )
 
-    decade = (MediaItem.year // 10) * 10
     subjects = (
         sa.select(
             sa.literal("subject").label("facet"),
@@ -256,20 +269,32 @@ def _facet_statement(matching: sa.CTE, subject_limit: int) -> Any:
         .limit(subject_limit)
         .subquery("top_subjects")
     )
-    return sa.union_all(
-        grouped("kind", MediaItem.kind),
-        grouped("language", MediaItem.language),
-        grouped("audience", MediaItem.min_age),
-        grouped("decade", decade),
+    parts = [
+        grouped("kind"),
+        grouped("language"),
+        grouped("audience"),
+        grouped("decade"),
         sa.select(subjects.c.facet, subjects.c.value, subjects.c.n),
-    )
+    ]
+    if page is not None:
+        ordered = page.subquery("page_ids")
+        parts.append(
+            sa.select(
+                sa.literal("page").label("facet"),
+                sa.cast(ordered.c.id, sa.String).label("value"),
+                # The rows come from the ordered, limited subquery in its order.
+                sa.func.row_number().over().label("n"),
+            ).select_from(ordered)
+        )
+    return sa.union_all(*parts)
 
 
 def _facets(rows: list[Any]) -> tuple[dict[str, list[FacetValue]], int]:
     """The facets in display order, and the total (every item has exactly one kind)."""
     raw: dict[str, list[tuple[Any, int]]] = {name: [] for name in FACETS}
     for facet, value, n in rows:
-        raw[facet].append((value, int(n)))
+        if facet in raw:
+            raw[facet].append((value, int(n)))
     kinds = dict(raw["kind"])
     total = sum(kinds.values())
     # Ages count cumulatively: "up to 12" holds everything rated 0, 6 and 12.
@@ -302,33 +327,47 @@ def _facets(rows: list[Any]) -> tuple[dict[str, list[FacetValue]], int]:
 
 def _order(sort: str, matching: sa.CTE) -> list[Any]:
     """The ORDER BY of a sort (ties broken by id, so pages never overlap)."""
+    m = matching.c
     if sort == "relevance":
-        return [matching.c.rank, MediaItem.id.desc()]
+        return [m.rank, m.id.desc()]
     if sort == "title":
-        return [MediaItem.title, MediaItem.id]
+        return [m.title, m.id]
     if sort == "year":
-        return [MediaItem.year.desc().nulls_last(), MediaItem.id.desc()]
+        return [m.year.desc().nulls_last(), m.id.desc()]
     if sort == "series":
-        return [MediaItem.series_number.asc().nulls_last(), MediaItem.title, MediaItem.id]
-    return [MediaItem.published_at.desc().nulls_last(), MediaItem.id.desc()]
+        return [m.series_number.asc().nulls_last(), m.title, m.id]
+    return [m.published_at.desc().nulls_last(), m.id.desc()]
 
 
 def search(query: MediaQuery, *, subject_facets: int = SUBJECT_FACETS) -> Page:
-    """Run a catalogue query: facets with the total, one page, its people (3 statements)."""
-    matching = _matching(query)
-    facets, total = _facets(list(db.session.execute(_facet_statement(matching, subject_facets))))
+    """Run a catalogue query: facets with the total and the page's ids, the page's items, its
+    people (3 statements)."""
     per_page = min(max(query.per_page, 1), PER_PAGE_MAX)
     page = max(query.page, 1)
-    items: list[MediaItem] = []
-    if total > (page - 1) * per_page:
-        items = list(
-            db.session.execute(
-                sa.select(MediaItem)
-                .join(matching, matching.c.id == MediaItem.id)
-                .options(selectinload(MediaItem.contributors))
-                .order_by(*_order(query.effective_sort(), matching))
-                .limit(per_page)
-                .offset((page - 1) * per_page)
-            ).scalars()
+    matching = _matching(query)
+    page_ids = (
+        sa.select(matching.c.id)
+        .order_by(*_order(query.effective_sort(), matching))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    rows = list(db.session.execute(_facet_statement(matching, subject_facets, page_ids)))
+    facets, total = _facets(rows)
+    order = [
+        int(value)
+        for _facet, value, _n in sorted(
+            (r for r in rows if r[0] == "page"), key=lambda r: int(r[2])
         )
+    ]
+    items: list[MediaItem] = []
+    if order:
+        found = {
+            item.id: item
+            for item in db.session.execute(
+                sa.select(MediaItem)
+                .where(MediaItem.id.in_(order))
+                .options(selectinload(MediaItem.contributors))
+            ).scalars()
+        }
+        items = [found[i] for i in order if i in found]
     return Page(items=items, total=total, page=page, per_page=per_page, facets=facets, query=query)

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from media import rules
 from media.catalogue import validation
@@ -50,10 +50,12 @@ def require_staff(user: User | None) -> User:
 
 # --- loading ---------------------------------------------------------------------------------
 
-# What an item page and the API show of an item besides its columns.
+# What an item page and the API show of an item besides its columns: people and numbers
+# joined to the item's row (a few rows each), keywords in a second query. Two round trips
+# instead of four for every item page; results need ``.unique()``.
 ITEM_DETAILS = (
-    selectinload(MediaItem.contributors),
-    selectinload(MediaItem.identifiers),
+    joinedload(MediaItem.contributors),
+    joinedload(MediaItem.identifiers),
     selectinload(MediaItem.subjects),
 )
 
@@ -64,9 +66,13 @@ def get_item(item_id: int, user: User | None = None) -> MediaItem:
     Drafts and withdrawn items exist only for staff: to everyone else they are "not found",
     so a withdrawn item's page reveals nothing.
     """
-    item = db.session.execute(
-        sa.select(MediaItem).where(MediaItem.id == item_id).options(*ITEM_DETAILS)
-    ).scalar_one_or_none()
+    item = (
+        db.session.execute(
+            sa.select(MediaItem).where(MediaItem.id == item_id).options(*ITEM_DETAILS)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if item is None or (item.state is not PublicationState.PUBLISHED and not can_manage(user)):
         raise NotFound(
             _l("This medium does not exist or is not in the catalogue."), code="media_not_found"
@@ -259,21 +265,17 @@ def _set_subjects(item: MediaItem, terms: list[str]) -> None:
 
 
 def refresh_search_text(item: MediaItem) -> None:
-    """What full-text search reads: the head ranks above the document.
-
-    Head: title, subtitle, series and the people's names; document: keywords, classification,
-    publisher and description. The database indexes both (FTS5 / weighted German tsvector).
-    """
-    item.search_head = validation.names(
-        [item.title, item.subtitle, item.series_title, *(c.name for c in item.contributors)]
-    )
-    item.search_document = validation.names(
-        [
-            *(s.term for s in item.subjects),
-            item.classification,
-            item.publisher,
-            item.description,
-        ]
+    """What full-text search reads (``validation.search_texts``): the head ranks above the
+    document. The database indexes both (FTS5 / weighted German tsvector)."""
+    item.search_head, item.search_document = validation.search_texts(
+        title=item.title,
+        subtitle=item.subtitle,
+        series_title=item.series_title,
+        people=(c.name for c in item.contributors),
+        subjects=(s.term for s in item.subjects),
+        classification=item.classification,
+        publisher=item.publisher,
+        description=item.description,
     )
 
 
@@ -372,9 +374,11 @@ def by_same_people(item: MediaItem, limit: int = 6) -> tuple[list[str], list[Med
         db.session.execute(
             sa.select(MediaItem)
             .where(MediaItem.id.in_(others), MediaItem.state == PublicationState.PUBLISHED)
-            .options(selectinload(MediaItem.contributors))
+            .options(joinedload(MediaItem.contributors))  # one query (SQLAlchemy limits inside)
             .order_by(MediaItem.year.desc().nulls_last(), MediaItem.id.desc())
             .limit(limit)
-        ).scalars()
+        )
+        .unique()
+        .scalars()
     )
     return people, items

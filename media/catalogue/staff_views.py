@@ -48,9 +48,13 @@ def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
 
 def _get(item_id: int) -> MediaItem:
     """Any item with its lists (drafts and withdrawn ones too), or 404."""
-    item = db.session.execute(
-        sa.select(MediaItem).where(MediaItem.id == item_id).options(*services.ITEM_DETAILS)
-    ).scalar_one_or_none()
+    item = (
+        db.session.execute(
+            sa.select(MediaItem).where(MediaItem.id == item_id).options(*services.ITEM_DETAILS)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if item is None:
         raise NotFound(_l("This medium does not exist."), code="media_not_found")
     return item

@@ -280,3 +280,25 @@ def series_errors(series_title: str, series_number: int | None) -> Errors:
 def names(values: Iterable[str]) -> str:
     """Names or terms joined for the search text, one per line."""
     return "\n".join(v for v in values if v)
+
+
+def search_texts(
+    *,
+    title: str,
+    subtitle: str,
+    series_title: str,
+    people: Iterable[str],
+    subjects: Iterable[str],
+    classification: str,
+    publisher: str,
+    description: str,
+) -> tuple[str, str]:
+    """What full-text search reads of an item: (head, document); the head ranks higher.
+
+    Head: title, subtitle, series and the people's names; document: keywords,
+    classification, publisher and description. The services keep an item's texts with it;
+    bulk loaders (the demo data at scale) compute the very same from plain values.
+    """
+    head = names([title, subtitle, series_title, *people])
+    document = names([*subjects, classification, publisher, description])
+    return head, document

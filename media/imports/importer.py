@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import selectinload
 
 from media import rules
 from media.catalogue import services as catalogue
@@ -44,6 +45,14 @@ BATCH_SIZE = 200
 MATCH_ORDER = (IdentifierScheme.ISBN, IdentifierScheme.ISSN, IdentifierScheme.OTHER)
 
 Entry = ImportRecord | Rejection | Notice
+
+# An item's lists for a whole batch: one SELECT ... IN per list (joined loads would multiply
+# the rows of a batch by its people times its numbers).
+BATCH_DETAILS = (
+    selectinload(MediaItem.contributors),
+    selectinload(MediaItem.identifiers),
+    selectinload(MediaItem.subjects),
+)
 
 
 @dataclass
@@ -218,7 +227,7 @@ class Importer:
             loaded = db.session.execute(
                 sa.select(MediaItem)
                 .where(MediaItem.id.in_(set(index.values())))
-                .options(*catalogue.ITEM_DETAILS)
+                .options(*BATCH_DETAILS)
             ).scalars()
             items = {item.id: item for item in loaded}
         return index, items

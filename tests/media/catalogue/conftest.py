@@ -25,12 +25,16 @@ from vhs.uow import unit_of_work
 
 def detach_item(item_id: int) -> MediaItem | None:
     """Reload an item with its lists and detach it (inside an app context)."""
-    item = db.session.execute(
-        sa.select(MediaItem)
-        .where(MediaItem.id == item_id)
-        .options(*services.ITEM_DETAILS)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    item = (
+        db.session.execute(
+            sa.select(MediaItem)
+            .where(MediaItem.id == item_id)
+            .options(*services.ITEM_DETAILS)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     db.session.expunge_all()
     return item
 

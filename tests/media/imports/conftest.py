@@ -102,12 +102,16 @@ def item_by_isbn(app: Flask) -> Callable[[str], MediaItem | None]:
 
     def _get(isbn: str) -> MediaItem | None:
         with app.app_context():
-            item = db.session.execute(
-                sa.select(MediaItem)
-                .join(Identifier, Identifier.item_id == MediaItem.id)
-                .where(Identifier.scheme == IdentifierScheme.ISBN, Identifier.value == isbn)
-                .options(*ITEM_DETAILS, sa.orm.selectinload(MediaItem.files))
-            ).scalar_one_or_none()
+            item = (
+                db.session.execute(
+                    sa.select(MediaItem)
+                    .join(Identifier, Identifier.item_id == MediaItem.id)
+                    .where(Identifier.scheme == IdentifierScheme.ISBN, Identifier.value == isbn)
+                    .options(*ITEM_DETAILS, sa.orm.selectinload(MediaItem.files))
+                )
+                .unique()
+                .scalar_one_or_none()
+            )
             db.session.expunge_all()
             return item
 

@@ -1,34 +1,28 @@
-"""Small, real media files made by the tests themselves (no ffmpeg, no downloads).
+"""Small, real media files for the tests (no ffmpeg, no downloads).
 
-EPUBs are zipped with ``zipfile``, PDFs drawn with fpdf2, images with Pillow. Audio and video
-are crafted to their specifications: MPEG-1 Layer III frames of silence (a header and empty
-side information), ISO-BMFF boxes (``ftyp``, ``moov`` with one track, Nero ``chpl``
-chapters), Ogg pages with Vorbis headers (``mutagen.ogg.OggPage`` computes their CRCs) and
-a WebM EBML header. Tags are then written with mutagen, as a tagging tool would.
+The EPUB, PDF and MP3 makers are the demo data's (``media.demo.files``); here they get the
+defaults and the broken variants the tests need. Audio and video the demo does not make are
+crafted to their specifications: MPEG-1 Layer III frames of silence (a header and empty side
+information), ISO-BMFF boxes (``ftyp``, ``moov`` with one track, Nero ``chpl`` chapters), Ogg
+pages with Vorbis headers (``mutagen.ogg.OggPage`` computes their CRCs) and a WebM EBML
+header. Tags are then written with mutagen, as a tagging tool would.
 """
 
 from __future__ import annotations
 
 import io
 import struct
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
-from fpdf import FPDF
-from mutagen.id3 import APIC, CHAP, CTOC, ID3, TALB, TDRC, TIT2, TPE1, CTOCFlags
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.ogg import OggPage
 from PIL import Image
 
+from media.demo import files
 
-def isbn(body: str) -> str:
-    """A valid ISBN-13 from its first twelve digits."""
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
-
-
+isbn = files.isbn13
+isbn10 = files.isbn10
 ISBN = isbn("978315006111")
 
 
@@ -47,45 +41,6 @@ def jpeg(width: int = 600, height: int = 900, color: str = "navy") -> bytes:
 
 
 # --- EPUB ------------------------------------------------------------------------------------
-
-CONTAINER = b"""<?xml version="1.0"?>
-<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
-  <rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles>
-</container>"""
-
-OPF3 = """<?xml version="1.0" encoding="UTF-8"?>
-<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="uid">
-  <metadata xmlns:dc="http://purl.org/dc/elements/1.1/">
-    <dc:identifier id="uid">urn:uuid:0f1e2d3c-0000-4000-8000-000000000001</dc:identifier>
-    <dc:identifier id="isbn">urn:isbn:{isbn}</dc:identifier>
-    <dc:title id="t1">{title}</dc:title>
-    <meta refines="#t1" property="title-type">main</meta>
-    <dc:title id="t2">Eine Novelle</dc:title>
-    <meta refines="#t2" property="title-type">subtitle</meta>
-    <dc:creator id="c1">{author}</dc:creator>
-    <meta refines="#c1" property="role" scheme="marc:relators">aut</meta>
-    <dc:contributor id="c2">Erika Übersetzer</dc:contributor>
-    <meta refines="#c2" property="role" scheme="marc:relators">trl</meta>
-    <dc:contributor id="c3">calibre (7.0)</dc:contributor>
-    <meta refines="#c3" property="role" scheme="marc:relators">bkp</meta>
-    <dc:language>{language}</dc:language>
-    <dc:publisher>Reclam</dc:publisher>
-    <dc:date>1888-04-01</dc:date>
-    <dc:description>&lt;p&gt;Ein Deichgraf &lt;b&gt;kämpft&lt;/b&gt; gegen die See.&lt;/p&gt;&lt;p&gt;Zweiter Absatz.&lt;/p&gt;</dc:description>
-    <dc:subject>Novelle</dc:subject>
-    <dc:subject>Nordsee</dc:subject>
-    <meta property="belongs-to-collection" id="s1">Nordfriesische Novellen</meta>
-    <meta refines="#s1" property="collection-type">series</meta>
-    <meta refines="#s1" property="group-position">3</meta>
-    <meta property="dcterms:modified">2024-01-01T00:00:00Z</meta>
-  </metadata>
-  <manifest>
-    <item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>
-    <item id="ch1" href="text/ch1.xhtml" media-type="application/xhtml+xml"/>
-    {cover_item}
-  </manifest>
-  <spine><itemref idref="ch1"/></spine>
-</package>"""
 
 OPF2 = """<?xml version="1.0" encoding="UTF-8"?>
 <package xmlns="http://www.idpf.org/2007/opf" version="2.0" unique-identifier="uid">
@@ -109,69 +64,72 @@ OPF2 = """<?xml version="1.0" encoding="UTF-8"?>
   <spine><itemref idref="ch1"/></spine>
 </package>"""
 
-CHAPTER = """<?xml version="1.0" encoding="UTF-8"?>
-<html xmlns="http://www.w3.org/1999/xhtml"><head><title>1</title></head>
-<body><p>Was ich zu berichten beabsichtige, ist mir vor reichlich einem halben Jahrhundert
-im Hause meiner Urgroßmutter kund geworden.</p></body></html>"""
+CHAPTER = (
+    "Was ich zu berichten beabsichtige, ist mir vor reichlich einem halben Jahrhundert "
+    "im Hause meiner Urgroßmutter kund geworden."
+)
 
 
-def epub(
+def book(
     *,
     title: str = "Der Schimmelreiter",
     author: str = "Theodor Storm",
     language: str = "de",
     book_isbn: str = ISBN,
     cover: bytes | None = None,
+) -> files.Book:
+    """The test book: refinements, a translator, a book producer, HTML in its description."""
+    return files.Book(
+        uid="urn:uuid:0f1e2d3c-0000-4000-8000-000000000001",
+        isbn=book_isbn,
+        title=title,
+        subtitle="Eine Novelle",
+        creators=[(author, "aut"), ("Erika Übersetzer", "trl"), ("calibre (7.0)", "bkp")],
+        language=language,
+        publisher="Reclam",
+        date="1888-04-01",
+        description="<p>Ein Deichgraf <b>kämpft</b> gegen die See.</p><p>Zweiter Absatz.</p>",
+        subjects=["Novelle", "Nordsee"],
+        series="Nordfriesische Novellen",
+        series_number=3,
+        chapters=[("1", CHAPTER)],
+        cover=cover,
+    )
+
+
+def epub(
+    *,
+    cover: bytes | None = None,
     version: int = 3,
     extra: list[tuple[str, bytes]] | None = None,
-    mimetype: bytes = b"application/epub+zip",
+    mimetype: bytes = files.EPUB_MIMETYPE,
     mimetype_first: bool = True,
     container: bool = True,
     opf: str | None = None,
+    **details: Any,
 ) -> bytes:
-    """An EPUB (3 by default, or 2) with German text, metadata and optionally a cover."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        if mimetype_first:
-            zf.writestr("mimetype", mimetype, compress_type=zipfile.ZIP_STORED)
-        if container:
-            zf.writestr("META-INF/container.xml", CONTAINER)
-        if opf is None and version == 3:
-            cover_item = (
-                '<item id="cover" href="images/cover.png" media-type="image/png" '
-                'properties="cover-image"/>'
-                if cover
-                else ""
-            )
-            opf = OPF3.format(
-                isbn=book_isbn, title=title, author=author, language=language, cover_item=cover_item
-            )
-        elif opf is None:
-            opf = OPF2.format(isbn10=isbn10("315006111"))
-        zf.writestr("OEBPS/content.opf", opf)
-        zf.writestr("OEBPS/text/ch1.xhtml", CHAPTER)
-        zf.writestr("OEBPS/nav.xhtml", CHAPTER)
-        if cover:
-            name = "images/cover.png" if version == 3 else "images/Umschlag vorn.jpg"
-            zf.writestr(f"OEBPS/{name}", cover)
-        for name, data in extra or []:
-            zf.writestr(name, data)
-        if not mimetype_first:
-            zf.writestr("mimetype", mimetype, compress_type=zipfile.ZIP_STORED)
-    return out.getvalue()
-
-
-def isbn10(body: str) -> str:
-    """A valid ISBN-10 from its first nine digits."""
-    check = sum((10 - i) * int(d) for i, d in enumerate(body)) % 11
-    digit = (11 - check) % 11
-    return body + ("X" if digit == 10 else str(digit))
+    """The test book as an EPUB (3, or 2 with ``opf``), or one broken as a test needs."""
+    entries = files.epub_entries(book(cover=cover, **details))
+    if version == 2 and cover:
+        # EPUB 2 names its cover by a ``cover`` meta; here with a space in its name.
+        entries = [
+            ("OEBPS/images/Umschlag vorn.jpg", data)
+            if name.startswith("OEBPS/images/")
+            else (name, data)
+            for name, data in entries
+        ]
+    if opf is not None:
+        entries = [(n, opf.encode() if n == files.OPF_PATH else d) for n, d in entries]
+    if not container:
+        entries = [(n, d) for n, d in entries if n != "META-INF/container.xml"]
+    return files.ocf_zip(
+        [*entries, *(extra or [])], mimetype=mimetype, mimetype_first=mimetype_first
+    )
 
 
 def epub2(cover: bytes | None = None) -> bytes:
     """An EPUB 2 with ``opf:role``, an ISBN-10, calibre's series and a ``cover`` meta."""
-    opf = OPF2.format(isbn10=isbn10("315006111"))
-    return epub(version=2, opf=opf, cover=cover)
+    return epub(version=2, opf=OPF2.format(isbn10=isbn10("315006111")), cover=cover)
 
 
 def set_flag(data: bytes, name: bytes, flag: int) -> bytes:
@@ -199,17 +157,14 @@ def pdf(
     owner_password: str | None = None,
 ) -> bytes:
     """A PDF with document information and ``pages`` pages of text."""
-    doc = FPDF()
-    doc.set_title(title)
-    doc.set_author(author)
-    doc.set_keywords(keywords)
-    doc.set_font("Helvetica", size=12)
-    for number in range(pages):
-        doc.add_page()
-        doc.cell(text=f"Seite {number + 1}: Die Bibliothek ist dienstags geschlossen.")
-    if user_password is not None or owner_password is not None:
-        doc.set_encryption(owner_password=owner_password or "owner", user_password=user_password)
-    return bytes(doc.output())
+    return files.pdf(
+        title,
+        author,
+        pages=[f"Seite {n + 1}: Die Bibliothek ist dienstags geschlossen." for n in range(pages)],
+        keywords=keywords,
+        user_password=user_password,
+        owner_password=owner_password,
+    )
 
 
 # --- MP3 -------------------------------------------------------------------------------------
@@ -224,15 +179,6 @@ def mp3_frames(seconds: float = 3.0) -> bytes:
     return MP3_FRAME * max(2, round(seconds * 44100 / 1152))
 
 
-def _tagged(data: bytes, suffix: str, tag: Any) -> bytes:
-    """``data`` written to a temporary file, tagged by ``tag(path)``, read back."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"file{suffix}"
-        path.write_bytes(data)
-        tag(path)
-        return path.read_bytes()
-
-
 def mp3(
     *,
     seconds: float = 3.0,
@@ -242,31 +188,16 @@ def mp3(
     cover: bytes | None = None,
     chapters: list[tuple[str, int, int]] | None = None,
 ) -> bytes:
-    """An MP3 with ID3v2.4 tags (title, album, artist, year, cover, chapters)."""
-
-    def tag(path: Path) -> None:
-        tags = ID3()
-        tags.add(TIT2(encoding=3, text=title))
-        tags.add(TALB(encoding=3, text=album))
-        tags.add(TPE1(encoding=3, text=artist))
-        tags.add(TDRC(encoding=3, text="2021"))
-        if cover:
-            tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="Cover", data=cover))
-        if chapters:
-            ids = [f"ch{i}" for i in range(len(chapters))]
-            tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL, child_element_ids=ids))
-            for element_id, (name, start, end) in zip(ids, chapters, strict=True):
-                tags.add(
-                    CHAP(
-                        element_id=element_id,
-                        start_time=start,
-                        end_time=end,
-                        sub_frames=[TIT2(encoding=3, text=name)],
-                    )
-                )
-        tags.save(path)
-
-    return _tagged(mp3_frames(seconds), ".mp3", tag)
+    """Silent frames with ID3v2.4 tags (title, album, artist, year, cover, chapters)."""
+    return files.mp3(
+        mp3_frames(seconds),
+        title=title,
+        album=album,
+        artist=artist,
+        year="2021",
+        cover=cover,
+        chapters=chapters or (),
+    )
 
 
 # --- MPEG-4 ----------------------------------------------------------------------------------
@@ -382,7 +313,7 @@ def m4b(
             audio["covr"] = [MP4Cover(cover, imageformat=MP4Cover.FORMAT_JPEG)]
         audio.save()
 
-    return _tagged(mp4_boxes(seconds=seconds, chapters=chapters, **kwargs), ".m4b", tag)
+    return files.tagged(mp4_boxes(seconds=seconds, chapters=chapters, **kwargs), ".m4b", tag)
 
 
 # --- Ogg and WebM ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from media.demo import files
 from media.ingest.epub import entry_path, read_epub
 from media.ingest.proposal import FileRefused, Person
 from media.models import ContributorRole
@@ -76,14 +77,9 @@ def test_control_characters_and_overlong_titles_are_cleaned(tmp_path):
 
 
 def test_a_cover_outside_the_archive_is_ignored(tmp_path):
-    opf = samples.OPF3.format(
-        isbn=samples.ISBN,
-        title="T",
-        author="A",
-        language="de",
-        cover_item='<item id="c" href="../../../etc/passwd" media-type="image/png" '
-        'properties="cover-image"/>',
-    )
+    opf = files.package_document(samples.book(cover=samples.png()))
+    opf = opf.replace('href="images/cover.png"', 'href="../../../etc/passwd"')
+    assert "../../../etc/passwd" in opf
     assert read(tmp_path, samples.epub(opf=opf)).cover is None
     assert entry_path("OEBPS/content.opf", "../../x.png") is None
     assert entry_path("OEBPS/content.opf", "../images/a%20b.png") == "images/a b.png"
@@ -104,9 +100,8 @@ def test_a_broken_package_document_is_corrupt(tmp_path, opf):
 
 
 def test_entities_are_not_expanded(tmp_path):
-    opf = samples.OPF3.format(
-        isbn=samples.ISBN, title="&xxe;", author="A", language="de", cover_item=""
-    ).replace(
+    opf = files.package_document(samples.book(title="&xxe;")).replace("&amp;xxe;", "&xxe;")
+    opf = opf.replace(
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<?xml version="1.0"?><!DOCTYPE package [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
     )

@@ -1,0 +1,67 @@
+"""The benchmark's registry and load driver: the media scenarios with the targets of issue 11,
+and several paths driven in turn (wrk's Lua script, the Python client against a real server)."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+
+import pytest
+
+from bench.load import python_load, wrk_script
+from bench.scenarios import all_scenarios
+
+
+def test_the_media_scenarios_are_registered_with_the_targets_of_issue_11():
+    scenarios = {s.name: s for s in all_scenarios()}
+    targets = {
+        name: sorted((t.metric, t.op, t.limit) for t in scenarios[name].targets)
+        for name in ("media_api", "media_api_filtered", "media_html", "media_item")
+    }
+    assert targets == {
+        "media_api": [("p99_ms", "<", 100), ("ratio_to_healthz", ">=", 0.5)],
+        "media_api_filtered": [("p99_ms", "<", 100), ("ratio_to_healthz", ">=", 0.5)],
+        "media_html": [("p99_ms", "<", 100), ("ratio_to_healthz", ">=", 0.35)],
+        "media_item": [("p99_ms", "<", 100)],
+    }
+    assert all(scenarios[n].needs_server for n in targets)
+    assert all(t.source == "issue 11" for n in targets for t in scenarios[n].targets)
+    assert "media_api_varied" in scenarios
+
+
+def test_the_wrk_script_requests_each_path_in_turn():
+    script = wrk_script(["/media/1", "/api/v1/media?q=h%C3%B6rbuch&page=2"])
+    assert 'local paths = {"/media/1", "/api/v1/media?q=h%C3%B6rbuch&page=2"}' in script
+    assert "request = function()" in script and "BENCH_JSON" in script
+    assert "request = function()" not in wrk_script()
+    with pytest.raises(ValueError):
+        wrk_script(['/media/1"); os.execute("x'])
+
+
+def test_the_python_client_drives_every_path():
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        result = python_load(base + "/a", 0.3, 2, paths=["/a", "/b", "/c"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.requests > 3 and result.errors == 0
+    assert set(seen) == {"/a", "/b", "/c"}
