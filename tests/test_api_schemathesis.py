@@ -49,7 +49,7 @@ from courses.models import Course
 from tests.conftest import base_config
 from tests.courses import factories
 from tests.courses.webinars.helpers import online_course
-from tests.library.conftest import new_card
+from tests.library.patrons.conftest import new_card
 from vhs import create_app
 from vhs.accounts.models import Role, User
 from vhs.accounts.services import create_api_token
