@@ -65,6 +65,22 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith("postgresql")
 
 
+def fresh_database_url(tmp_path: Path, name: str) -> Iterator[str]:
+    """An empty database of the suite's kind for a test that migrates it itself: a PostgreSQL
+    database ``name`` of its own (emptied), or a SQLite file in ``tmp_path``."""
+    url = os.environ.get("VHS_TEST_DATABASE_URL", "")
+    if is_postgres_url(url):
+        fresh = _worker_database(url, name)
+        engine = sa.create_engine(fresh)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+        engine.dispose()
+        yield fresh
+    else:
+        yield f"sqlite:///{tmp_path / (name + '.sqlite3')}"
+
+
 def base_config(url: str | None = None, **overrides: Any) -> dict[str, Any]:
     """Configuration every test app shares."""
     cfg: dict[str, Any] = {

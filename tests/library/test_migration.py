@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
-from tests.conftest import _worker_database, base_config, is_postgres_url
+from tests.conftest import base_config, fresh_database_url
 from vhs import create_app
 from vhs.db import db
 
@@ -27,17 +26,7 @@ LIBRARY_TABLES = {
 @pytest.fixture
 def fresh_url(tmp_path) -> Iterator[str]:
     """An empty database of the suite's kind (its own PostgreSQL database, or a SQLite file)."""
-    url = os.environ.get("VHS_TEST_DATABASE_URL", "")
-    if is_postgres_url(url):
-        fresh = _worker_database(url, "migration_0010")
-        engine = sa.create_engine(fresh)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-        engine.dispose()
-        yield fresh
-    else:
-        yield f"sqlite:///{tmp_path / 'migration.sqlite3'}"
+    yield from fresh_database_url(tmp_path, "migration_0010")
 
 
 @pytest.mark.live

@@ -5,7 +5,6 @@ migration 0008 goes up and down."""
 from __future__ import annotations
 
 import io
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from media.imports.models import ImportRun, ImportState
-from tests.conftest import PASSWORD, _worker_database, base_config, is_postgres_url
+from tests.conftest import PASSWORD, base_config, fresh_database_url
 from tests.media.imports import samples as s
 from vhs import create_app
 from vhs.accounts.models import Role, User
@@ -26,17 +25,7 @@ from vhs.db import db, utcnow
 @pytest.fixture
 def fresh_url(tmp_path) -> Iterator[str]:
     """An empty database of the suite's kind (its own PostgreSQL database, or a SQLite file)."""
-    url = os.environ.get("VHS_TEST_DATABASE_URL", "")
-    if is_postgres_url(url):
-        fresh = _worker_database(url, "media_imports_live")
-        engine = sa.create_engine(fresh)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-        engine.dispose()
-        yield fresh
-    else:
-        yield f"sqlite:///{tmp_path / 'imports.sqlite3'}"
+    yield from fresh_database_url(tmp_path, "media_imports_live")
 
 
 @pytest.mark.live
