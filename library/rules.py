@@ -156,11 +156,6 @@ def keep_history() -> bool:
     return bool(current_app.config["VHS"].library_keep_history)
 
 
-def card_fee_cents() -> int:
-    """The annual card fee in cents; 0 means the card is free."""
-    return int(current_app.config["VHS"].library_card_fee_cents)
-
-
 # --- holds -----------------------------------------------------------------------------------
 
 
