@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from library import rules
 from library.holds import services as holds
@@ -151,12 +152,38 @@ def my_holds(patron: User, now: datetime | None = None) -> list[HoldView]:
     """The patron's waiting and ready holds with position and expected wait, ready first."""
     now = now or utcnow()
     holds.refresh_patron(patron, now)
+    return _open_holds(patron, now)
+
+
+def _open_holds(patron: User, now: datetime) -> list[HoldView]:
     rows = db.session.execute(
         db.select(Hold)
         .where(Hold.user_id == patron.id, Hold.state.in_(holds.OPEN_STATES))
+        .options(selectinload(Hold.item))
         .order_by(Hold.state, Hold.placed_at, Hold.id)  # 'ready' sorts before 'waiting'
     ).scalars()
     return [HoldView(hold=h, place=place_in_queue(h, now)) for h in rows]
+
+
+@dataclass(frozen=True)
+class Account:
+    """ "Mein Konto": current loans, open holds, and the kept history (if any)."""
+
+    loans: list[Loan]
+    holds: list[HoldView]
+    past: list[Loan]
+
+
+def my_account(patron: User, now: datetime | None = None) -> Account:
+    """Everything the account page shows, brought up to date once (a fixed number of
+    statements whatever the number of loans)."""
+    now = now or utcnow()
+    holds.refresh_patron(patron, now)
+    return Account(
+        loans=loans.current_loans(patron.id, now),
+        holds=_open_holds(patron, now),
+        past=loans.past_loans(patron.id) if rules.keep_history() else [],
+    )
 
 
 @dataclass(frozen=True)

@@ -83,12 +83,12 @@ def place_hold(item_id: int) -> Any:
 @user_required
 def account() -> str:
     """ "Mein Konto": current loans (due date, return, renew) and reservations (position, wait)."""
-    patron = require_user()
+    account = services.my_account(require_user())
     return render_template(
         "library/account.html",
-        loans=services.my_loans(patron),
-        holds=services.my_holds(patron),
-        past=services.my_past_loans(patron) if rules.keep_history() else [],
+        loans=account.loans,
+        holds=account.holds,
+        past=account.past,
         action_form=EmptyForm(formdata=None),
         hold_labels=HOLD_LABELS,
         kind_labels=KIND_LABELS,

@@ -96,12 +96,17 @@ def get_own_loan(patron: User, loan_id: int) -> Loan:
     return loan
 
 
-def items_with_overdue_loans(now: datetime, patron_id: int | None = None) -> list[int]:
-    """Ids of items with open loans past their due time (all, or one patron's), ascending."""
+def overdue_items(now: datetime, patron_id: int | None = None) -> sa.Select[tuple[int]]:
+    """The query of item ids with open loans past their due time (all, or one patron's)."""
     query = sa.select(Loan.item_id).where(Loan.ended_at.is_(None), Loan.due_at <= now)
     if patron_id is not None:
         query = query.where(Loan.user_id == patron_id)
-    return sorted(set(db.session.execute(query).scalars()))
+    return query
+
+
+def items_with_overdue_loans(now: datetime, patron_id: int | None = None) -> list[int]:
+    """Ids of items with open loans past their due time (all, or one patron's), ascending."""
+    return sorted(set(db.session.execute(overdue_items(now, patron_id)).scalars()))
 
 
 # --- checking out ----------------------------------------------------------------------------
