@@ -49,9 +49,10 @@ def borrow(
         raise Invalid(errors={"days": [_l("Choose a loan period of %(days)s days.", days=periods)]})
     require_borrower(patron, on=local(now).date())
     item = holds.lendable_item(item_id, now)
-    if loans.open_loan(patron.id, item.id, now) is not None:
+    on_loan = loans.current_loan_items(patron.id, now)
+    if item.id in on_loan:
         raise Conflict(_l("You have borrowed this medium already."), code="already_on_loan")
-    if loans.count_open_loans(patron.id, now) >= rules.max_loans():
+    if len(on_loan) >= rules.max_loans():
         raise Conflict(
             _l("You have reached the limit of %(n)d loans.", n=rules.max_loans()),
             code="loan_limit_reached",

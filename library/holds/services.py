@@ -112,8 +112,11 @@ def _end(hold: Hold, reason: HoldEnd, now: datetime) -> None:
 def promote(item: MediaItem, now: datetime) -> list[Hold]:
     """Give the item's free copies to the first waiting holds, in order; each is mailed."""
     promoted: list[Hold] = []
+    hold = first_waiting(item.id)
+    if hold is None:
+        return promoted  # nobody waits (most returns): the licences need not be read
     licences = licences_of(item.id)
-    while (hold := first_waiting(item.id)) is not None:
+    while hold is not None:
         licence = best_licence(licences, now)
         if licence is None:
             break
@@ -126,6 +129,7 @@ def promote(item: MediaItem, now: datetime) -> list[Hold]:
         promoted.append(hold)
         if hold.user.email:
             queue_mail(hold.user, "library_hold_ready", {"hold": hold, "item": item})
+        hold = first_waiting(item.id)
     return promoted
 
 

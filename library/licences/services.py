@@ -90,9 +90,9 @@ def take_copy(licence: Licence, now: datetime, *, reserved: bool = False) -> Lic
     return licence
 
 
-def release_copy(licence: Licence) -> Licence:
+def release_copy(licence_id: int) -> Licence:
     """A loan ended: its copy is free again (the caller announces it to the holds)."""
-    licence = lock_licence(licence.id)
+    licence = lock_licence(licence_id)
     licence.active_loans -= 1
     return licence
 

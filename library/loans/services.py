@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from library import rules
 from library.licences.providers import provider_for
@@ -50,6 +51,16 @@ def open_loan(patron_id: int, item_id: int, now: datetime) -> Loan | None:
     return db.session.execute(
         sa.select(Loan).where(Loan.user_id == patron_id, Loan.item_id == item_id, _current(now))
     ).scalar_one_or_none()
+
+
+def current_loan_items(patron_id: int, now: datetime) -> list[int]:
+    """The items of the patron's current loans (one statement answers both "borrowed
+    already?" and the limit when borrowing)."""
+    return list(
+        db.session.execute(
+            sa.select(Loan.item_id).where(Loan.user_id == patron_id, _current(now))
+        ).scalars()
+    )
 
 
 def count_open_loans(patron_id: int, now: datetime) -> int:
@@ -135,8 +146,8 @@ def checkout(
     licence = take_copy(licence, now, reserved=reserved)
     granted = provider_for(licence).checkout(licence, patron, due_time(licence, days, now))
     loan = Loan(
-        item_id=item.id,
-        licence_id=licence.id,
+        item=item,  # set, not only the id: the answer shows it without another SELECT
+        licence=licence,
         user_id=patron.id,
         started_at=now,
         due_at=granted.due_at,
@@ -155,7 +166,7 @@ def checkout(
 
 def _end(loan: Loan, reason: LoanEnd, now: datetime) -> None:
     """End an open loan and free its copy (the caller announces the freed copy)."""
-    licence = release_copy(loan.licence)
+    licence = release_copy(loan.licence_id)
     provider_for(licence).checkin(loan)
     loan.ended_at = now
     loan.end_reason = reason
@@ -194,6 +205,8 @@ def return_loan(patron: User, loan_id: int, now: datetime | None = None) -> Loan
     _end(loan, LoanEnd.RETURNED, now)
     db.session.flush()
     announce_copies_freed(item, now)
+    # The loan's item is the one locked above: the answer shows it without another SELECT.
+    set_committed_value(loan, "item", item)
     return loan
 
 

@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import joinedload
 
 from vhs import gdpr
 from vhs.accounts.models import ApiToken, Role, User
@@ -300,7 +301,9 @@ def revoke_api_token(user: User, token_id: int) -> ApiToken:
 def user_for_token(plaintext: str) -> User | None:
     """The active account behind an API token, recording when it was last used."""
     token = db.session.execute(
-        sa.select(ApiToken).where(ApiToken.token_hash == ApiToken.digest(plaintext))
+        sa.select(ApiToken)
+        .where(ApiToken.token_hash == ApiToken.digest(plaintext))
+        .options(joinedload(ApiToken.user))  # one statement per API request, not two
     ).scalar_one_or_none()
     if token is None or not token.active or not token.user.is_active:
         return None

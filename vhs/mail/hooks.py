@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import event
 
 from vhs.mail.models import OutboxMessage
-from vhs.mail.services import deliver_due_mail
+from vhs.mail.services import log_due_mail
 from vhs.tasks import queue_job
 from vhs.uow import on_commit
 
@@ -34,7 +34,7 @@ def deliver_after_commit() -> None:
             log.warning("could not queue mail delivery task", exc_info=True)
         return
     if not settings.mail_url:
-        deliver_due_mail(limit=50)
+        log_due_mail(limit=50)
 
 
 @event.listens_for(OutboxMessage, "after_insert")
