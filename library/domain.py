@@ -8,6 +8,7 @@ import library.circulation.api  # the routes attach to the blueprints on import
 import library.circulation.staff_api
 import library.circulation.staff_views
 import library.circulation.views
+import library.demo  # the demo data (flask demo seed)
 import library.holds.jobs  # jobs register on import
 import library.holds.services  # holds answer copies_freed: a copy never sits idle
 import library.loans.jobs
