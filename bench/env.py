@@ -193,6 +193,11 @@ COUNT_QUERIES = {
     "media_items": "SELECT count(*) FROM media_items",
     "published_media_items": "SELECT count(*) FROM media_items WHERE state = 'published'",
     "media_files": "SELECT count(*) FROM media_files",
+    "library_cards": "SELECT count(*) FROM library_cards",
+    "licences": "SELECT count(*) FROM library_licences",
+    "loans": "SELECT count(*) FROM library_loans",
+    "open_loans": "SELECT count(*) FROM library_loans WHERE ended_at IS NULL",
+    "holds": "SELECT count(*) FROM library_holds",
 }
 
 
