@@ -256,6 +256,11 @@ def count_statements(ctx: Context, path: str, headers: dict[str, str]) -> int:
 
     app = ctx.app()
     client = app.test_client()
+    # The test client sends the cookies of its own jar, not a Cookie header: put them there.
+    for pair in headers.pop("Cookie", "").split(";"):
+        name, _, value = pair.strip().partition("=")
+        if name:
+            client.set_cookie(name, value)
     statements: list[str] = []
 
     def before(*args: Any) -> None:
@@ -352,7 +357,7 @@ def my_loans_html(ctx: Context) -> Outcome:
     headers = {"Cookie": ctx.facts["many_loans_cookie"]}
     outcome = ctx.http("/library/account", headers)
     # In process the same cookie opens the same session: the app shares the server's key.
-    count = count_statements(ctx, "/library/account", headers)
+    count = count_statements(ctx, "/library/account", dict(headers))
     return _with_statements(outcome, count, facts["loans"])
 
 
