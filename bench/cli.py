@@ -229,6 +229,11 @@ def _combine(
             values = [o.metrics[key] for o in runs if o.metrics.get(key) is not None]
             if values:
                 metrics[key] = statistics.median(values)
+        for key in {k for o in runs for k in o.metrics} - set(MEDIAN_KEYS) - {"requests"}:
+            # Other figures of the scenario (SQL statements, round trips): their median too.
+            values = [o.metrics[key] for o in runs if isinstance(o.metrics.get(key), int | float)]
+            if values:
+                metrics[key] = statistics.median(values)
         metrics["requests"] = sum(o.metrics.get("requests", 0) for o in runs)
         metrics["errors"] = sum(o.metrics.get("errors", 0) for o in runs)
         metrics["rounds"] = [

@@ -6,7 +6,8 @@
   it back (``DELETE /api/v1/loans/{id}``), over and over, each patron on items of their own
   (free copies, nobody waiting), so the patrons do not queue for one item's lock. p50 and p99
   of the round trip (both requests); server CPU per request from ``/proc`` as for the other
-  scenarios. wrk cannot chain a request to the answer of the one before on the same
+  scenarios; then one patron alone for a few seconds (``solo_p50_ms``: the round trip's own
+  latency, without queueing behind the others for the server's CPUs). wrk cannot chain a request to the answer of the one before on the same
   connection, so the Python client drives this one (a thread per patron).
 - **"My loans"** of the patron with the most open loans (as many as ``VHS_LIBRARY_MAX_LOANS``
   allows), as a page (``/library/account``, logged in through the login form) and through
@@ -36,6 +37,7 @@ from bench.scenarios import Context, Outcome, Target, scenario
 
 PATRONS = 8  # virtual patrons of the round trip (one per connection at the default 8)
 ITEMS_PER_PATRON = 5
+SOLO_SECONDS = 5.0  # one patron alone after the loaded run
 MANY_LOANS_PATRON = "person1@example.org"
 SQL = Target("sql_statements", "<=", 6, source="issue 12")
 P99 = Target("p99_ms", "<", 100, source="issue 12")
@@ -312,6 +314,9 @@ def lending_round_trip(ctx: Context) -> Outcome:
         probe.start()
     run = borrow_return_cycles(ctx.base_url, patrons, spec.duration_s)
     server = probe.stop() if probe is not None else {}
+    # The same cycle with the server to one patron: the round trip's own latency, without
+    # queueing behind the other patrons' requests for the server's CPUs.
+    solo = borrow_return_cycles(ctx.base_url, patrons[:1], min(spec.duration_s, SOLO_SECONDS))
     metrics: dict[str, Any] = {
         "rps": run.cycles / run.seconds if run.seconds else 0.0,
         "p50_ms": _percentile(run.latencies_ms, 50),
@@ -320,7 +325,10 @@ def lending_round_trip(ctx: Context) -> Outcome:
         "max_ms": run.latencies_ms[-1] if run.latencies_ms else 0.0,
         "requests": run.requests,
         "round_trips": run.cycles,
-        "errors": run.errors,
+        "errors": run.errors + solo.errors,
+        "solo_p50_ms": _percentile(solo.latencies_ms, 50),
+        "solo_p99_ms": _percentile(solo.latencies_ms, 99),
+        "solo_round_trips": solo.cycles,
     }
     if server.get("server_cpu_s") and run.requests:
         metrics["cpu_ms_per_request"] = server["server_cpu_s"] * 1000 / run.requests
@@ -329,6 +337,8 @@ def lending_round_trip(ctx: Context) -> Outcome:
         f"{len(patrons)} virtual patrons, {ITEMS_PER_PATRON} items each; req/s, p50 and p99 are "
         "of whole round trips (borrow, then return: two requests); server CPU per request",
         "driven by the Python client (each return needs the loan id the borrow answered)",
+        f"one patron alone ({solo.cycles} round trips): p50 {metrics['solo_p50_ms']:.1f} ms, "
+        f"p99 {metrics['solo_p99_ms']:.1f} ms",
     ]
     notes += [f"error: {s}" for s in run.error_samples]
     return Outcome(
