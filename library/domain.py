@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-import library.circulation.api  # the routes attach to the blueprints on import
+import library.access.api  # the routes attach to the blueprints on import
+import library.access.views
+import library.circulation.api
 import library.circulation.staff_api
 import library.circulation.staff_views
 import library.circulation.views

@@ -27,7 +27,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from media.models import MediaItem
+from media.models import MediaFile, MediaItem
 from vhs.accounts.models import User
 from vhs.db import db, enum_type, utcnow
 
@@ -371,4 +371,39 @@ class Hold(db.Model):
             postgresql_where=sa.text("state <> 'ended'"),
         ),
         sa.Index("ix_library_holds_user", "user_id", "state"),
+    )
+
+
+# --- access: the watermark of downloaded EPUBs -----------------------------------------------
+
+
+class Watermark(db.Model):
+    """The code a loan's EPUB carries when downloaded, one per loan and file.
+
+    The code is random (``W-7K3M-Q9XD``), not the loan's id, so a file does not tell which
+    loan number to guess next; staff look it up to learn which loan a file comes from. The
+    patron is not stored here: they are known through the loan for as long as the loan knows
+    them (until it ends, unless ``VHS_LIBRARY_KEEP_HISTORY`` keeps ended loans' patrons).
+    """
+
+    __tablename__ = "library_watermarks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    loan_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("library_loans.id", ondelete="CASCADE"), index=True
+    )
+    file_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("media_files.id", ondelete="SET NULL")
+    )
+    first_downloaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_downloaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    downloads: Mapped[int] = mapped_column(default=1)
+
+    loan: Mapped[Loan] = relationship()
+    file: Mapped[MediaFile | None] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("loan_id", "file_id", name="uq_library_watermarks_loan_file"),
+        sa.CheckConstraint("downloads >= 1", name="downloads"),
     )

@@ -13,6 +13,8 @@ from flask_babel import ngettext
 from wtforms import SelectChoice
 
 from library import rules
+from library.access.labels import file_facts, link_label
+from library.access.services import links_of_loans
 from library.blueprints import library as bp
 from library.circulation import services
 from library.circulation.forms import BorrowForm
@@ -81,12 +83,18 @@ def place_hold(item_id: int) -> Any:
 
 @bp.route("/library/account")
 @user_required
-def account() -> str:
-    """ "Mein Konto": current loans (due date, return, renew) and reservations (position, wait)."""
+def account() -> Any:
+    """ "Mein Konto": current loans (due date, files, return, renew) and reservations (position,
+    wait). The file links are signed afresh at every view, so the page is never stored."""
     patron = require_user()
-    return render_template(
+    loans = services.my_loans(patron)
+    page = render_template(
         "library/account.html",
-        loans=services.my_loans(patron),
+        loans=loans,
+        links=links_of_loans(loans),
+        link_label=link_label,
+        file_facts=file_facts,
+        link_minutes=int(rules.link_lifetime().total_seconds() // 60),
         holds=services.my_holds(patron),
         past=services.my_past_loans(patron) if rules.keep_history() else [],
         action_form=EmptyForm(formdata=None),
@@ -94,6 +102,7 @@ def account() -> str:
         kind_labels=KIND_LABELS,
         renewals_max=rules.RENEWALS_MAX,
     )
+    return page, 200, {"Cache-Control": "private, no-store"}
 
 
 @bp.route("/library/loans/<int:loan_id>/return", methods=["GET", "POST"])
