@@ -351,9 +351,7 @@ def library_problems(settings: Settings) -> list[str]:
             f"set VHS_LIBRARY_HOLD_PICKUP_HOURS between 1 and {LIBRARY_PICKUP_HOURS_LIMIT}"
         )
     if not 1 <= settings.library_link_minutes <= LIBRARY_LINK_MINUTES_LIMIT:
-        problems.append(
-            f"set VHS_LIBRARY_LINK_MINUTES between 1 and {LIBRARY_LINK_MINUTES_LIMIT}"
-        )
+        problems.append(f"set VHS_LIBRARY_LINK_MINUTES between 1 and {LIBRARY_LINK_MINUTES_LIMIT}")
     if not settings.library_name.strip() or len(settings.library_name) > LIBRARY_NAME_MAX:
         problems.append(f"set VHS_LIBRARY_NAME to a name of 1 to {LIBRARY_NAME_MAX} characters")
     return problems

@@ -8,8 +8,8 @@ from library.access.links import Action
 from media.models import FileFormat, MediaKind
 
 
-class LoanItemSchema(Schema):
-    """The medium a loan is of."""
+class LinkedItemSchema(Schema):
+    """The medium a loan's links or a watermark are of."""
 
     id = fields.Integer(required=True)
     kind = fields.Enum(MediaKind, by_value=True, required=True)
@@ -41,7 +41,7 @@ class LoanLinksSchema(Schema):
     """A loan's links, made fresh for this answer."""
 
     loan_id = fields.Integer(attribute="loan.id", required=True)
-    item = fields.Nested(LoanItemSchema, attribute="loan.item", required=True)
+    item = fields.Nested(LinkedItemSchema, attribute="loan.item", required=True)
     due_at = fields.AwareDateTime(attribute="loan.due_at", required=True)
     expires_at = fields.AwareDateTime(
         required=True, metadata={"description": "The links stop working then; ask again."}
@@ -62,7 +62,7 @@ class WatermarkOutSchema(Schema):
 
     code = fields.String(attribute="watermark.code", required=True)
     loan_id = fields.Integer(attribute="loan.id", required=True)
-    item = fields.Nested(LoanItemSchema, attribute="loan.item", required=True)
+    item = fields.Nested(LinkedItemSchema, attribute="loan.item", required=True)
     file_id = fields.Integer(attribute="watermark.file_id", allow_none=True, required=True)
     started_at = fields.AwareDateTime(attribute="loan.started_at", required=True)
     due_at = fields.AwareDateTime(attribute="loan.due_at", required=True)
