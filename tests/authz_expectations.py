@@ -2519,3 +2519,138 @@ EXPECTATIONS.update(
         ),
     }
 )
+
+
+# --- access: signed file links, the watermark lookup (issue 12: library/access) -----------------
+# A signed link works without login (reading apps, <audio>), so everyone who holds one is
+# served; a signed-in account holding someone else's link is refused (403), and nobody gets a
+# file of an ended loan (410). A loan's links are its patron's only (404 for anyone else's);
+# the watermark lookup is for staff.
+
+
+def _access_loan(o: Objects, user_id: int, title: str) -> tuple[int, int]:
+    """A published item with a stored PDF and a licence, borrowed by ``user_id``: (loan, file)."""
+    from library.models import Licence
+    from media.models import PublicationState
+    from vhs.db import utcnow
+
+    data = media_samples.pdf(title=f"{title} {o.role}")
+    sha256 = hashlib.sha256(data).hexdigest()
+    get_storage().put(file_key(sha256), io.BytesIO(data), content_type="application/pdf")
+    item = MediaItem(
+        kind=MediaKind.DOCUMENT,
+        title=f"{title} ({o.role})",
+        state=PublicationState.PUBLISHED,
+        published_at=utcnow(),
+    )
+    item.files.append(
+        MediaFile(
+            format=FileFormat.PDF, media_type="application/pdf", size_bytes=len(data), sha256=sha256
+        )
+    )
+    db.session.add(item)
+    db.session.flush()
+    db.session.add(
+        Licence(item_id=item.id, concurrency=1, active_loans=0, reserved=0, max_loan_days=21)
+    )
+    db.session.flush()
+    return _borrow(user_id, item.id), item.files[0].id
+
+
+def _file_link(user_id: int, loan_file: tuple[int, int]) -> str:
+    from library.access.links import Action, sign
+    from vhs.db import utcnow
+
+    return f"/library/files/{sign(*loan_file, user_id, Action.DOWNLOAD, utcnow())}"
+
+
+@builds("own_access_loan")
+def _own_access_loan(o: Objects) -> tuple[int, int]:
+    return _access_loan(o, o.account.id, "Matrix-Eigene-Datei")
+
+
+@builds("victim_access_loan")
+def _victim_access_loan(o: Objects) -> tuple[int, int]:
+    return _access_loan(o, o.victim.id, "Matrix-Fremde-Datei")
+
+
+@builds("own_file_link")
+def _own_file_link(o: Objects) -> str:
+    return _file_link(o.account.id, o.own_access_loan)
+
+
+@builds("victim_file_link")
+def _victim_file_link(o: Objects) -> str:
+    return _file_link(o.victim.id, o.victim_access_loan)
+
+
+@builds("ended_file_link")
+def _ended_file_link(o: Objects) -> str:
+    """A link of the account's loan, which has been returned since."""
+    from library.loans.services import return_loan
+
+    loan_file = _access_loan(o, o.account.id, "Matrix-Zurueckgegeben")
+    link = _file_link(o.account.id, loan_file)
+    return_loan(_user(o.account.id), loan_file[0])
+    return link
+
+
+@builds("watermark_code")
+def _watermark_code(o: Objects) -> str:
+    """The watermark of a download from the victim's loan."""
+    from library.access.services import new_code
+    from library.models import Watermark
+
+    loan_id, file_id = o.victim_access_loan
+    mark = Watermark(code=new_code(), loan_id=loan_id, file_id=file_id, downloads=1)
+    db.session.add(mark)
+    db.session.flush()
+    return mark.code
+
+
+def access_loan_of(attr: str) -> Foreign:
+    """What B's loan reveals: its id, the file's id and the item's title."""
+
+    def parts(o: Objects) -> list[int | str]:
+        from library.models import Loan
+
+        loan_id, file_id = getattr(o, attr)
+        return [loan_id, file_id, db.session.get(Loan, loan_id).item.title]
+
+    return parts
+
+
+_OTHERS_LINK = {"anonymous": 200, **dict.fromkeys(SIGNED_IN, 403)}
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/library/files/<token>"): [
+            Case("public", path=lambda o: o.own_file_link, check=_closed),
+            Case(
+                _OTHERS_LINK,
+                path=lambda o: o.victim_file_link,
+                note="someone else's link (anonymous: it is the victim's own)",
+                check=_closed,
+                foreign=access_loan_of("victim_access_loan"),
+            ),
+            Case(dict.fromkeys(ROLES, 410), path=lambda o: o.ended_file_link, note="returned"),
+            Case(dict.fromkeys(ROLES, 403), path="/library/files/forged.token", note="forged"),
+        ],
+        ("GET", "/api/v1/loans/<int:loan_id>/links"): [
+            Case("user", path=lambda o: f"/api/v1/loans/{o.own_access_loan[0]}/links"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/api/v1/loans/{o.victim_access_loan[0]}/links",
+                note="someone else's loan",
+                foreign=access_loan_of("victim_access_loan"),
+            ),
+        ],
+        ("GET", "/staff/library/watermarks"): "staff",
+        ("POST", "/staff/library/watermarks"): Case(
+            "staff", data=lambda o: {"code": o.watermark_code}
+        ),
+        ("GET", "/api/v1/staff/library/watermarks/<code>"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/library/watermarks/{o.watermark_code}"
+        ),
+    }
+)
