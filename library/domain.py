@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 import library.circulation.api  # the routes attach to the blueprints on import
+import library.circulation.calendar  # the personal feed's loan and hold dates
+import library.circulation.gdpr  # lending's export and erasure
 import library.circulation.staff_api
 import library.circulation.staff_views
 import library.circulation.views

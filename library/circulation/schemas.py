@@ -96,3 +96,21 @@ class LoanHistoryArgsSchema(StrictSchema):
         load_default=False,
         metadata={"description": 'The ended loans kept for a "read before" list instead.'},
     )
+
+
+class HistoryInSchema(StrictSchema):
+    """The patron's choice about a "read before" list."""
+
+    keep = fields.Boolean(
+        required=True,
+        metadata={"description": "Keep ended loans as a list; false also deletes the list."},
+    )
+
+
+class HistoryOutSchema(Schema):
+    """Whether a "read before" list can be kept, and whether it is."""
+
+    offered = fields.Boolean(
+        required=True, metadata={"description": "The library offers the list to this patron."}
+    )
+    keep = fields.Boolean(required=True)

@@ -19,9 +19,10 @@ from library.holds import services as holds
 from library.holds.queue import QueuePlace, expected_copy_at, place_in_queue
 from library.licences.availability import Copies, best_licence, copies_of, item_copies
 from library.licences.services import licences_of, lock_item, no_copies
+from library.loans import history as reading_history
 from library.loans import services as loans
 from library.models import Hold, Loan
-from library.patrons.eligibility import require_borrower
+from library.patrons.eligibility import card_of, require_borrower
 from media.models import MediaItem, PublicationState
 from vhs.accounts.models import User
 from vhs.db import db, utcnow
@@ -143,8 +144,31 @@ def my_loans(patron: User, now: datetime | None = None) -> list[Loan]:
 
 
 def my_past_loans(patron: User) -> list[Loan]:
-    """The patron's "read before" list (empty unless ``VHS_LIBRARY_KEEP_HISTORY``)."""
+    """The patron's "read before" list (empty unless they opted in)."""
     return loans.past_loans(patron.id)
+
+
+@dataclass(frozen=True)
+class HistoryChoice:
+    """Whether the patron can opt in to a "read before" list (the library offers it and they
+    have a card, or they opted in before), and whether they did."""
+
+    offered: bool
+    keep: bool
+
+
+def history_choice(patron: User) -> HistoryChoice:
+    """The patron's reading-history setting as the account page and the API show it."""
+    card = card_of(patron)
+    keep = reading_history.keeps_history(patron.id)
+    offered = card is not None and (rules.history_offered() or card.keep_history)
+    return HistoryChoice(offered=offered, keep=keep)
+
+
+def set_keep_history(patron: User, keep: bool) -> HistoryChoice:
+    """Opt in to a "read before" list, or out (which forgets it); see ``loans.history``."""
+    reading_history.set_keep_history(patron, keep)
+    return history_choice(patron)
 
 
 def my_holds(patron: User, now: datetime | None = None) -> list[HoldView]:

@@ -15,7 +15,7 @@ from wtforms import SelectChoice
 from library import rules
 from library.blueprints import library as bp
 from library.circulation import services
-from library.circulation.forms import BorrowForm
+from library.circulation.forms import BorrowForm, HistoryForm
 from library.circulation.labels import HOLD_LABELS
 from library.loans.services import get_own_loan
 from media.catalogue.labels import KIND_LABELS
@@ -84,16 +84,35 @@ def place_hold(item_id: int) -> Any:
 def account() -> str:
     """ "Mein Konto": current loans (due date, return, renew) and reservations (position, wait)."""
     patron = require_user()
+    history = services.history_choice(patron)
     return render_template(
         "library/account.html",
         loans=services.my_loans(patron),
         holds=services.my_holds(patron),
-        past=services.my_past_loans(patron) if rules.keep_history() else [],
+        past=services.my_past_loans(patron) if history.keep else [],
+        history=history,
+        history_form=HistoryForm(formdata=None, keep=history.keep),
         action_form=EmptyForm(formdata=None),
         hold_labels=HOLD_LABELS,
         kind_labels=KIND_LABELS,
         renewals_max=rules.RENEWALS_MAX,
     )
+
+
+@bp.route("/library/account/history", methods=["POST"])
+@user_required
+def history() -> Any:
+    """Opt in to a "read before" list, or out (which forgets the list at once)."""
+    form = HistoryForm()
+    if not form.validate_on_submit():
+        raise Invalid(errors=form.errors)
+    keep = bool(form.keep.data)
+    services.set_keep_history(require_user(), keep)
+    if keep:
+        flash(_("From now on, what you return stays on your list."), "success")
+    else:
+        flash(_("Your list of borrowed media has been deleted and is no longer kept."), "success")
+    return redirect(url_for(".account"))
 
 
 @bp.route("/library/loans/<int:loan_id>/return", methods=["GET", "POST"])
