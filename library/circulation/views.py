@@ -16,7 +16,7 @@ from library import rules
 from library.blueprints import library as bp
 from library.circulation import services
 from library.circulation.forms import BorrowForm, HistoryForm
-from library.circulation.labels import HOLD_LABELS
+from library.circulation.labels import HOLD_LABELS, availability_words
 from library.loans.services import get_own_loan
 from media.catalogue.labels import KIND_LABELS
 from media.catalogue.views import register_item_action
@@ -49,6 +49,7 @@ def item(item_id: int) -> Any:
     return render_template(
         "library/item.html",
         view=view,
+        words=availability_words(view.availability),
         item=view.item,
         form=form,
         action_form=EmptyForm(formdata=None),

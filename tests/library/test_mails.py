@@ -54,7 +54,9 @@ def test_the_four_mails_in_the_patrons_language_and_berlin_time(
     assert "Tod am Deich" in confirmed.subject
 
     assert send_due_reminders(now=loan.due_at - timedelta(days=1)) == 1
-    assert_mail(mails(outbox, reader)["library_loan_due_soon"], locale=locale, when=due, words=words)
+    assert_mail(
+        mails(outbox, reader)["library_loan_due_soon"], locale=locale, when=due, words=words
+    )
 
     circulation.place_hold(waiting, item.id, now=clock.now)
     clock.advance(days=2)

@@ -233,7 +233,7 @@ def test_deleting_the_account_erases_lending_and_says_what_stays(
     assert [loan["item"]["id"] for loan in exported["loans"]] == [item_id]
 
     page = client.get("/account/delete").get_data(as_text=True)
-    assert "ohne Ihren Namen" in page
+    assert "ausgeliehen und vorgemerkt wurden – ohne Ihren Namen" in page
     resp = client.submit("/account/delete", {"password": PASSWORD, "confirm": "y"})
     assert resp.status_code == 302
     with app.app_context():
@@ -242,3 +242,75 @@ def test_deleting_the_account_erases_lending_and_says_what_stays(
         hold = db.session.execute(sa.select(Hold).where(Hold.item_id == item_id)).scalar_one()
         assert (hold.user_id, hold.state) == (next_in_line.id, HoldState.READY)
         assert hold.licence_id == licence_id
+
+
+# --- the opt-in on "Mein Konto" and in the API ---------------------------------------------------
+
+
+def test_the_account_page_offers_the_list_and_keeps_it_by_choice(
+    app: Flask, client, login, make_user, offered
+) -> None:
+    item_id, _ = item_with_licence(app, "Deichgraf")
+    user = make_user()
+    login(user)
+    assert "Schon gelesen" not in client.get("/library/account").get_data(as_text=True)  # no card
+    give_card(app, user)
+    page = client.get("/library/account").get_data(as_text=True)
+    assert "Schon gelesen" in page and 'name="keep"' in page and "checked" not in page
+
+    resp = client.submit("/library/account/history", {"keep": "y"})
+    assert resp.status_code == 302 and resp.location.endswith("/library/account")
+    client.submit(f"/library/media/{item_id}/loans", {"days": "7"})
+    with app.app_context():
+        loan_id = db.session.scalar(sa.select(Loan.id).where(Loan.item_id == item_id))
+    client.submit(f"/library/loans/{loan_id}/return")
+    page = client.get("/library/account").get_data(as_text=True)
+    assert "Deichgraf" in page and "checked" in page
+
+    client.submit("/library/account/history", {})  # unticked: forget
+    page = client.get("/library/account").get_data(as_text=True)
+    assert "Deichgraf" not in page and "gelöscht" in page
+    with app.app_context():
+        assert db.session.get(Loan, loan_id).user_id is None
+
+
+def test_the_page_is_silent_where_the_library_does_not_offer_it(
+    app: Flask, client, login, make_user
+) -> None:
+    user = make_user()
+    give_card(app, user)
+    login(user)
+    assert "Schon gelesen" not in client.get("/library/account").get_data(as_text=True)
+    resp = client.submit("/library/account/history", {"keep": "y"})
+    assert resp.status_code == 409 and "keine Leselisten" in resp.get_data(as_text=True)
+
+
+def test_the_history_api(app: Flask, client, make_user, api_token, offered) -> None:
+    with_card, without = make_user(), make_user()
+    give_card(app, with_card)
+    a, b = api_token(with_card), api_token(without)
+    assert client.get("/api/v1/me/loans/history", headers=a).json == {
+        "offered": True,
+        "keep": False,
+    }
+    resp = client.put("/api/v1/me/loans/history", json={"keep": True}, headers=a)
+    assert resp.status_code == 200 and resp.json["keep"] is True
+    resp = client.put("/api/v1/me/loans/history", json={"keep": "maybe"}, headers=a)
+    assert resp.status_code == 422
+    assert client.put("/api/v1/me/loans/history", json={}, headers=a).status_code == 422
+    resp = client.put("/api/v1/me/loans/history", json={"keep": True}, headers=b)
+    assert (resp.status_code, resp.json["code"]) == (409, "no_card")
+    assert client.get("/api/v1/me/loans/history", headers=b).json == {
+        "offered": False,
+        "keep": False,
+    }
+    offered.library_keep_history = False
+    resp = client.put("/api/v1/me/loans/history", json={"keep": True}, headers=a)
+    assert (resp.status_code, resp.json["code"]) == (409, "history_not_offered")
+    # Opted in before the library stopped: still offered, so the patron can opt out.
+    assert client.get("/api/v1/me/loans/history", headers=a).json == {
+        "offered": True,
+        "keep": False,
+    }
+    resp = client.put("/api/v1/me/loans/history", json={"keep": False}, headers=a)
+    assert resp.json == {"offered": False, "keep": False}
