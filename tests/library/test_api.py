@@ -47,6 +47,9 @@ def test_borrow_return_hold_round_trip(app: Flask, client, patron) -> None:
         "reserved": 0,
         "holds": 0,
         "expected_at": None,
+        "wait_days": None,
+        "summary": "1 von 1 verfügbar",
+        "queue_summary": None,
     }
     resp = client.post(f"/api/v1/media/{item_id}/loans", json={"days": 7}, headers=a)
     assert resp.status_code == 201, resp.json
