@@ -7,6 +7,8 @@ from flask import Flask
 import library.access.api  # the routes attach to the blueprints on import
 import library.access.views
 import library.circulation.api
+import library.circulation.calendar  # the personal feed's loan and hold dates
+import library.circulation.gdpr  # lending's export and erasure
 import library.circulation.staff_api
 import library.circulation.staff_views
 import library.circulation.views

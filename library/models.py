@@ -61,6 +61,9 @@ class LibraryCard(db.Model):
     issued_at: Mapped[datetime | None]
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     blocked_reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    # The patron's opt-in to a "read before" list: ended loans keep them (only where the
+    # library allows it, ``VHS_LIBRARY_KEEP_HISTORY``); off, a loan forgets its patron at its end.
+    keep_history: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     fees: Mapped[list[LibraryCardFee]] = relationship(
@@ -327,7 +330,8 @@ class Hold(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("media_items.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    # None once the hold ended: who waited for what is not kept (as for loans).
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     state: Mapped[HoldState] = mapped_column(enum_type(HoldState), default=HoldState.WAITING)
     # The queue's order: when the hold was placed (ties broken by id).
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -341,7 +345,7 @@ class Hold(db.Model):
     end_reason: Mapped[HoldEnd | None] = mapped_column(enum_type(HoldEnd))
 
     item: Mapped[MediaItem] = relationship()
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
     licence: Mapped[Licence | None] = relationship()
 
     __table_args__ = (
@@ -353,6 +357,7 @@ class Hold(db.Model):
             "(state = 'ended') = (ended_at IS NOT NULL AND end_reason IS NOT NULL)",
             name="ended",
         ),
+        sa.CheckConstraint("state = 'ended' OR user_id IS NOT NULL", name="open_has_patron"),
         # One open hold per patron and item.
         sa.Index(
             "uq_library_holds_open",

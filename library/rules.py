@@ -151,8 +151,9 @@ def max_holds() -> int:
     return int(current_app.config["VHS"].library_max_holds)
 
 
-def keep_history() -> bool:
-    """Whether an ended loan keeps its patron (``VHS_LIBRARY_KEEP_HISTORY``)."""
+def history_offered() -> bool:
+    """Whether patrons may opt in to keeping their ended loans, a "read before" list
+    (``VHS_LIBRARY_KEEP_HISTORY``); each patron decides for themselves (off by default)."""
     return bool(current_app.config["VHS"].library_keep_history)
 
 

@@ -2654,3 +2654,29 @@ EXPECTATIONS.update(
         ),
     }
 )
+
+
+# --- lending privacy (issue 12: the patron's opt-in to a "read before" list) -------------------
+# No id in the URL: a patron reaches only their own card's setting. Opting out always works for
+# a card holder; without a card the answer is 409 ``no_card``.
+EXPECTATIONS.update(
+    {
+        ("POST", "/library/account/history"): [
+            Case("user", ok=302, data=_with_own_card({}), note="opt out (with a card)"),
+            Case(
+                {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 409)},
+                data={},
+                note="no card",
+            ),
+        ],
+        ("GET", "/api/v1/me/loans/history"): "user",
+        ("PUT", "/api/v1/me/loans/history"): [
+            Case("user", data=_with_own_card({"keep": False}), note="opt out (with a card)"),
+            Case(
+                {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 409)},
+                data={"keep": False},
+                note="no card",
+            ),
+        ],
+    }
+)

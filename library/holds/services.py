@@ -103,10 +103,13 @@ def get_own_hold(patron: User, hold_id: int) -> Hold:
 
 
 def _end(hold: Hold, reason: HoldEnd, now: datetime) -> None:
+    """End a hold; it forgets its patron at once (who waited for what is not kept)."""
     hold.state = HoldState.ENDED
     hold.end_reason = reason
     hold.ended_at = now
     hold.licence_id = None
+    hold.user_id = None
+    hold.user = None
 
 
 def promote(item: MediaItem, now: datetime) -> list[Hold]:
@@ -124,7 +127,7 @@ def promote(item: MediaItem, now: datetime) -> list[Hold]:
         hold.licence_id = licence.id
         db.session.flush()
         promoted.append(hold)
-        if hold.user.email:
+        if hold.user is not None and hold.user.email:
             queue_mail(hold.user, "library_hold_ready", {"hold": hold, "item": item})
     return promoted
 
@@ -154,12 +157,13 @@ def expire_ready_holds(item: MediaItem, now: datetime) -> int:
     for hold in ready:
         licence = hold.licence
         if hold.ready_until is not None and hold.ready_until <= now:
+            patron = hold.user
             unreserve_copy(licence)
+            if patron is not None and patron.email:
+                queue_mail(patron, "library_hold_expired", {"hold": hold, "item": item})
             _end(hold, HoldEnd.EXPIRED, now)
             expired += 1
             changed = True
-            if hold.user.email:
-                queue_mail(hold.user, "library_hold_expired", {"hold": hold, "item": item})
         elif licence is not None and not is_usable(licence, now):
             unreserve_copy(licence)
             hold.state = HoldState.WAITING
@@ -279,6 +283,23 @@ def cancel_hold(patron: User, hold_id: int, now: datetime | None = None) -> Hold
     if was_ready:
         promote(item, now)
     return hold
+
+
+def cancel_all(patron_id: int, item: MediaItem, now: datetime) -> bool:
+    """Cancel the patron's open hold on the item (account erasure; the caller holds the
+    item's lock); whether a ready hold's copy came free (the caller hands it on)."""
+    hold = db.session.execute(
+        sa.select(Hold)
+        .where(Hold.user_id == patron_id, Hold.item_id == item.id, Hold.state.in_(OPEN_STATES))
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if hold is None:
+        return False
+    was_ready = hold.state is HoldState.READY
+    if was_ready:
+        unreserve_copy(hold.licence)
+    _end(hold, HoldEnd.CANCELLED, now)
+    return was_ready
 
 
 def claim_ready_hold(hold: Hold, now: datetime) -> None:

@@ -12,8 +12,9 @@ item's overdue loans first (:func:`close_overdue_loans`). Queries that count loa
 overdue ones (``due_at > now``), so an expired loan never grants access or blocks a slot even
 between the due time and its closing. Both paths run the same function, so they agree.
 
-**Privacy.** Unless ``VHS_LIBRARY_KEEP_HISTORY`` is on, an ended loan forgets its patron
-(``user_id`` NULL): the library keeps that a copy was lent, not who read what.
+**Privacy.** An ended loan forgets its patron (``user_id`` NULL) unless the patron opted in
+to a "read before" list where the library offers one (``library.loans.history``): the library
+keeps that a copy was lent, not who read what.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from library import rules
 from library.licences.providers import provider_for
 from library.licences.services import lock_item, release_copy, take_copy
 from library.licences.signals import announce_copies_freed
+from library.loans.history import keeps_history
 from library.models import Licence, Loan, LoanEnd
 from media.catalogue.services import require_staff
 from media.models import MediaItem
@@ -77,7 +79,7 @@ def current_loans(patron_id: int, now: datetime) -> list[Loan]:
 
 
 def past_loans(patron_id: int) -> list[Loan]:
-    """The patron's ended loans (kept only with ``VHS_LIBRARY_KEEP_HISTORY``), newest first."""
+    """The patron's ended loans (kept only when they opted in), newest first."""
     return list(
         db.session.execute(
             sa.select(Loan)
@@ -148,13 +150,14 @@ def checkout(
 # --- ending ----------------------------------------------------------------------------------
 
 
-def _end(loan: Loan, reason: LoanEnd, now: datetime) -> None:
-    """End an open loan and free its copy (the caller announces the freed copy)."""
+def _end(loan: Loan, reason: LoanEnd, now: datetime, *, forget: bool = False) -> None:
+    """End an open loan and free its copy (the caller announces the freed copy); it forgets
+    its patron unless they keep a history (``forget``: in any case)."""
     licence = release_copy(loan.licence)
     provider_for(licence).checkin(loan)
     loan.ended_at = now
     loan.end_reason = reason
-    if not rules.keep_history():
+    if forget or not keeps_history(loan.user_id):
         loan.user_id = None
 
 
@@ -210,6 +213,21 @@ def revoke_loan(actor: User, loan_id: int, now: datetime | None = None) -> Loan:
     audit(actor, "library.loan_revoked", loan, item=item.id, patron=patron_id)
     announce_copies_freed(item, now)
     return loan
+
+
+def return_all(patron_id: int, item: MediaItem, now: datetime) -> int:
+    """End the patron's open loans of the item, forgetting them (account erasure; the caller
+    holds the item's lock and announces the freed copies)."""
+    open_loans = list(
+        db.session.execute(
+            sa.select(Loan)
+            .where(Loan.user_id == patron_id, Loan.item_id == item.id, Loan.ended_at.is_(None))
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    for loan in open_loans:
+        _end(loan, LoanEnd.RETURNED, now, forget=True)
+    return len(open_loans)
 
 
 # --- renewing --------------------------------------------------------------------------------
