@@ -139,6 +139,14 @@ def dedicate(
             errors["group_id"] = [_l("This course has no dates yet.")]
         elif ends_at <= now:
             errors["group_id"] = [_l("This course is over.")]
+    if not errors and any(
+        d.group_type == key and d.group_id == group_id and is_running(d, now)
+        for d in licence.dedications
+    ):
+        raise Conflict(
+            _l("Copies of this licence are dedicated to this course already."),
+            code="dedication_exists",
+        )
     if not isinstance(copies, int) or not 1 <= copies <= licence.concurrency:
         errors["copies"] = [
             _l("Enter a whole number from %(lo)d to %(hi)d.", lo=1, hi=licence.concurrency)
@@ -155,14 +163,6 @@ def dedicate(
     if errors:
         raise Invalid(errors=errors)
     assert ends_at is not None and isinstance(group_id, int)
-    if any(
-        d.group_type == key and d.group_id == group_id and is_running(d, now)
-        for d in licence.dedications
-    ):
-        raise Conflict(
-            _l("Copies of this licence are dedicated to this course already."),
-            code="dedication_exists",
-        )
     dedication = LicenceDedication(
         licence_id=licence.id,
         group_type=key,
