@@ -12,6 +12,9 @@ import library.circulation.gdpr  # lending's export and erasure
 import library.circulation.staff_api
 import library.circulation.staff_views
 import library.circulation.views
+import library.dedications.api
+import library.dedications.jobs
+import library.dedications.staff_views
 import library.holds.jobs  # jobs register on import
 import library.holds.services  # holds answer copies_freed: a copy never sits idle
 import library.loans.jobs

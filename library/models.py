@@ -225,11 +225,15 @@ class LicenceDedication(db.Model):
     # Loans on these copies end by this time at the latest; afterwards they are general again.
     ends_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Open loans on these copies: moved with the loan rows under the licence's lock, like
+    # ``Licence.active_loans`` (which counts them too). Migration 0011.
+    active_loans: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
     licence: Mapped[Licence] = relationship(back_populates="dedications")
 
     __table_args__ = (
         sa.CheckConstraint("copies >= 1", name="copies"),
+        sa.CheckConstraint("active_loans >= 0 AND active_loans <= copies", name="active_loans"),
         sa.Index("ix_library_dedications_group", "group_type", "group_id"),
     )
 

@@ -2680,3 +2680,228 @@ EXPECTATIONS.update(
         ],
     }
 )
+
+
+# --- course reading lists and course-bound copies (courses/reading_lists, library/dedications) --
+# The list of a published course is public; changing it is for staff and the course's own
+# instructors (instructor B is refused on A's course, 403 not_instructor). Dedicating copies of
+# a licence to a course is for staff only.
+
+
+def _reading_medium(o: Objects, title: str) -> int:
+    from library.models import Licence
+    from media.models import PublicationState
+    from vhs.db import utcnow
+
+    item = MediaItem(
+        kind=MediaKind.EBOOK,
+        title=f"{title} ({o.role})",
+        state=PublicationState.PUBLISHED,
+        published_at=utcnow(),
+    )
+    db.session.add(item)
+    db.session.flush()
+    db.session.add(
+        Licence(item_id=item.id, concurrency=2, active_loans=0, reserved=0, max_loan_days=21)
+    )
+    db.session.flush()
+    return item.id
+
+
+@builds("reading_medium_id")
+def _reading_medium_id(o: Objects) -> int:
+    """A published medium with two free copies, on no list yet."""
+    return _reading_medium(o, "Matrix-Lektüre")
+
+
+def _reading_entry(course_id: int, o: Objects) -> tuple[int, int]:
+    from courses.reading_lists.models import CourseReadingItem
+
+    entry = CourseReadingItem(
+        course_id=course_id, item_id=_reading_medium(o, "Matrix-Liste"), note="", position=1
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return course_id, entry.id
+
+
+@builds("own_reading_entry")
+def _own_reading_entry(o: Objects) -> tuple[int, int]:
+    """(course, entry): an entry on a course the acting instructor/staff member teaches."""
+    return _reading_entry(o.taught_course_id, o)
+
+
+@builds("others_reading_entry")
+def _others_reading_entry(o: Objects) -> tuple[int, int]:
+    """(course, entry): an entry on instructor B's course."""
+    return _reading_entry(o.others_course_id, o)
+
+
+@builds("dedication_course_id")
+def _dedication_course_id(o: Objects) -> int:
+    """A published course whose sessions lie ahead."""
+    return _factories().new_course(title="Matrix-Kurslizenz", starts_in_days=3).id
+
+
+@builds("dedication_id")
+def _dedication_id(o: Objects) -> int:
+    """A running dedication of one copy to a course."""
+    from library.models import Licence, LicenceDedication
+    from vhs.db import utcnow
+
+    item_id = _reading_medium(o, "Matrix-Kurszuordnung")
+    licence_id = db.session.execute(
+        db.select(Licence.id).where(Licence.item_id == item_id)
+    ).scalar_one()
+    dedication = LicenceDedication(
+        licence_id=licence_id,
+        group_type="course",
+        group_id=o.dedication_course_id,
+        copies=1,
+        active_loans=0,
+        ends_at=utcnow().replace(year=utcnow().year + 1),
+    )
+    db.session.add(dedication)
+    db.session.flush()
+    return dedication.id
+
+
+def _reading(attr: str, suffix: str = "", api: bool = True) -> PathSpec:
+    """The list's URL (``attr``: a course id) or an entry's (``attr``: (course, entry))."""
+
+    def path(o: Objects) -> str:
+        value = getattr(o, attr)
+        base = "/api/v1/courses" if api else "/courses"
+        if isinstance(value, tuple):
+            return f"{base}/{value[0]}/reading-list/{value[1]}{suffix}"
+        return f"{base}/{value}/reading-list{suffix}"
+
+    return path
+
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/api/v1/courses/<int:course_id>/reading-list"): [
+            Case("public", path=_reading("published_course_id")),
+            Case(
+                _NOT_FOUND_BUT_STAFF,
+                path=_reading("draft_course_id"),
+                note="a draft",
+                foreign=course_code("draft_course_id"),
+            ),
+        ],
+        ("POST", "/api/v1/courses/<int:course_id>/reading-list"): [
+            Case(
+                "instructor",
+                ok=201,
+                path=_reading("taught_course_id"),
+                data=lambda o: {"item_id": o.reading_medium_id, "note": "bis Termin 3"},
+            ),
+            Case(
+                _OTHERS_COURSE,
+                ok=201,
+                path=_reading("others_course_id"),
+                data=lambda o: {"item_id": o.reading_medium_id},
+                note="instructor B on A's course",
+            ),
+        ],
+        ("PATCH", "/api/v1/courses/<int:course_id>/reading-list/<int:entry_id>"): [
+            Case("instructor", path=_reading("own_reading_entry"), data={"note": "neu"}),
+            Case(
+                _OTHERS_COURSE,
+                path=_reading("others_reading_entry"),
+                data={"note": "neu"},
+                note="instructor B on A's course",
+            ),
+        ],
+        ("DELETE", "/api/v1/courses/<int:course_id>/reading-list/<int:entry_id>"): [
+            Case("instructor", ok=204, path=_reading("own_reading_entry")),
+            Case(
+                _OTHERS_COURSE,
+                ok=204,
+                path=_reading("others_reading_entry"),
+                note="instructor B on A's course",
+            ),
+        ],
+        ("GET", "/courses/<int:course_id>/reading-list"): [
+            Case("instructor", path=_reading("taught_course_id", api=False), query={"q": "Matrix"}),
+            Case(
+                _OTHERS_COURSE,
+                path=_reading("others_course_id", api=False),
+                note="instructor B on A's course",
+            ),
+        ],
+        ("POST", "/courses/<int:course_id>/reading-list"): [
+            Case(
+                "instructor",
+                ok=302,
+                path=_reading("taught_course_id", api=False),
+                data=lambda o: {"item_id": str(o.reading_medium_id), "note": "Kapitel 1"},
+            ),
+            Case(
+                _OTHERS_COURSE,
+                ok=302,
+                path=_reading("others_course_id", api=False),
+                data=lambda o: {"item_id": str(o.reading_medium_id)},
+                note="instructor B on A's course",
+            ),
+        ],
+        ("POST", "/courses/<int:course_id>/reading-list/<int:entry_id>"): [
+            Case(
+                "instructor",
+                ok=302,
+                path=_reading("own_reading_entry", api=False),
+                data={"note": "neu", "position": "1"},
+            ),
+            Case(
+                _OTHERS_COURSE,
+                ok=302,
+                path=_reading("others_reading_entry", api=False),
+                data={"note": "neu", "position": "1"},
+                note="instructor B on A's course",
+            ),
+        ],
+        ("GET", "/courses/<int:course_id>/reading-list/<int:entry_id>/remove"): [
+            Case("instructor", path=_reading("own_reading_entry", "/remove", api=False)),
+            Case(
+                _OTHERS_COURSE,
+                path=_reading("others_reading_entry", "/remove", api=False),
+                note="instructor B on A's course",
+            ),
+        ],
+        ("POST", "/courses/<int:course_id>/reading-list/<int:entry_id>/remove"): [
+            Case("instructor", ok=302, path=_reading("own_reading_entry", "/remove", api=False)),
+            Case(
+                _OTHERS_COURSE,
+                ok=302,
+                path=_reading("others_reading_entry", "/remove", api=False),
+                note="instructor B on A's course",
+            ),
+        ],
+        # staff: copies of a licence for a course
+        ("GET", "/api/v1/staff/library/licences/<int:licence_id>/dedications"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/library/licences/{o.licence_id}/dedications"
+        ),
+        ("POST", "/api/v1/staff/library/licences/<int:licence_id>/dedications"): Case(
+            "staff",
+            ok=201,
+            path=lambda o: f"/api/v1/staff/library/licences/{o.licence_id}/dedications",
+            data=lambda o: {"group_id": o.dedication_course_id, "copies": 1},
+        ),
+        ("POST", "/api/v1/staff/library/dedications/<int:dedication_id>/end"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/library/dedications/{o.dedication_id}/end"
+        ),
+        ("GET", "/staff/library/licences/<int:licence_id>/dedications"): Case(
+            "staff", path=lambda o: f"/staff/library/licences/{o.licence_id}/dedications"
+        ),
+        ("POST", "/staff/library/licences/<int:licence_id>/dedications"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/library/licences/{o.licence_id}/dedications",
+            data=lambda o: {"group_id": str(o.dedication_course_id), "copies": "1"},
+        ),
+        ("POST", "/staff/library/dedications/<int:dedication_id>/end"): Case(
+            "staff", ok=302, path=lambda o: f"/staff/library/dedications/{o.dedication_id}/end"
+        ),
+    }
+)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 
 from library import rules
+from library.dedications.services import member_dedication
 from library.holds import services as holds
 from library.holds.queue import QueuePlace, expected_copy_at, place_in_queue
 from library.licences.availability import Copies, best_licence, copies_of, item_copies
@@ -38,8 +39,10 @@ def borrow(
 ) -> Loan:
     """Borrow an item for ``days`` (one of ``rules.LOAN_PERIODS``; default: the kind's period).
 
-    The patron's ready hold gives them the copy it kept; otherwise the best licence with a
-    free copy lends (``availability.selection_key``). Refusals (409 unless noted): the card's
+    The patron's ready hold gives them the copy it kept (a full-length loan, kept for them
+    alone); otherwise a copy dedicated to a group the patron belongs to (a course: the loan
+    ends with the course at the latest, ``library.dedications``); otherwise the best licence
+    with a free copy lends (``availability.selection_key``). Refusals (409 unless noted): the card's
     (``no_card``, ``card_applied``, ``card_blocked``, ``card_expired``, ``fee_unpaid``),
     ``already_on_loan``, ``loan_limit_reached``, ``not_lendable``, ``no_copies_available``;
     ``media_not_found`` (404); a period not offered (422).
@@ -67,6 +70,11 @@ def borrow(
     licences = licences_of(item.id)
     if not copies_of(licences, now).lendable:
         raise holds.not_lendable()
+    dedication = member_dedication(patron, licences, now)
+    if dedication is not None:
+        return loans.checkout(
+            patron, item, dedication.licence, days=days, now=now, dedication=dedication
+        )
     licence = best_licence(licences, now)
     if licence is None:
         raise no_copies()

@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from library import rules
-from library.licences.availability import best_licence, copies_of, is_usable
+from library.dedications.services import hand_back, member_dedication
+from library.licences.availability import best_licence, copies_of, free_copies_sql, is_usable
 from library.licences.services import licences_of, lock_item, reserve_copy, unreserve_copy
 from library.licences.signals import copies_freed
 from library.loans.services import close_overdue_loans, items_with_overdue_loans, open_loan
@@ -178,9 +179,11 @@ def expire_ready_holds(item: MediaItem, now: datetime) -> int:
 
 def refresh(item: MediaItem, now: datetime) -> None:
     """Bring an item up to date before answering about it (caller holds its lock): overdue
-    loans end, lapsed ready holds end, and the freed copies go to the queue."""
+    loans end, lapsed ready holds end, and the freed copies go to the queue — as do copies
+    whose dedication to a course ended by the clock."""
     close_overdue_loans(item, now)
     expire_ready_holds(item, now)
+    hand_back(item, now)
 
 
 def _stale_ready(now: datetime) -> Any:
@@ -200,7 +203,14 @@ def needs_refresh(item_id: int, now: datetime) -> bool:
         Loan.item_id == item_id, Loan.ended_at.is_(None), Loan.due_at <= now
     )
     stale = sa.select(Hold.id).where(Hold.item_id == item_id, _stale_ready(now))
-    return bool(db.session.execute(sa.select(sa.or_(overdue.exists(), stale.exists()))).scalar())
+    # A copy free while patrons wait: a dedication to a course ended by the clock alone.
+    idle = sa.and_(
+        sa.select(Licence.id).where(Licence.item_id == item_id, free_copies_sql(now) > 0).exists(),
+        sa.select(Hold.id).where(Hold.item_id == item_id, Hold.state == HoldState.WAITING).exists(),
+    )
+    return bool(
+        db.session.execute(sa.select(sa.or_(overdue.exists(), stale.exists(), idle))).scalar()
+    )
 
 
 def refresh_items(item_ids: list[int], now: datetime) -> None:
@@ -250,7 +260,7 @@ def place_hold(patron: User, item_id: int, now: datetime | None = None) -> Hold:
         raise Conflict(_l("You have borrowed this medium already."), code="already_on_loan")
     if open_hold(patron.id, item.id) is not None:
         raise Conflict(_l("You have reserved this medium already."), code="already_on_hold")
-    if copies.available > 0:
+    if copies.available > 0 or member_dedication(patron, licences_of(item.id), now) is not None:
         raise Conflict(
             _l("A copy is available now: you can borrow it straight away."),
             code="currently_available",

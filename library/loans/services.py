@@ -30,7 +30,7 @@ from library.licences.providers import provider_for
 from library.licences.services import lock_item, release_copy, take_copy
 from library.licences.signals import announce_copies_freed
 from library.loans.history import keeps_history
-from library.models import Licence, Loan, LoanEnd
+from library.models import Licence, LicenceDedication, Loan, LoanEnd
 from media.catalogue.services import require_staff
 from media.models import MediaItem
 from vhs.accounts.models import User
@@ -126,14 +126,21 @@ def checkout(
     days: int,
     now: datetime,
     reserved: bool = False,
+    dedication: LicenceDedication | None = None,
 ) -> Loan:
     """Lend a copy of ``licence`` to ``patron`` (caller holds the item's lock and has checked
-    who may borrow); ``reserved``: the copy kept for the patron's ready hold."""
-    licence = take_copy(licence, now, reserved=reserved)
-    granted = provider_for(licence).checkout(licence, patron, due_time(licence, days, now))
+    who may borrow); ``reserved``: the copy kept for the patron's ready hold; ``dedication``:
+    one of the copies kept for the patron's group (the loan ends with the group at the latest).
+    """
+    licence = take_copy(licence, now, reserved=reserved, dedication=dedication)
+    due = due_time(licence, days, now)
+    if dedication is not None:
+        due = min(due, dedication.ends_at)
+    granted = provider_for(licence).checkout(licence, patron, due)
     loan = Loan(
         item_id=item.id,
         licence_id=licence.id,
+        dedication_id=dedication.id if dedication is not None else None,
         user_id=patron.id,
         started_at=now,
         due_at=granted.due_at,
@@ -153,7 +160,7 @@ def checkout(
 def _end(loan: Loan, reason: LoanEnd, now: datetime, *, forget: bool = False) -> None:
     """End an open loan and free its copy (the caller announces the freed copy); it forgets
     its patron unless they keep a history (``forget``: in any case)."""
-    licence = release_copy(loan.licence)
+    licence = release_copy(loan.licence, loan.dedication_id)
     provider_for(licence).checkin(loan)
     loan.ended_at = now
     loan.end_reason = reason
@@ -202,17 +209,26 @@ def revoke_loan(actor: User, loan_id: int, now: datetime | None = None) -> Loan:
     loan = db.session.get(Loan, loan_id)
     if loan is None:
         raise NotFound(_l("This loan does not exist."), code="loan_not_found")
+    if not end_revoked(loan, now, actor=actor):
+        raise Conflict(_l("This loan has already ended."), code="loan_not_open")
+    return loan
+
+
+def end_revoked(loan: Loan, now: datetime, *, actor: User | None, **why: object) -> bool:
+    """End a loan as revoked, under its item's lock, and hand its copy on; audited. The caller
+    decided it may (staff, or the patron left the course of a course-bound loan). False when
+    the loan had ended already."""
     item = lock_item(loan.item_id)
     close_overdue_loans(item, now)
     db.session.refresh(loan)
     if loan.ended_at is not None:
-        raise Conflict(_l("This loan has already ended."), code="loan_not_open")
+        return False
     patron_id = loan.user_id
     _end(loan, LoanEnd.REVOKED, now)
     db.session.flush()
-    audit(actor, "library.loan_revoked", loan, item=item.id, patron=patron_id)
+    audit(actor, "library.loan_revoked", loan, item=item.id, patron=patron_id, **why)
     announce_copies_freed(item, now)
-    return loan
+    return True
 
 
 def return_all(patron_id: int, item: MediaItem, now: datetime) -> int:
@@ -259,6 +275,10 @@ def renew(loan: Loan, *, waiting: int, now: datetime) -> Loan:
         )
     licence = loan.licence
     wanted = due_time(licence, loan_days(loan), now)
+    if loan.dedication_id is not None:
+        dedication = db.session.get(LicenceDedication, loan.dedication_id)
+        if dedication is not None:  # a course-bound loan ends with the course at the latest
+            wanted = min(wanted, dedication.ends_at)
     if wanted <= loan.due_at:
         raise Conflict(
             _l("The licence of this medium does not allow a longer loan."),
