@@ -27,6 +27,9 @@ import courses.enrolment.views
 import courses.planning.api
 import courses.planning.session_views
 import courses.planning.views
+import courses.reading_lists.api
+import courses.reading_lists.groups
+import courses.reading_lists.views
 import courses.teaching.api
 import courses.teaching.views
 import courses.webinars.api

@@ -8,8 +8,8 @@ returned or expired — and waiting holds on a few hundred items whose copies ar
 Rows go in with one INSERT per 2,000, not as ORM objects one by one; the licences' counters
 (``active_loans``, ``checkouts_left``) are computed from the loans inserted, so every
 invariant the database guards holds (the CHECK constraints and triggers run on these rows as
-on any). Ended loans keep their patron only with ``VHS_LIBRARY_KEEP_HISTORY``, as the services
-do. The demo resident (``teilnehmer@vhs.example``) gets a card too, and
+on any). Ended loans have forgotten their patron, as the services make them forget unless a
+patron opted in to a reading history (nobody has in the demo). The demo resident (``teilnehmer@vhs.example``) gets a card too, and
 ``person1@example.org`` as many open loans as the limit allows ("a patron with many loans" of
 the benchmark). A second run finds the demo licences and adds nothing.
 """
@@ -164,7 +164,6 @@ def seed_lending(scale: int, rng: random.Random, context: dict[str, Any]) -> Non
     licences = _licences(rng, now)
     if not patrons or not licences:
         return
-    keep = rules.keep_history()
     max_loans = rules.max_loans()
     left = {lic["id"]: lic["checkouts_total"] for lic in licences}  # None: unmetered
     out = {lic["id"]: 0 for lic in licences}
@@ -228,7 +227,7 @@ def seed_lending(scale: int, rng: random.Random, context: dict[str, Any]) -> Non
             {
                 "item_id": lic["item_id"],
                 "licence_id": lic["id"],
-                "user_id": rng.choice(patrons) if keep else None,
+                "user_id": None,  # an ended loan forgets its patron (no demo patron opted in)
                 "started_at": started,
                 "due_at": due,
                 "renewals": 0,

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-import library.circulation.api  # the routes attach to the blueprints on import
+import library.access.api  # the routes attach to the blueprints on import
+import library.access.views
+import library.circulation.api
+import library.circulation.calendar  # the personal feed's loan and hold dates
+import library.circulation.gdpr  # lending's export and erasure
 import library.circulation.staff_api
 import library.circulation.staff_views
 import library.circulation.views
+import library.dedications.api
+import library.dedications.jobs
+import library.dedications.staff_views
 import library.demo  # the demo data (flask demo seed)
 import library.holds.jobs  # jobs register on import
 import library.holds.services  # holds answer copies_freed: a copy never sits idle

@@ -27,7 +27,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from media.models import MediaItem
+from media.models import MediaFile, MediaItem
 from vhs.accounts.models import User
 from vhs.db import db, enum_type, utcnow
 
@@ -61,6 +61,9 @@ class LibraryCard(db.Model):
     issued_at: Mapped[datetime | None]
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     blocked_reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    # The patron's opt-in to a "read before" list: ended loans keep them (only where the
+    # library allows it, ``VHS_LIBRARY_KEEP_HISTORY``); off, a loan forgets its patron at its end.
+    keep_history: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     fees: Mapped[list[LibraryCardFee]] = relationship(
@@ -222,11 +225,15 @@ class LicenceDedication(db.Model):
     # Loans on these copies end by this time at the latest; afterwards they are general again.
     ends_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Open loans on these copies: moved with the loan rows under the licence's lock, like
+    # ``Licence.active_loans`` (which counts them too). Migration 0011.
+    active_loans: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
     licence: Mapped[Licence] = relationship(back_populates="dedications")
 
     __table_args__ = (
         sa.CheckConstraint("copies >= 1", name="copies"),
+        sa.CheckConstraint("active_loans >= 0 AND active_loans <= copies", name="active_loans"),
         sa.Index("ix_library_dedications_group", "group_type", "group_id"),
     )
 
@@ -327,7 +334,8 @@ class Hold(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("media_items.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    # None once the hold ended: who waited for what is not kept (as for loans).
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     state: Mapped[HoldState] = mapped_column(enum_type(HoldState), default=HoldState.WAITING)
     # The queue's order: when the hold was placed (ties broken by id).
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -341,7 +349,7 @@ class Hold(db.Model):
     end_reason: Mapped[HoldEnd | None] = mapped_column(enum_type(HoldEnd))
 
     item: Mapped[MediaItem] = relationship()
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
     licence: Mapped[Licence | None] = relationship()
 
     __table_args__ = (
@@ -353,6 +361,7 @@ class Hold(db.Model):
             "(state = 'ended') = (ended_at IS NOT NULL AND end_reason IS NOT NULL)",
             name="ended",
         ),
+        sa.CheckConstraint("state = 'ended' OR user_id IS NOT NULL", name="open_has_patron"),
         # One open hold per patron and item.
         sa.Index(
             "uq_library_holds_open",
@@ -371,4 +380,39 @@ class Hold(db.Model):
             postgresql_where=sa.text("state <> 'ended'"),
         ),
         sa.Index("ix_library_holds_user", "user_id", "state"),
+    )
+
+
+# --- access: the watermark of downloaded EPUBs -----------------------------------------------
+
+
+class Watermark(db.Model):
+    """The code a loan's EPUB carries when downloaded, one per loan and file.
+
+    The code is random (``W-7K3M-Q9XD``), not the loan's id, so a file does not tell which
+    loan number to guess next; staff look it up to learn which loan a file comes from. The
+    patron is not stored here: they are known through the loan for as long as the loan knows
+    them (until it ends, unless ``VHS_LIBRARY_KEEP_HISTORY`` keeps ended loans' patrons).
+    """
+
+    __tablename__ = "library_watermarks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    loan_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("library_loans.id", ondelete="CASCADE"), index=True
+    )
+    file_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("media_files.id", ondelete="SET NULL")
+    )
+    first_downloaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_downloaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    downloads: Mapped[int] = mapped_column(default=1)
+
+    loan: Mapped[Loan] = relationship()
+    file: Mapped[MediaFile | None] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("loan_id", "file_id", name="uq_library_watermarks_loan_file"),
+        sa.CheckConstraint("downloads >= 1", name="downloads"),
     )

@@ -151,8 +151,9 @@ def max_holds() -> int:
     return int(current_app.config["VHS"].library_max_holds)
 
 
-def keep_history() -> bool:
-    """Whether an ended loan keeps its patron (``VHS_LIBRARY_KEEP_HISTORY``)."""
+def history_offered() -> bool:
+    """Whether patrons may opt in to keeping their ended loans, a "read before" list
+    (``VHS_LIBRARY_KEEP_HISTORY``); each patron decides for themselves (off by default)."""
     return bool(current_app.config["VHS"].library_keep_history)
 
 
@@ -176,3 +177,16 @@ EXTERNAL_ID_MAX = 200
 EXPIRING_WITHIN = timedelta(days=30)
 # The "buy another copy" report marks items with at least this many holds per lendable copy.
 HOLDS_PER_COPY_ALERT = 3
+
+
+# --- access: download and stream links, the EPUB watermark ------------------------------------
+
+
+def link_lifetime() -> timedelta:
+    """How long a signed download or stream link works (``VHS_LIBRARY_LINK_MINUTES``)."""
+    return timedelta(minutes=int(current_app.config["VHS"].library_link_minutes))
+
+
+def library_name() -> str:
+    """The library's name, as the watermark of a downloaded EPUB names it (``VHS_LIBRARY_NAME``)."""
+    return str(current_app.config["VHS"].library_name).strip()

@@ -2519,3 +2519,389 @@ EXPECTATIONS.update(
         ),
     }
 )
+
+
+# --- access: signed file links, the watermark lookup (issue 12: library/access) -----------------
+# A signed link works without login (reading apps, <audio>), so everyone who holds one is
+# served; a signed-in account holding someone else's link is refused (403), and nobody gets a
+# file of an ended loan (410). A loan's links are its patron's only (404 for anyone else's);
+# the watermark lookup is for staff.
+
+
+def _access_loan(o: Objects, user_id: int, title: str) -> tuple[int, int]:
+    """A published item with a stored PDF and a licence, borrowed by ``user_id``: (loan, file)."""
+    from library.models import Licence
+    from media.models import PublicationState
+    from vhs.db import utcnow
+
+    data = media_samples.pdf(title=f"{title} {o.role}")
+    sha256 = hashlib.sha256(data).hexdigest()
+    get_storage().put(file_key(sha256), io.BytesIO(data), content_type="application/pdf")
+    item = MediaItem(
+        kind=MediaKind.DOCUMENT,
+        title=f"{title} ({o.role})",
+        state=PublicationState.PUBLISHED,
+        published_at=utcnow(),
+    )
+    item.files.append(
+        MediaFile(
+            format=FileFormat.PDF, media_type="application/pdf", size_bytes=len(data), sha256=sha256
+        )
+    )
+    db.session.add(item)
+    db.session.flush()
+    db.session.add(
+        Licence(item_id=item.id, concurrency=1, active_loans=0, reserved=0, max_loan_days=21)
+    )
+    db.session.flush()
+    return _borrow(user_id, item.id), item.files[0].id
+
+
+def _file_link(user_id: int, loan_file: tuple[int, int]) -> str:
+    from library.access.links import Action, sign
+    from vhs.db import utcnow
+
+    return f"/library/files/{sign(*loan_file, user_id, Action.DOWNLOAD, utcnow())}"
+
+
+@builds("own_access_loan")
+def _own_access_loan(o: Objects) -> tuple[int, int]:
+    return _access_loan(o, o.account.id, "Matrix-Eigene-Datei")
+
+
+@builds("victim_access_loan")
+def _victim_access_loan(o: Objects) -> tuple[int, int]:
+    return _access_loan(o, o.victim.id, "Matrix-Fremde-Datei")
+
+
+@builds("own_file_link")
+def _own_file_link(o: Objects) -> str:
+    return _file_link(o.account.id, o.own_access_loan)
+
+
+@builds("victim_file_link")
+def _victim_file_link(o: Objects) -> str:
+    return _file_link(o.victim.id, o.victim_access_loan)
+
+
+@builds("ended_file_link")
+def _ended_file_link(o: Objects) -> str:
+    """A link of the account's loan, which has been returned since."""
+    from library.loans.services import return_loan
+
+    loan_file = _access_loan(o, o.account.id, "Matrix-Zurueckgegeben")
+    link = _file_link(o.account.id, loan_file)
+    return_loan(_user(o.account.id), loan_file[0])
+    return link
+
+
+@builds("watermark_code")
+def _watermark_code(o: Objects) -> str:
+    """The watermark of a download from the victim's loan."""
+    from library.access.services import new_code
+    from library.models import Watermark
+
+    loan_id, file_id = o.victim_access_loan
+    mark = Watermark(code=new_code(), loan_id=loan_id, file_id=file_id, downloads=1)
+    db.session.add(mark)
+    db.session.flush()
+    return mark.code
+
+
+def access_loan_of(attr: str) -> Foreign:
+    """What B's loan reveals: its id, the file's id and the item's title."""
+
+    def parts(o: Objects) -> list[int | str]:
+        from library.models import Loan
+
+        loan_id, file_id = getattr(o, attr)
+        return [loan_id, file_id, db.session.get(Loan, loan_id).item.title]
+
+    return parts
+
+
+_OTHERS_LINK = {"anonymous": 200, **dict.fromkeys(SIGNED_IN, 403)}
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/library/files/<token>"): [
+            Case("public", path=lambda o: o.own_file_link, check=_closed),
+            Case(
+                _OTHERS_LINK,
+                path=lambda o: o.victim_file_link,
+                note="someone else's link (anonymous: it is the victim's own)",
+                check=_closed,
+                foreign=access_loan_of("victim_access_loan"),
+            ),
+            Case(dict.fromkeys(ROLES, 410), path=lambda o: o.ended_file_link, note="returned"),
+            Case(dict.fromkeys(ROLES, 403), path="/library/files/forged.token", note="forged"),
+        ],
+        ("GET", "/api/v1/loans/<int:loan_id>/links"): [
+            Case("user", path=lambda o: f"/api/v1/loans/{o.own_access_loan[0]}/links"),
+            Case(
+                _NOT_OWN,
+                path=lambda o: f"/api/v1/loans/{o.victim_access_loan[0]}/links",
+                note="someone else's loan",
+                foreign=access_loan_of("victim_access_loan"),
+            ),
+        ],
+        ("GET", "/staff/library/watermarks"): "staff",
+        ("POST", "/staff/library/watermarks"): Case(
+            "staff", data=lambda o: {"code": o.watermark_code}
+        ),
+        ("GET", "/api/v1/staff/library/watermarks/<code>"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/library/watermarks/{o.watermark_code}"
+        ),
+    }
+)
+
+
+# --- lending privacy (issue 12: the patron's opt-in to a "read before" list) -------------------
+# No id in the URL: a patron reaches only their own card's setting. Opting out always works for
+# a card holder; without a card the answer is 409 ``no_card``.
+EXPECTATIONS.update(
+    {
+        ("POST", "/library/account/history"): [
+            Case("user", ok=302, data=_with_own_card({}), note="opt out (with a card)"),
+            Case(
+                {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 409)},
+                data={},
+                note="no card",
+            ),
+        ],
+        ("GET", "/api/v1/me/loans/history"): "user",
+        ("PUT", "/api/v1/me/loans/history"): [
+            Case("user", data=_with_own_card({"keep": False}), note="opt out (with a card)"),
+            Case(
+                {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 409)},
+                data={"keep": False},
+                note="no card",
+            ),
+        ],
+    }
+)
+
+
+# --- course reading lists and course-bound copies (courses/reading_lists, library/dedications) --
+# The list of a published course is public; changing it is for staff and the course's own
+# instructors (instructor B is refused on A's course, 403 not_instructor). Dedicating copies of
+# a licence to a course is for staff only.
+
+
+def _reading_medium(o: Objects, title: str) -> int:
+    from library.models import Licence
+    from media.models import PublicationState
+    from vhs.db import utcnow
+
+    item = MediaItem(
+        kind=MediaKind.EBOOK,
+        title=f"{title} ({o.role})",
+        state=PublicationState.PUBLISHED,
+        published_at=utcnow(),
+    )
+    db.session.add(item)
+    db.session.flush()
+    db.session.add(
+        Licence(item_id=item.id, concurrency=2, active_loans=0, reserved=0, max_loan_days=21)
+    )
+    db.session.flush()
+    return item.id
+
+
+@builds("reading_medium_id")
+def _reading_medium_id(o: Objects) -> int:
+    """A published medium with two free copies, on no list yet."""
+    return _reading_medium(o, "Matrix-Lektüre")
+
+
+def _reading_entry(course_id: int, o: Objects) -> tuple[int, int]:
+    from courses.reading_lists.models import CourseReadingItem
+
+    entry = CourseReadingItem(
+        course_id=course_id, item_id=_reading_medium(o, "Matrix-Liste"), note="", position=1
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return course_id, entry.id
+
+
+@builds("own_reading_entry")
+def _own_reading_entry(o: Objects) -> tuple[int, int]:
+    """(course, entry): an entry on a course the acting instructor/staff member teaches."""
+    return _reading_entry(o.taught_course_id, o)
+
+
+@builds("others_reading_entry")
+def _others_reading_entry(o: Objects) -> tuple[int, int]:
+    """(course, entry): an entry on instructor B's course."""
+    return _reading_entry(o.others_course_id, o)
+
+
+@builds("dedication_course_id")
+def _dedication_course_id(o: Objects) -> int:
+    """A published course whose sessions lie ahead."""
+    return _factories().new_course(title="Matrix-Kurslizenz", starts_in_days=3).id
+
+
+@builds("dedication_id")
+def _dedication_id(o: Objects) -> int:
+    """A running dedication of one copy to a course."""
+    from library.models import Licence, LicenceDedication
+    from vhs.db import utcnow
+
+    item_id = _reading_medium(o, "Matrix-Kurszuordnung")
+    licence_id = db.session.execute(
+        db.select(Licence.id).where(Licence.item_id == item_id)
+    ).scalar_one()
+    dedication = LicenceDedication(
+        licence_id=licence_id,
+        group_type="course",
+        group_id=o.dedication_course_id,
+        copies=1,
+        active_loans=0,
+        ends_at=utcnow().replace(year=utcnow().year + 1),
+    )
+    db.session.add(dedication)
+    db.session.flush()
+    return dedication.id
+
+
+def _reading(attr: str, suffix: str = "", api: bool = True) -> PathSpec:
+    """The list's URL (``attr``: a course id) or an entry's (``attr``: (course, entry))."""
+
+    def path(o: Objects) -> str:
+        value = getattr(o, attr)
+        base = "/api/v1/courses" if api else "/courses"
+        if isinstance(value, tuple):
+            return f"{base}/{value[0]}/reading-list/{value[1]}{suffix}"
+        return f"{base}/{value}/reading-list{suffix}"
+
+    return path
+
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/api/v1/courses/<int:course_id>/reading-list"): [
+            Case("public", path=_reading("published_course_id")),
+            Case(
+                _NOT_FOUND_BUT_STAFF,
+                path=_reading("draft_course_id"),
+                note="a draft",
+                foreign=course_code("draft_course_id"),
+            ),
+        ],
+        ("POST", "/api/v1/courses/<int:course_id>/reading-list"): [
+            Case(
+                "instructor",
+                ok=201,
+                path=_reading("taught_course_id"),
+                data=lambda o: {"item_id": o.reading_medium_id, "note": "bis Termin 3"},
+            ),
+            Case(
+                _OTHERS_COURSE,
+                ok=201,
+                path=_reading("others_course_id"),
+                data=lambda o: {"item_id": o.reading_medium_id},
+                note="instructor B on A's course",
+            ),
+        ],
+        ("PATCH", "/api/v1/courses/<int:course_id>/reading-list/<int:entry_id>"): [
+            Case("instructor", path=_reading("own_reading_entry"), data={"note": "neu"}),
+            Case(
+                _OTHERS_COURSE,
+                path=_reading("others_reading_entry"),
+                data={"note": "neu"},
+                note="instructor B on A's course",
+            ),
+        ],
+        ("DELETE", "/api/v1/courses/<int:course_id>/reading-list/<int:entry_id>"): [
+            Case("instructor", ok=204, path=_reading("own_reading_entry")),
+            Case(
+                _OTHERS_COURSE,
+                ok=204,
+                path=_reading("others_reading_entry"),
+                note="instructor B on A's course",
+            ),
+        ],
+        ("GET", "/courses/<int:course_id>/reading-list"): [
+            Case("instructor", path=_reading("taught_course_id", api=False), query={"q": "Matrix"}),
+            Case(
+                _OTHERS_COURSE,
+                path=_reading("others_course_id", api=False),
+                note="instructor B on A's course",
+            ),
+        ],
+        ("POST", "/courses/<int:course_id>/reading-list"): [
+            Case(
+                "instructor",
+                ok=302,
+                path=_reading("taught_course_id", api=False),
+                data=lambda o: {"item_id": str(o.reading_medium_id), "note": "Kapitel 1"},
+            ),
+            Case(
+                _OTHERS_COURSE,
+                ok=302,
+                path=_reading("others_course_id", api=False),
+                data=lambda o: {"item_id": str(o.reading_medium_id)},
+                note="instructor B on A's course",
+            ),
+        ],
+        ("POST", "/courses/<int:course_id>/reading-list/<int:entry_id>"): [
+            Case(
+                "instructor",
+                ok=302,
+                path=_reading("own_reading_entry", api=False),
+                data={"note": "neu", "position": "1"},
+            ),
+            Case(
+                _OTHERS_COURSE,
+                ok=302,
+                path=_reading("others_reading_entry", api=False),
+                data={"note": "neu", "position": "1"},
+                note="instructor B on A's course",
+            ),
+        ],
+        ("GET", "/courses/<int:course_id>/reading-list/<int:entry_id>/remove"): [
+            Case("instructor", path=_reading("own_reading_entry", "/remove", api=False)),
+            Case(
+                _OTHERS_COURSE,
+                path=_reading("others_reading_entry", "/remove", api=False),
+                note="instructor B on A's course",
+            ),
+        ],
+        ("POST", "/courses/<int:course_id>/reading-list/<int:entry_id>/remove"): [
+            Case("instructor", ok=302, path=_reading("own_reading_entry", "/remove", api=False)),
+            Case(
+                _OTHERS_COURSE,
+                ok=302,
+                path=_reading("others_reading_entry", "/remove", api=False),
+                note="instructor B on A's course",
+            ),
+        ],
+        # staff: copies of a licence for a course
+        ("GET", "/api/v1/staff/library/licences/<int:licence_id>/dedications"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/library/licences/{o.licence_id}/dedications"
+        ),
+        ("POST", "/api/v1/staff/library/licences/<int:licence_id>/dedications"): Case(
+            "staff",
+            ok=201,
+            path=lambda o: f"/api/v1/staff/library/licences/{o.licence_id}/dedications",
+            data=lambda o: {"group_id": o.dedication_course_id, "copies": 1},
+        ),
+        ("POST", "/api/v1/staff/library/dedications/<int:dedication_id>/end"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/library/dedications/{o.dedication_id}/end"
+        ),
+        ("GET", "/staff/library/licences/<int:licence_id>/dedications"): Case(
+            "staff", path=lambda o: f"/staff/library/licences/{o.licence_id}/dedications"
+        ),
+        ("POST", "/staff/library/licences/<int:licence_id>/dedications"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/library/licences/{o.licence_id}/dedications",
+            data=lambda o: {"group_id": str(o.dedication_course_id), "copies": "1"},
+        ),
+        ("POST", "/staff/library/dedications/<int:dedication_id>/end"): Case(
+            "staff", ok=302, path=lambda o: f"/staff/library/dedications/{o.dedication_id}/end"
+        ),
+    }
+)

@@ -136,6 +136,10 @@ class Settings:
     library_hold_pickup_hours: int = 48
     # Keep ended loans with their patron (for a "read before" list); off: forgotten at return.
     library_keep_history: bool = False
+    # Downloads and streams of a loan's files (library/access): how long a signed link works,
+    # in minutes, and the library's name in the watermark of an EPUB.
+    library_link_minutes: int = 15
+    library_name: str = "Stadtbibliothek Iserlohn"
     media_import_max_mb: int = 100  # a file of records (MARC, MARCXML, ONIX, CSV) staff upload
     media_import_files_max_mb: int = 2048  # a ZIP of media files that goes with it
     # Without Celery: run an uploaded import in a thread of the web process (else cron only).
@@ -313,6 +317,8 @@ LIBRARY_CARD_FEE_CENTS_MAX = 100_000
 LIBRARY_LOAN_DAYS_LIMIT = 366
 LIBRARY_LIMIT_MAX = 1000  # loans or holds per patron
 LIBRARY_PICKUP_HOURS_LIMIT = 30 * 24
+LIBRARY_LINK_MINUTES_LIMIT = 24 * 60  # a signed download link lives a day at most
+LIBRARY_NAME_MAX = 200
 
 
 def library_problems(settings: Settings) -> list[str]:
@@ -344,6 +350,10 @@ def library_problems(settings: Settings) -> list[str]:
         problems.append(
             f"set VHS_LIBRARY_HOLD_PICKUP_HOURS between 1 and {LIBRARY_PICKUP_HOURS_LIMIT}"
         )
+    if not 1 <= settings.library_link_minutes <= LIBRARY_LINK_MINUTES_LIMIT:
+        problems.append(f"set VHS_LIBRARY_LINK_MINUTES between 1 and {LIBRARY_LINK_MINUTES_LIMIT}")
+    if not settings.library_name.strip() or len(settings.library_name) > LIBRARY_NAME_MAX:
+        problems.append(f"set VHS_LIBRARY_NAME to a name of 1 to {LIBRARY_NAME_MAX} characters")
     return problems
 
 

@@ -11,6 +11,8 @@ from library.circulation import services
 from library.circulation.schemas import (
     AvailabilitySchema,
     BorrowSchema,
+    HistoryInSchema,
+    HistoryOutSchema,
     HoldOutSchema,
     LoanHistoryArgsSchema,
     LoanOutSchema,
@@ -98,7 +100,7 @@ class MyLoans(MethodView):
     @problems(bp, 401, 422, 503)
     def get(self, args: dict[str, Any]) -> list[Loan]:
         """One's current loans, due soonest first; `ended=true`: the ended loans kept (only
-        with VHS_LIBRARY_KEEP_HISTORY; none otherwise)."""
+        when the patron opted in to a "read before" list; none otherwise)."""
         patron = require_user()
         if args.get("ended"):
             return services.my_past_loans(patron)
@@ -113,3 +115,23 @@ class MyHolds(MethodView):
     def get(self) -> list[services.HoldView]:
         """One's waiting and ready holds with position, queue length and expected wait."""
         return services.my_holds(require_user())
+
+
+@bp.route("/me/loans/history")
+class MyHistory(MethodView):
+    @user_required
+    @bp.response(200, HistoryOutSchema)
+    @problems(bp, 401, 503)
+    def get(self) -> services.HistoryChoice:
+        """Whether one's ended loans are kept as a "read before" list (off by default; only
+        where the library offers it)."""
+        return services.history_choice(require_user())
+
+    @user_required
+    @bp.arguments(HistoryInSchema)
+    @bp.response(200, HistoryOutSchema)
+    @problems(bp, 401, 409, 422, 503)
+    def put(self, args: dict[str, Any]) -> services.HistoryChoice:
+        """Opt in to the list (`history_not_offered`, `no_card`) or out; opting out deletes
+        the list kept so far."""
+        return services.set_keep_history(require_user(), args["keep"])

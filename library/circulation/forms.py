@@ -1,10 +1,11 @@
-"""Patron forms: the loan period to borrow for (the choices come from ``library.rules``)."""
+"""Patron forms: the loan period to borrow for (the choices come from ``library.rules``); the
+opt-in to a reading history."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField
+from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
 from library import rules
@@ -23,3 +24,9 @@ class BorrowForm(FlaskForm):
     def chosen_days(self) -> int | None:
         """The period chosen, or None for the default."""
         return int(self.days.data) if self.days.data else None
+
+
+class HistoryForm(FlaskForm):
+    """Keep my ended loans as a "read before" list (unticked: forget them)."""
+
+    keep = BooleanField(_l("Keep a list of the media I have borrowed"))

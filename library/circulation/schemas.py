@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from library import rules
+from library.circulation.labels import availability_words
 from library.models import HoldEnd, HoldState, LoanEnd
 from media.catalogue.schemas import StrictSchema
 from media.models import MediaKind
@@ -87,6 +88,25 @@ class AvailabilitySchema(Schema):
         required=True,
         metadata={"description": "When a hold placed now can expect a copy (an estimate)."},
     )
+    wait_days = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The expected wait of a hold placed now, in whole days."},
+    )
+    summary = fields.Function(
+        lambda offer: availability_words(offer).copies,
+        required=True,
+        metadata={"description": 'In words, in the asked language: "2 von 3 verfügbar".'},
+    )
+    queue_summary = fields.Function(
+        lambda offer: availability_words(offer).queue,
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": 'The queue and wait in words ("3 Vormerkungen, ca. 4 Wochen '
+            'Wartezeit"); null while a copy is free.'
+        },
+    )
 
 
 class LoanHistoryArgsSchema(StrictSchema):
@@ -96,3 +116,21 @@ class LoanHistoryArgsSchema(StrictSchema):
         load_default=False,
         metadata={"description": 'The ended loans kept for a "read before" list instead.'},
     )
+
+
+class HistoryInSchema(StrictSchema):
+    """The patron's choice about a "read before" list."""
+
+    keep = fields.Boolean(
+        required=True,
+        metadata={"description": "Keep ended loans as a list; false also deletes the list."},
+    )
+
+
+class HistoryOutSchema(Schema):
+    """Whether a "read before" list can be kept, and whether it is."""
+
+    offered = fields.Boolean(
+        required=True, metadata={"description": "The library offers the list to this patron."}
+    )
+    keep = fields.Boolean(required=True)

@@ -9,20 +9,23 @@ row lock, so an answer never rests on a loan that has run out.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from library import rules
+from library.dedications.services import member_dedication
 from library.holds import services as holds
 from library.holds.queue import QueuePlace, expected_copy_at, place_in_queue
 from library.licences.availability import Copies, best_licence, copies_of, item_copies
 from library.licences.services import licences_of, lock_item, no_copies
+from library.loans import history as reading_history
 from library.loans import services as loans
 from library.models import Hold, Loan
-from library.patrons.eligibility import require_borrower
+from library.patrons.eligibility import card_of, require_borrower
 from media.models import MediaItem, PublicationState
 from vhs.accounts.models import User
 from vhs.db import db, utcnow
@@ -37,8 +40,10 @@ def borrow(
 ) -> Loan:
     """Borrow an item for ``days`` (one of ``rules.LOAN_PERIODS``; default: the kind's period).
 
-    The patron's ready hold gives them the copy it kept; otherwise the best licence with a
-    free copy lends (``availability.selection_key``). Refusals (409 unless noted): the card's
+    The patron's ready hold gives them the copy it kept (a full-length loan, kept for them
+    alone); otherwise a copy dedicated to a group the patron belongs to (a course: the loan
+    ends with the course at the latest, ``library.dedications``); otherwise the best licence
+    with a free copy lends (``availability.selection_key``). Refusals (409 unless noted): the card's
     (``no_card``, ``card_applied``, ``card_blocked``, ``card_expired``, ``fee_unpaid``),
     ``already_on_loan``, ``loan_limit_reached``, ``not_lendable``, ``no_copies_available``;
     ``media_not_found`` (404); a period not offered (422).
@@ -67,6 +72,11 @@ def borrow(
     licences = licences_of(item.id)
     if not copies_of(licences, now).lendable:
         raise holds.not_lendable()
+    dedication = member_dedication(patron, licences, now)
+    if dedication is not None:
+        return loans.checkout(
+            patron, item, dedication.licence, days=days, now=now, dedication=dedication
+        )
     licence = best_licence(licences, now)
     if licence is None:
         raise no_copies()
@@ -102,12 +112,41 @@ def cancel_hold(patron: User, hold_id: int, now: datetime | None = None) -> Hold
 
 
 @dataclass(frozen=True)
+class Wait:
+    """An expected wait as people say it: days under two weeks, whole weeks otherwise."""
+
+    days: int  # whole days, rounded up (at least 1)
+    weeks: int | None  # rounded to the nearest week from two weeks on; None: say the days
+
+
+# Below this, a wait is said in days ("ca. 10 Tage"); from it on in weeks ("ca. 4 Wochen").
+WAIT_IN_WEEKS_FROM = timedelta(days=14)
+
+
+def expected_wait(expected_at: datetime | None, now: datetime) -> Wait | None:
+    """How long a hold placed now waits for a copy, rounded for people (None: no estimate)."""
+    if expected_at is None:
+        return None
+    span = max(expected_at - now, timedelta(0))
+    days = max(math.ceil(span / timedelta(days=1)), 1)
+    if span < WAIT_IN_WEEKS_FROM:
+        return Wait(days=days, weeks=None)
+    return Wait(days=days, weeks=max(round(span / timedelta(weeks=1)), 2))
+
+
+@dataclass(frozen=True)
 class Availability:
     """An item's copies and queue now, and when a new hold could expect a copy."""
 
     copies: Copies
     holds: int
     expected_at: datetime | None  # for a hold placed now; None without a queue to wait in
+    wait: Wait | None = None  # the same, as a rounded wait from now
+
+    @property
+    def wait_days(self) -> int | None:
+        """The expected wait in whole days (None: no estimate)."""
+        return self.wait.days if self.wait is not None else None
 
 
 def availability(item_id: int, now: datetime | None = None) -> Availability:
@@ -126,7 +165,9 @@ def availability(item_id: int, now: datetime | None = None) -> Availability:
     expected = None
     if copies.lendable and copies.available == 0:
         expected = expected_copy_at(item, waiting + 1, now)
-    return Availability(copies=copies, holds=waiting, expected_at=expected)
+    return Availability(
+        copies=copies, holds=waiting, expected_at=expected, wait=expected_wait(expected, now)
+    )
 
 
 @dataclass(frozen=True)
@@ -145,8 +186,31 @@ def my_loans(patron: User, now: datetime | None = None) -> list[Loan]:
 
 
 def my_past_loans(patron: User) -> list[Loan]:
-    """The patron's "read before" list (empty unless ``VHS_LIBRARY_KEEP_HISTORY``)."""
+    """The patron's "read before" list (empty unless they opted in)."""
     return loans.past_loans(patron.id)
+
+
+@dataclass(frozen=True)
+class HistoryChoice:
+    """Whether the patron can opt in to a "read before" list (the library offers it and they
+    have a card, or they opted in before), and whether they did."""
+
+    offered: bool
+    keep: bool
+
+
+def history_choice(patron: User) -> HistoryChoice:
+    """The patron's reading-history setting as the account page and the API show it."""
+    card = card_of(patron)
+    keep = reading_history.keeps_history(patron.id)
+    offered = card is not None and (rules.history_offered() or card.keep_history)
+    return HistoryChoice(offered=offered, keep=keep)
+
+
+def set_keep_history(patron: User, keep: bool) -> HistoryChoice:
+    """Opt in to a "read before" list, or out (which forgets it); see ``loans.history``."""
+    reading_history.set_keep_history(patron, keep)
+    return history_choice(patron)
 
 
 def my_holds(patron: User, now: datetime | None = None) -> list[HoldView]:
@@ -160,7 +224,7 @@ def _open_holds(patron: User, now: datetime) -> list[HoldView]:
     rows = db.session.execute(
         db.select(Hold)
         .where(Hold.user_id == patron.id, Hold.state.in_(holds.OPEN_STATES))
-        .options(selectinload(Hold.item))
+        .options(joinedload(Hold.item))
         .order_by(Hold.state, Hold.placed_at, Hold.id)  # 'ready' sorts before 'waiting'
     ).scalars()
     return [HoldView(hold=h, place=place_in_queue(h, now)) for h in rows]
@@ -168,11 +232,10 @@ def _open_holds(patron: User, now: datetime) -> list[HoldView]:
 
 @dataclass(frozen=True)
 class Account:
-    """ "Mein Konto": current loans, open holds, and the kept history (if any)."""
+    """ "Mein Konto": current loans and open holds."""
 
     loans: list[Loan]
     holds: list[HoldView]
-    past: list[Loan]
 
 
 def my_account(patron: User, now: datetime | None = None) -> Account:
@@ -181,9 +244,8 @@ def my_account(patron: User, now: datetime | None = None) -> Account:
     now = now or utcnow()
     holds.refresh_patron(patron, now)
     return Account(
-        loans=loans.current_loans(patron.id, now),
+        loans=loans.current_loans(patron.id, now, with_files=True),  # the page links them
         holds=_open_holds(patron, now),
-        past=loans.past_loans(patron.id) if rules.keep_history() else [],
     )
 
 

@@ -13,10 +13,12 @@ from flask_babel import ngettext
 from wtforms import SelectChoice
 
 from library import rules
+from library.access.labels import file_facts, link_label
+from library.access.services import links_of_loans
 from library.blueprints import library as bp
 from library.circulation import services
-from library.circulation.forms import BorrowForm
-from library.circulation.labels import HOLD_LABELS
+from library.circulation.forms import BorrowForm, HistoryForm
+from library.circulation.labels import HOLD_LABELS, availability_words
 from library.loans.services import get_own_loan
 from media.catalogue.labels import KIND_LABELS
 from media.catalogue.views import register_item_action
@@ -49,6 +51,7 @@ def item(item_id: int) -> Any:
     return render_template(
         "library/item.html",
         view=view,
+        words=availability_words(view.availability),
         item=view.item,
         form=form,
         action_form=EmptyForm(formdata=None),
@@ -81,19 +84,45 @@ def place_hold(item_id: int) -> Any:
 
 @bp.route("/library/account")
 @user_required
-def account() -> str:
-    """ "Mein Konto": current loans (due date, return, renew) and reservations (position, wait)."""
-    account = services.my_account(require_user())
-    return render_template(
+def account() -> Any:
+    """ "Mein Konto": current loans (due date, files, return, renew) and reservations (position,
+    wait). The file links are signed afresh at every view, so the page is never stored."""
+    patron = require_user()
+    account = services.my_account(patron)  # brought up to date once, for loans and holds
+    history = services.history_choice(patron)
+    page = render_template(
         "library/account.html",
         loans=account.loans,
+        links=links_of_loans(account.loans),
+        link_label=link_label,
+        file_facts=file_facts,
+        link_minutes=int(rules.link_lifetime().total_seconds() // 60),
         holds=account.holds,
-        past=account.past,
+        past=services.my_past_loans(patron) if history.keep else [],
+        history=history,
+        history_form=HistoryForm(formdata=None, keep=history.keep),
         action_form=EmptyForm(formdata=None),
         hold_labels=HOLD_LABELS,
         kind_labels=KIND_LABELS,
         renewals_max=rules.RENEWALS_MAX,
     )
+    return page, 200, {"Cache-Control": "private, no-store"}
+
+
+@bp.route("/library/account/history", methods=["POST"])
+@user_required
+def history() -> Any:
+    """Opt in to a "read before" list, or out (which forgets the list at once)."""
+    form = HistoryForm()
+    if not form.validate_on_submit():
+        raise Invalid(errors=form.errors)
+    keep = bool(form.keep.data)
+    services.set_keep_history(require_user(), keep)
+    if keep:
+        flash(_("From now on, what you return stays on your list."), "success")
+    else:
+        flash(_("Your list of borrowed media has been deleted and is no longer kept."), "success")
+    return redirect(url_for(".account"))
 
 
 @bp.route("/library/loans/<int:loan_id>/return", methods=["GET", "POST"])

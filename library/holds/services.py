@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from library import rules
-from library.licences.availability import best_licence, copies_of, is_usable
+from library.dedications.services import hand_back, member_dedication
+from library.licences.availability import best_licence, copies_of, free_copies_sql, is_usable
 from library.licences.services import licences_of, lock_item, reserve_copy, unreserve_copy
 from library.licences.signals import copies_freed
 from library.loans.services import close_overdue_loans, open_loan, overdue_items
@@ -103,10 +104,13 @@ def get_own_hold(patron: User, hold_id: int) -> Hold:
 
 
 def _end(hold: Hold, reason: HoldEnd, now: datetime) -> None:
+    """End a hold; it forgets its patron at once (who waited for what is not kept)."""
     hold.state = HoldState.ENDED
     hold.end_reason = reason
     hold.ended_at = now
     hold.licence_id = None
+    hold.user_id = None
+    hold.user = None
 
 
 def promote(item: MediaItem, now: datetime) -> list[Hold]:
@@ -127,7 +131,7 @@ def promote(item: MediaItem, now: datetime) -> list[Hold]:
         hold.licence_id = licence.id
         db.session.flush()
         promoted.append(hold)
-        if hold.user.email:
+        if hold.user is not None and hold.user.email:
             queue_mail(hold.user, "library_hold_ready", {"hold": hold, "item": item})
         hold = first_waiting(item.id)
     return promoted
@@ -158,12 +162,13 @@ def expire_ready_holds(item: MediaItem, now: datetime) -> int:
     for hold in ready:
         licence = hold.licence
         if hold.ready_until is not None and hold.ready_until <= now:
+            patron = hold.user
             unreserve_copy(licence)
+            if patron is not None and patron.email:
+                queue_mail(patron, "library_hold_expired", {"hold": hold, "item": item})
             _end(hold, HoldEnd.EXPIRED, now)
             expired += 1
             changed = True
-            if hold.user.email:
-                queue_mail(hold.user, "library_hold_expired", {"hold": hold, "item": item})
         elif licence is not None and not is_usable(licence, now):
             unreserve_copy(licence)
             hold.state = HoldState.WAITING
@@ -178,9 +183,11 @@ def expire_ready_holds(item: MediaItem, now: datetime) -> int:
 
 def refresh(item: MediaItem, now: datetime) -> None:
     """Bring an item up to date before answering about it (caller holds its lock): overdue
-    loans end, lapsed ready holds end, and the freed copies go to the queue."""
+    loans end, lapsed ready holds end, and the freed copies go to the queue — as do copies
+    whose dedication to a course ended by the clock."""
     close_overdue_loans(item, now)
     expire_ready_holds(item, now)
+    hand_back(item, now)
 
 
 def _stale_ready(now: datetime) -> Any:
@@ -200,7 +207,14 @@ def needs_refresh(item_id: int, now: datetime) -> bool:
         Loan.item_id == item_id, Loan.ended_at.is_(None), Loan.due_at <= now
     )
     stale = sa.select(Hold.id).where(Hold.item_id == item_id, _stale_ready(now))
-    return bool(db.session.execute(sa.select(sa.or_(overdue.exists(), stale.exists()))).scalar())
+    # A copy free while patrons wait: a dedication to a course ended by the clock alone.
+    idle = sa.and_(
+        sa.select(Licence.id).where(Licence.item_id == item_id, free_copies_sql(now) > 0).exists(),
+        sa.select(Hold.id).where(Hold.item_id == item_id, Hold.state == HoldState.WAITING).exists(),
+    )
+    return bool(
+        db.session.execute(sa.select(sa.or_(overdue.exists(), stale.exists(), idle))).scalar()
+    )
 
 
 def refresh_items(item_ids: list[int], now: datetime) -> None:
@@ -250,7 +264,7 @@ def place_hold(patron: User, item_id: int, now: datetime | None = None) -> Hold:
         raise Conflict(_l("You have borrowed this medium already."), code="already_on_loan")
     if open_hold(patron.id, item.id) is not None:
         raise Conflict(_l("You have reserved this medium already."), code="already_on_hold")
-    if copies.available > 0:
+    if copies.available > 0 or member_dedication(patron, licences_of(item.id), now) is not None:
         raise Conflict(
             _l("A copy is available now: you can borrow it straight away."),
             code="currently_available",
@@ -283,6 +297,23 @@ def cancel_hold(patron: User, hold_id: int, now: datetime | None = None) -> Hold
     if was_ready:
         promote(item, now)
     return hold
+
+
+def cancel_all(patron_id: int, item: MediaItem, now: datetime) -> bool:
+    """Cancel the patron's open hold on the item (account erasure; the caller holds the
+    item's lock); whether a ready hold's copy came free (the caller hands it on)."""
+    hold = db.session.execute(
+        sa.select(Hold)
+        .where(Hold.user_id == patron_id, Hold.item_id == item.id, Hold.state.in_(OPEN_STATES))
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if hold is None:
+        return False
+    was_ready = hold.state is HoldState.READY
+    if was_ready:
+        unreserve_copy(hold.licence)
+    _end(hold, HoldEnd.CANCELLED, now)
+    return was_ready
 
 
 def claim_ready_hold(hold: Hold, now: datetime) -> None:

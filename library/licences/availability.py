@@ -16,6 +16,19 @@ take a checkout when its patron borrows it (a CHECK keeps ``reserved <= checkout
 The constraints (``active_loans + reserved <= concurrency``, ``reserved <= checkouts_left``)
 keep the result at 0 or above.
 
+**Dedicated copies** (``LicenceDedication``: copies of a licence set aside for a closed group,
+a course, until its ``ends_at``) are counted apart. While a dedication runs, the copies it
+keeps that are not lent to a member (``copies − active_loans`` of the dedication) are not free
+for anyone else::
+
+    free = min(concurrency − active_loans, checkouts_left) − reserved − Σ idle dedicated copies
+
+(the licence's ``active_loans`` counts general and dedicated loans alike, so a dedicated copy
+out on loan is already gone from ``concurrency − active_loans``). A member of the group takes
+one of its idle copies (:func:`dedicated_free`). Once ``ends_at`` has passed the dedication
+counts no more, and its copies are general again (its loans ended by then: they are due at
+``ends_at`` at the latest).
+
 The formula exists twice, as Python (:func:`free_copies`, for the licence rows a service has
 locked) and as SQL (:func:`free_copies_sql`, for the catalogue's "available now" filter and
 the reports); ``tests/library/licences/test_availability.py`` holds the two equal on random
@@ -37,7 +50,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from library.models import Licence
+from library.models import Licence, LicenceDedication
 from media.models import MediaItem
 from vhs.db import db
 
@@ -59,14 +72,37 @@ def lendable_copies(licence: Licence, now: datetime) -> int:
     return min(licence.concurrency, licence.active_loans + licence.checkouts_left)
 
 
+def is_running(dedication: LicenceDedication, now: datetime) -> bool:
+    """Whether the dedication still keeps its copies for its group."""
+    return dedication.ends_at > now
+
+
+def dedicated_idle(licence: Licence, now: datetime) -> int:
+    """Copies kept for groups whose dedication runs and that no member has borrowed."""
+    return sum(max(d.copies - d.active_loans, 0) for d in licence.dedications if is_running(d, now))
+
+
+def _room(licence: Licence) -> int:
+    """Copies the licence could still lend, before reservations and dedications."""
+    room = licence.concurrency - licence.active_loans
+    if licence.checkouts_left is not None:
+        room = min(room, licence.checkouts_left)
+    return room - licence.reserved
+
+
 def free_copies(licence: Licence, now: datetime) -> int:
-    """Copies the licence can lend now to anyone (reserved copies are not free)."""
+    """Copies the licence can lend now to anyone (reserved and dedicated copies are not)."""
     if not is_usable(licence, now):
         return 0
-    free = licence.concurrency - licence.active_loans
-    if licence.checkouts_left is not None:
-        free = min(free, licence.checkouts_left)
-    return max(free - licence.reserved, 0)
+    return max(_room(licence) - dedicated_idle(licence, now), 0)
+
+
+def dedicated_free(dedication: LicenceDedication, now: datetime) -> int:
+    """Copies of a running dedication a member of its group can borrow now."""
+    licence = dedication.licence
+    if not is_running(dedication, now) or not is_usable(licence, now):
+        return 0
+    return max(min(dedication.copies - dedication.active_loans, _room(licence)), 0)
 
 
 def can_take_reserved(licence: Licence, now: datetime) -> bool:
@@ -94,8 +130,19 @@ def free_copies_sql(now: datetime, licence: Any = Licence) -> Any:
         ),
         else_=by_concurrency,
     )
-    free = limited - licence.reserved
+    free = limited - licence.reserved - dedicated_idle_sql(now, licence)
     return sa.case((sa.and_(_usable_sql(now, licence), free > 0), free), else_=0)
+
+
+def dedicated_idle_sql(now: datetime, licence: Any = Licence) -> Any:
+    """:func:`dedicated_idle` as a correlated scalar subquery over the licences table."""
+    idle = LicenceDedication.copies - LicenceDedication.active_loans
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(sa.case((idle > 0, idle), else_=0)), 0))
+        .where(LicenceDedication.licence_id == licence.id, LicenceDedication.ends_at > now)
+        .correlate(licence)
+        .scalar_subquery()
+    )
 
 
 def lendable_copies_sql(now: datetime, licence: Any = Licence) -> Any:
@@ -128,6 +175,7 @@ class Copies:
     available: int  # free for anyone to borrow now
     on_loan: int
     reserved: int  # kept for ready holds
+    dedicated: int = 0  # kept for groups (courses) and not lent: not free for anyone else
 
     @property
     def lendable(self) -> bool:
@@ -143,6 +191,12 @@ def item_copies(item_id: int, now: datetime) -> Copies:
             sa.func.coalesce(sa.func.sum(free_copies_sql(now)), 0),
             sa.func.coalesce(sa.func.sum(Licence.active_loans), 0),
             sa.func.coalesce(sa.func.sum(Licence.reserved), 0),
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case((_usable_sql(now), dedicated_idle_sql(now)), else_=sa.literal(0))
+                ),
+                0,
+            ),
         ).where(Licence.item_id == item_id)
     ).one()
     return Copies(*(int(v) for v in row))
@@ -156,6 +210,7 @@ def copies_of(licences: Iterable[Licence], now: datetime) -> Copies:
         available=sum(free_copies(lic, now) for lic in rows),
         on_loan=sum(lic.active_loans for lic in rows),
         reserved=sum(lic.reserved for lic in rows),
+        dedicated=sum(dedicated_idle(lic, now) for lic in rows if is_usable(lic, now)),
     )
 
 

@@ -22,10 +22,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from library import rules
-from library.licences.availability import can_take_reserved, free_copies
+from library.licences.availability import (
+    can_take_reserved,
+    dedicated_free,
+    dedicated_idle,
+    free_copies,
+)
 from library.licences.providers import provider_keys
 from library.licences.signals import announce_copies_freed
-from library.models import Licence
+from library.models import Licence, LicenceDedication
 from media.catalogue.services import require_staff
 from media.models import MediaItem
 from vhs.accounts.models import User
@@ -59,6 +64,7 @@ def licences_of(item_id: int) -> list[Licence]:
             sa.select(Licence)
             .where(Licence.item_id == item_id)
             .order_by(Licence.id)
+            .options(selectinload(Licence.dedications))
             .execution_options(populate_existing=True)
         ).scalars()
     )
@@ -75,13 +81,27 @@ def no_copies() -> Conflict:
 # --- counters (caller holds the item's lock) -------------------------------------------------
 
 
-def take_copy(licence: Licence, now: datetime, *, reserved: bool = False) -> Licence:
-    """A loan takes a copy: a free one, or the one reserved for the borrower's ready hold."""
+def take_copy(
+    licence: Licence,
+    now: datetime,
+    *,
+    reserved: bool = False,
+    dedication: LicenceDedication | None = None,
+) -> Licence:
+    """A loan takes a copy: a free one, the one reserved for the borrower's ready hold, or
+    one of a dedication's copies (the caller checked that the borrower belongs to its group)."""
     licence = lock_licence(licence.id)
     if reserved:
         if not can_take_reserved(licence, now):
             raise no_copies()
         licence.reserved -= 1
+    elif dedication is not None:
+        dedication = lock(LicenceDedication, dedication.id)
+        if dedication is None or dedication.licence_id != licence.id:
+            raise no_copies()
+        if dedicated_free(dedication, now) < 1:
+            raise no_copies()
+        dedication.active_loans += 1
     elif free_copies(licence, now) < 1:
         raise no_copies()
     licence.active_loans += 1
@@ -90,10 +110,15 @@ def take_copy(licence: Licence, now: datetime, *, reserved: bool = False) -> Lic
     return licence
 
 
-def release_copy(licence_id: int) -> Licence:
-    """A loan ended: its copy is free again (the caller announces it to the holds)."""
+def release_copy(licence_id: int, dedication_id: int | None = None) -> Licence:
+    """A loan ended: its copy is free again (the caller announces it to the holds); a
+    dedicated one goes back to its group while the dedication runs."""
     licence = lock_licence(licence_id)
     licence.active_loans -= 1
+    if dedication_id is not None:
+        dedication = lock(LicenceDedication, dedication_id)
+        if dedication is not None:
+            dedication.active_loans -= 1
     return licence
 
 
@@ -236,7 +261,7 @@ def update_licence(
         k: v for k, v in data.items() if k in ("concurrency", "max_loan_days", "note", *FLAGS)
     }
     errors = _validate(changes, now, new=False)
-    in_use = licence.active_loans + licence.reserved
+    in_use = licence.active_loans + licence.reserved + dedicated_idle(licence, now)
     if (
         "concurrency" in changes
         and not errors.get("concurrency")

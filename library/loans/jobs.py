@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from library.licences.services import lock_item
+from library.loans.history import forget_unwanted_history
 from library.loans.services import close_overdue_loans, items_with_overdue_loans, send_due_reminders
 from vhs.db import utcnow
 from vhs.jobs import job
@@ -19,3 +20,10 @@ def expire_loans() -> int:
 def loan_reminders() -> int:
     """Mail "your loan ends in 2 days" once per due date."""
     return send_due_reminders()
+
+
+@job("library_forget_history", every_seconds=24 * 60 * 60)
+def forget_history() -> int:
+    """Ended loans forget patrons who no longer keep a "read before" list (opt-in withdrawn
+    by the library, card gone)."""
+    return forget_unwanted_history()

@@ -12,8 +12,9 @@ item's overdue loans first (:func:`close_overdue_loans`). Queries that count loa
 overdue ones (``due_at > now``), so an expired loan never grants access or blocks a slot even
 between the due time and its closing. Both paths run the same function, so they agree.
 
-**Privacy.** Unless ``VHS_LIBRARY_KEEP_HISTORY`` is on, an ended loan forgets its patron
-(``user_id`` NULL): the library keeps that a copy was lent, not who read what.
+**Privacy.** An ended loan forgets its patron (``user_id`` NULL) unless the patron opted in
+to a "read before" list where the library offers one (``library.loans.history``): the library
+keeps that a copy was lent, not who read what.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from library import rules
 from library.licences.providers import provider_for
 from library.licences.services import lock_item, release_copy, take_copy
 from library.licences.signals import announce_copies_freed
-from library.models import Licence, Loan, LoanEnd
+from library.loans.history import keeps_history
+from library.models import Licence, LicenceDedication, Loan, LoanEnd
 from media.catalogue.services import require_staff
 from media.models import MediaItem
 from vhs.accounts.models import User
@@ -75,20 +77,22 @@ def count_open_loans(patron_id: int, now: datetime) -> int:
     )
 
 
-def current_loans(patron_id: int, now: datetime) -> list[Loan]:
-    """The patron's current loans, due soonest first, with their items."""
-    return list(
-        db.session.execute(
-            sa.select(Loan)
-            .where(Loan.user_id == patron_id, _current(now))
-            .options(selectinload(Loan.item))
-            .order_by(Loan.due_at, Loan.id)
-        ).scalars()
+def current_loans(patron_id: int, now: datetime, *, with_files: bool = False) -> list[Loan]:
+    """The patron's current loans, due soonest first, with their items and licences in the
+    same statement (``with_files``: and the items' files in one more, for their links)."""
+    query = (
+        sa.select(Loan)
+        .where(Loan.user_id == patron_id, _current(now))
+        .options(joinedload(Loan.item), joinedload(Loan.licence))
+        .order_by(Loan.due_at, Loan.id)
     )
+    if with_files:
+        query = query.options(joinedload(Loan.item).selectinload(MediaItem.files))
+    return list(db.session.execute(query).unique().scalars())
 
 
 def past_loans(patron_id: int) -> list[Loan]:
-    """The patron's ended loans (kept only with ``VHS_LIBRARY_KEEP_HISTORY``), newest first."""
+    """The patron's ended loans (kept only when they opted in), newest first."""
     return list(
         db.session.execute(
             sa.select(Loan)
@@ -140,14 +144,21 @@ def checkout(
     days: int,
     now: datetime,
     reserved: bool = False,
+    dedication: LicenceDedication | None = None,
 ) -> Loan:
     """Lend a copy of ``licence`` to ``patron`` (caller holds the item's lock and has checked
-    who may borrow); ``reserved``: the copy kept for the patron's ready hold."""
-    licence = take_copy(licence, now, reserved=reserved)
-    granted = provider_for(licence).checkout(licence, patron, due_time(licence, days, now))
+    who may borrow); ``reserved``: the copy kept for the patron's ready hold; ``dedication``:
+    one of the copies kept for the patron's group (the loan ends with the group at the latest).
+    """
+    licence = take_copy(licence, now, reserved=reserved, dedication=dedication)
+    due = due_time(licence, days, now)
+    if dedication is not None:
+        due = min(due, dedication.ends_at)
+    granted = provider_for(licence).checkout(licence, patron, due)
     loan = Loan(
         item=item,  # set, not only the id: the answer shows it without another SELECT
         licence=licence,
+        dedication_id=dedication.id if dedication is not None else None,
         user_id=patron.id,
         started_at=now,
         due_at=granted.due_at,
@@ -164,13 +175,14 @@ def checkout(
 # --- ending ----------------------------------------------------------------------------------
 
 
-def _end(loan: Loan, reason: LoanEnd, now: datetime) -> None:
-    """End an open loan and free its copy (the caller announces the freed copy)."""
-    licence = release_copy(loan.licence_id)
+def _end(loan: Loan, reason: LoanEnd, now: datetime, *, forget: bool = False) -> None:
+    """End an open loan and free its copy (the caller announces the freed copy); it forgets
+    its patron unless they keep a history (``forget``: in any case)."""
+    licence = release_copy(loan.licence_id, loan.dedication_id)
     provider_for(licence).checkin(loan)
     loan.ended_at = now
     loan.end_reason = reason
-    if not rules.keep_history():
+    if forget or not keeps_history(loan.user_id):
         loan.user_id = None
 
 
@@ -217,17 +229,41 @@ def revoke_loan(actor: User, loan_id: int, now: datetime | None = None) -> Loan:
     loan = db.session.get(Loan, loan_id)
     if loan is None:
         raise NotFound(_l("This loan does not exist."), code="loan_not_found")
+    if not end_revoked(loan, now, actor=actor):
+        raise Conflict(_l("This loan has already ended."), code="loan_not_open")
+    return loan
+
+
+def end_revoked(loan: Loan, now: datetime, *, actor: User | None, **why: object) -> bool:
+    """End a loan as revoked, under its item's lock, and hand its copy on; audited. The caller
+    decided it may (staff, or the patron left the course of a course-bound loan). False when
+    the loan had ended already."""
     item = lock_item(loan.item_id)
     close_overdue_loans(item, now)
     db.session.refresh(loan)
     if loan.ended_at is not None:
-        raise Conflict(_l("This loan has already ended."), code="loan_not_open")
+        return False
     patron_id = loan.user_id
     _end(loan, LoanEnd.REVOKED, now)
     db.session.flush()
-    audit(actor, "library.loan_revoked", loan, item=item.id, patron=patron_id)
+    audit(actor, "library.loan_revoked", loan, item=item.id, patron=patron_id, **why)
     announce_copies_freed(item, now)
-    return loan
+    return True
+
+
+def return_all(patron_id: int, item: MediaItem, now: datetime) -> int:
+    """End the patron's open loans of the item, forgetting them (account erasure; the caller
+    holds the item's lock and announces the freed copies)."""
+    open_loans = list(
+        db.session.execute(
+            sa.select(Loan)
+            .where(Loan.user_id == patron_id, Loan.item_id == item.id, Loan.ended_at.is_(None))
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    for loan in open_loans:
+        _end(loan, LoanEnd.RETURNED, now, forget=True)
+    return len(open_loans)
 
 
 # --- renewing --------------------------------------------------------------------------------
@@ -259,6 +295,10 @@ def renew(loan: Loan, *, waiting: int, now: datetime) -> Loan:
         )
     licence = loan.licence
     wanted = due_time(licence, loan_days(loan), now)
+    if loan.dedication_id is not None:
+        dedication = db.session.get(LicenceDedication, loan.dedication_id)
+        if dedication is not None:  # a course-bound loan ends with the course at the latest
+            wanted = min(wanted, dedication.ends_at)
     if wanted <= loan.due_at:
         raise Conflict(
             _l("The licence of this medium does not allow a longer loan."),

@@ -155,19 +155,23 @@ def test_early_return_frees_the_copy_and_forgets_the_patron(
         circulation.return_loan(patron, loan.id, now=clock.now)
 
 
-def test_history_kept_when_configured(
+def test_history_kept_only_for_a_patron_who_opted_in(
     make_patron, make_item, make_licence, clock, app: Flask
 ) -> None:
     settings = app.config["VHS"]
     settings.library_keep_history = True
     try:
         item = make_item()
-        make_licence(item)
-        patron = make_patron()
-        loan = circulation.borrow(patron, item.id, now=clock.now)
-        circulation.return_loan(patron, loan.id, now=clock.now)
-        assert [past.id for past in circulation.my_past_loans(patron)] == [loan.id]
-        assert refusal(lambda: circulation.return_loan(patron, loan.id, now=clock.now)) == (
+        make_licence(item, concurrency=2)
+        reader, other = make_patron(), make_patron()
+        circulation.set_keep_history(reader, True)
+        loan = circulation.borrow(reader, item.id, now=clock.now)
+        others = circulation.borrow(other, item.id, now=clock.now)
+        circulation.return_loan(reader, loan.id, now=clock.now)
+        circulation.return_loan(other, others.id, now=clock.now)
+        assert [past.id for past in circulation.my_past_loans(reader)] == [loan.id]
+        assert refreshed(others).user_id is None  # the default: forgotten at once
+        assert refusal(lambda: circulation.return_loan(reader, loan.id, now=clock.now)) == (
             "loan_not_open"
         )
     finally:

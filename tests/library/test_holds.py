@@ -16,6 +16,7 @@ from tests.library.conftest import holds_of, open_loans, refreshed
 from tests.library.test_borrowing import refusal
 from vhs.accounts.models import User
 from vhs.db import db
+from vhs.errors import NotFound
 
 
 @pytest.fixture
@@ -151,7 +152,9 @@ def test_cancel_a_ready_hold_passes_the_copy_on(lent_out, make_patron, clock) ->
     assert refreshed(h1).end_reason is HoldEnd.CANCELLED and h1.licence_id is None
     assert refreshed(h2).state is HoldState.READY
     assert refreshed(licence).reserved == 1
-    assert refusal(lambda: circulation.cancel_hold(first, h1.id, now=clock.now)) == "hold_not_open"
+    assert h1.user_id is None  # who waited is not kept
+    with pytest.raises(NotFound):
+        circulation.cancel_hold(first, h1.id, now=clock.now)
 
 
 def test_cancel_a_waiting_hold_closes_ranks(lent_out, make_patron, clock) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from library.circulation import services as circulation
 from library.licences import services as licences
 from library.licences.availability import (
+    available_now_condition,
     best_licence,
     copies_of,
     free_copies,
@@ -18,7 +20,8 @@ from library.licences.availability import (
     lendable_copies,
     selection_key,
 )
-from library.models import Licence
+from library.models import Licence, LicenceDedication
+from media.models import MediaItem
 from tests.library.conftest import refreshed
 from tests.library.test_borrowing import refusal
 from vhs.accounts.models import User
@@ -126,6 +129,16 @@ def licence_states(draw: st.DrawFn) -> dict:
         room = min(room, left)
     reserved = draw(st.integers(0, max(room, 0)))
     expires = draw(st.sampled_from([None, -2, 5]))
+    # Copies dedicated to courses (running or ended), some lent to members.
+    dedications = []
+    for copies in draw(st.lists(st.integers(1, 3), max_size=2)):
+        dedications.append(
+            {
+                "copies": copies,
+                "active_loans": draw(st.integers(0, copies)),
+                "ends_days": draw(st.sampled_from([-1, 3])),
+            }
+        )
     return {
         "concurrency": concurrency,
         "active_loans": active,
@@ -133,6 +146,7 @@ def licence_states(draw: st.DrawFn) -> dict:
         "checkouts_total": total,
         "checkouts_left": left,
         "expires_days": expires,
+        "dedications": dedications,
     }
 
 
@@ -146,18 +160,36 @@ def test_python_and_sql_formulas_agree(ctx, make_item, states) -> None:
         item = make_item()
         rows = []
         for state in states:
+            state = dict(state)
             days = state.pop("expires_days")
-            rows.append(
-                Licence(
-                    item_id=item.id,
-                    expires_at=now + timedelta(days=days) if days is not None else None,
-                    **state,
-                )
+            dedicated = state.pop("dedications")
+            licence = Licence(
+                item_id=item.id,
+                expires_at=now + timedelta(days=days) if days is not None else None,
+                **state,
             )
+            licence.dedications = [
+                LicenceDedication(
+                    group_type="course",
+                    group_id=1,
+                    copies=d["copies"],
+                    active_loans=d["active_loans"],
+                    ends_at=now + timedelta(days=d["ends_days"]),
+                )
+                for d in dedicated
+            ]
+            rows.append(licence)
         db.session.add_all(rows)
         db.session.flush()
         assert item_copies(item.id, now) == copies_of(rows, now)
         assert all(free_copies(lic, now) >= 0 for lic in rows)
+        # The catalogue's filter is the same formula.
+        listed = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(MediaItem)
+            .where(MediaItem.id == item.id, available_now_condition(now))
+        )
+        assert bool(listed) == (copies_of(rows, now).available > 0)
         savepoint.rollback()
 
 

@@ -1,0 +1,1 @@
+"""Course reading lists: library media attached to a course, borrowed by its participants."""

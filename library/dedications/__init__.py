@@ -1,0 +1,1 @@
+"""Course-bound copies: copies of a licence dedicated to a closed group (a course)."""
