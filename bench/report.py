@@ -244,7 +244,11 @@ The lending figures below (PostgreSQL, 2026-12-03 14:13–14:16 UTC) were taken 
 work kept the machine's 2 CPUs busy: `uptime` gave a load average of 10.4 before the run and
 13.9 after it, and `/healthz` itself had a p50 of 9 ms. So each target is missed. "My loans"
 stays at 5 SQL statements for the page and 4 for the API (10 open loans; the
-issue's limit is 6). The round trip costs about 36 ms of server CPU (workers plus PostgreSQL
+issue's limit is 6). That was measured at commit f1c0917. Since main was merged in, the page
+also lists each loan's download and stream links: loans, items and licences now come in one
+statement and the files in one more. That makes 6 for the page and 3 for the API, whatever
+the number of loans (`tests/library/test_queries.py`); without the merge fix the links had
+cost 2 more statements per loan. The round trip costs about 36 ms of server CPU (workers plus PostgreSQL
 backends, 18 ms per request, against 1 ms for `/healthz`). With 8 patrons sharing 2 CPUs,
 that alone makes the loaded p50 (246 ms, 28 round trips/s) a queue. One patron alone still
 waited 94 ms (p50) on that machine, where the test client in process measured 36–42 ms per
