@@ -1,12 +1,14 @@
 """Lending in a real browser (issue 12): patron A, on a 320 px phone, finds an audiobook with
 one copy in the catalogue, borrows it for a period of her choice and sees it under "Meine
-Ausleihen"; patron B reserves it (Vormerkung); A gives it back early through the confirmation
+Ausleihen", listens to it and downloads it through its signed links; patron B reserves it (Vormerkung); A gives it back early through the confirmation
 page; B's account shows the copy kept for him with its deadline (and he is mailed), and he
 borrows it. axe-core on every page visited; the item and account pages do not scroll sideways
 at 320 px."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import secrets
 from collections.abc import Callable
@@ -18,8 +20,11 @@ from flask import Flask
 
 from library.models import CardState, LibraryCard, Licence
 from media.catalogue.services import publish_item, save_item
+from media.files.storage import file_key, get_storage
+from media.models import FileFormat, MediaFile
 from tests.browser.a11y import axe_check
 from tests.browser.conftest import log_in
+from tests.media.ingest import samples
 from vhs.accounts.models import User
 from vhs.db import db
 from vhs.uow import unit_of_work
@@ -31,8 +36,8 @@ DEADLINE = re.compile(r"Für Sie zurückgelegt bis (\d{2}\.\d{2}\.\d{2}, \d{1,2}
 
 
 def _stock(live_app: Flask, staff: Any, word: str) -> tuple[int, str]:
-    """An audiobook, published through the catalogue's services (so search finds it), with a
-    licence of one copy; (item id, title)."""
+    """An audiobook with an MP3, published through the catalogue's services (so search finds
+    it), with a licence of one copy; (item id, title)."""
     title = f"Sturm über {word}"
     with live_app.app_context(), unit_of_work():
         actor = db.session.get(User, staff.id)
@@ -45,6 +50,14 @@ def _stock(live_app: Flask, staff: Any, word: str) -> tuple[int, str]:
                 "subjects": ["Krimi"],
                 "duration_seconds": 6 * 3600,
             },
+        )
+        data = samples.mp3_frames(3.0)
+        sha256 = hashlib.sha256(data).hexdigest()
+        get_storage().put(file_key(sha256), io.BytesIO(data), content_type="audio/mpeg")
+        item.files.append(
+            MediaFile(
+                format=FileFormat.MP3, media_type="audio/mpeg", size_bytes=len(data), sha256=sha256
+            )
         )
         publish_item(actor, item)
         db.session.add(
@@ -71,13 +84,20 @@ def _loan_row(page: Any, title: str) -> Any:
     return page.locator("section[aria-labelledby=loans-h] li").filter(has_text=title)
 
 
-def listen_or_download(page: Any, title: str) -> None:
-    """PLACEHOLDER for the "listen / download" step (library/access is being built on another
-    branch): after merging it, the lead replaces this body with the real step — follow the
-    loan's listen or download link from the account page and check what it serves. Until
-    then it only checks that the loan's row is shown; it does not pretend to open anything."""
-    expect_row = _loan_row(page, title)
-    assert expect_row.is_visible()
+def listen_and_download(page: Any, title: str) -> None:
+    """Follow the loan's signed links from the account page: "Anhören" streams the MP3 in
+    ranges (206, as a player seeks), "Herunterladen" hands it over as an attachment."""
+    row = _loan_row(page, title)
+    listen = row.get_by_role("link", name=re.compile("Anhören"))
+    streamed = page.request.get(listen.get_attribute("href"), headers={"Range": "bytes=0-99"})
+    assert streamed.status == 206 and streamed.headers["content-type"] == "audio/mpeg"
+    assert streamed.headers["content-range"].startswith("bytes 0-99/")
+    assert len(streamed.body()) == 100
+    download = row.get_by_role("link", name=re.compile("Herunterladen"))
+    fetched = page.request.get(download.get_attribute("href"))
+    assert fetched.status == 200 and fetched.body()[:100] == streamed.body()
+    assert fetched.headers["content-disposition"].startswith("attachment")
+    assert fetched.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_patron_borrows_returns_early_and_the_next_in_line_gets_the_copy(
@@ -115,7 +135,7 @@ def test_a_patron_borrows_returns_early_and_the_next_in_line_gets_the_copy(
     assert _loan_row(a, title).is_visible()
     assert a.evaluate(NO_SIDEWAYS_SCROLL)
     axe_check(a)
-    listen_or_download(a, title)  # the listen/download step goes here (see the helper)
+    listen_and_download(a, title)
 
     # B finds every copy out and reserves it.
     b = new_page()
