@@ -69,18 +69,18 @@ def borrow(
         holds.claim_ready_hold(ready, now)
         db.session.flush()
         return loan
-    licences = licences_of(item.id)
+    licences = licences_of(item.id, for_update=True)
     if not copies_of(licences, now).lendable:
         raise holds.not_lendable()
     dedication = member_dedication(patron, licences, now)
     if dedication is not None:
         return loans.checkout(
-            patron, item, dedication.licence, days=days, now=now, dedication=dedication
+            patron, item, dedication.licence, days=days, now=now, dedication=dedication, locked=True
         )
     licence = best_licence(licences, now)
     if licence is None:
         raise no_copies()
-    return loans.checkout(patron, item, licence, days=days, now=now)
+    return loans.checkout(patron, item, licence, days=days, now=now, locked=True)
 
 
 def renew(patron: User, loan_id: int, now: datetime | None = None) -> Loan:

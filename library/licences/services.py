@@ -57,17 +57,19 @@ def lock_licence(licence_id: int) -> Licence:
     return licence
 
 
-def licences_of(item_id: int) -> list[Licence]:
-    """An item's licences as the database has them now (oldest first)."""
-    return list(
-        db.session.execute(
-            sa.select(Licence)
-            .where(Licence.item_id == item_id)
-            .order_by(Licence.id)
-            .options(selectinload(Licence.dedications))
-            .execution_options(populate_existing=True)
-        ).scalars()
+def licences_of(item_id: int, *, for_update: bool = False) -> list[Licence]:
+    """An item's licences as the database has them now (oldest first); ``for_update``: under
+    their row locks (in id order, after the item's), so a checkout need not read one again."""
+    stmt = (
+        sa.select(Licence)
+        .where(Licence.item_id == item_id)
+        .order_by(Licence.id)
+        .options(selectinload(Licence.dedications))
+        .execution_options(populate_existing=True)
     )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return list(db.session.execute(stmt).scalars())
 
 
 def no_copies() -> Conflict:
@@ -87,10 +89,13 @@ def take_copy(
     *,
     reserved: bool = False,
     dedication: LicenceDedication | None = None,
+    locked: bool = False,
 ) -> Licence:
     """A loan takes a copy: a free one, the one reserved for the borrower's ready hold, or
-    one of a dedication's copies (the caller checked that the borrower belongs to its group)."""
-    licence = lock_licence(licence.id)
+    one of a dedication's copies (the caller checked that the borrower belongs to its group).
+    ``locked``: the caller read ``licence`` under its row lock in this transaction."""
+    if not locked:
+        licence = lock_licence(licence.id)
     if reserved:
         if not can_take_reserved(licence, now):
             raise no_copies()

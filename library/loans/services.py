@@ -145,12 +145,14 @@ def checkout(
     now: datetime,
     reserved: bool = False,
     dedication: LicenceDedication | None = None,
+    locked: bool = False,
 ) -> Loan:
     """Lend a copy of ``licence`` to ``patron`` (caller holds the item's lock and has checked
     who may borrow); ``reserved``: the copy kept for the patron's ready hold; ``dedication``:
-    one of the copies kept for the patron's group (the loan ends with the group at the latest).
+    one of the copies kept for the patron's group (the loan ends with the group at the latest);
+    ``locked``: the caller read ``licence`` under its row lock.
     """
-    licence = take_copy(licence, now, reserved=reserved, dedication=dedication)
+    licence = take_copy(licence, now, reserved=reserved, dedication=dedication, locked=locked)
     due = due_time(licence, days, now)
     if dedication is not None:
         due = min(due, dedication.ends_at)
@@ -197,12 +199,31 @@ def close_overdue_loans(item: MediaItem, now: datetime) -> int:
             .execution_options(populate_existing=True)
         ).scalars()
     )
+    _expire(item, overdue, now)
+    return len(overdue)
+
+
+def _expire(item: MediaItem, overdue: list[Loan], now: datetime) -> None:
     for loan in overdue:
         _end(loan, LoanEnd.EXPIRED, now)
     if overdue:
         db.session.flush()
         announce_copies_freed(item, now)
-    return len(overdue)
+
+
+def _current_loans_of_item(item: MediaItem, now: datetime) -> list[Loan]:
+    """Close the item's overdue loans (as :func:`close_overdue_loans`) and answer the ones
+    still running, all read afresh in one statement under the item's lock."""
+    open_loans = list(
+        db.session.execute(
+            sa.select(Loan)
+            .where(Loan.item_id == item.id, Loan.ended_at.is_(None))
+            .order_by(Loan.due_at, Loan.id)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    _expire(item, [loan for loan in open_loans if loan.due_at <= now], now)
+    return [loan for loan in open_loans if loan.due_at > now]
 
 
 def return_loan(patron: User, loan_id: int, now: datetime | None = None) -> Loan:
@@ -210,9 +231,9 @@ def return_loan(patron: User, loan_id: int, now: datetime | None = None) -> Loan
     now = now or utcnow()
     loan = get_own_loan(patron, loan_id)
     item = lock_item(loan.item_id)
-    close_overdue_loans(item, now)
-    db.session.refresh(loan)
-    if loan.ended_at is not None:
+    # Read again under the lock (with the item's other open loans, one statement): another
+    # request may have ended it meanwhile, or it ran out and has just been closed.
+    if loan not in _current_loans_of_item(item, now):
         raise Conflict(_l("This loan has already ended."), code="loan_not_open")
     _end(loan, LoanEnd.RETURNED, now)
     db.session.flush()
