@@ -203,35 +203,15 @@ class LogTransport:
         """Log the message instead of sending it."""
         body = em.get_body(preferencelist=("plain",))
         text = body.get_content() if body is not None else ""
-        log.info("MAIL to %s: %s\n%s", em["To"], em["Subject"], text)
+        log_mail(em["To"], em["Subject"], text)
 
     def __exit__(self, *exc: object) -> None:
         return None
 
 
-def log_due_mail(limit: int = 50, now: datetime | None = None) -> int:
-    """The embedded default (no ``VHS_MAIL_URL``): write due messages to the log, in one
-    transaction. Nothing can fail half-way here, so there is no MIME message to build and no
-    transaction per message as for SMTP: right after a borrow's commit this costs one SELECT
-    and one UPDATE instead of a MIME build, two SELECTs and two transactions."""
-    now = now or utcnow()
-    query = (
-        sa.select(OutboxMessage)
-        .where(OutboxMessage.status == MailStatus.QUEUED, OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    )
-    with write_intent(True):
-        if is_postgres():
-            query = query.with_for_update(skip_locked=True)
-        messages = list(db.session.execute(query).scalars())
-        for msg in messages:
-            log.info("MAIL to %s: %s\n%s", msg.to_address, msg.subject, msg.body_text)
-            msg.attempts += 1
-            msg.status = MailStatus.SENT
-            msg.sent_at = now
-        db.session.commit()
-    return len(messages)
+def log_mail(to: str, subject: str, text: str) -> None:
+    """The embedded default's delivery: one line (and the text) in the log."""
+    log.info("MAIL to %s: %s\n%s", to, subject, text)
 
 
 def _backoff(attempts: int) -> timedelta:
