@@ -264,10 +264,14 @@ def end_revoked(loan: Loan, now: datetime, *, actor: User | None, **why: object)
     db.session.refresh(loan)
     if loan.ended_at is not None:
         return False
+    patron = loan.user
     patron_id = loan.user_id
+    course_bound = loan.dedication_id is not None
     _end(loan, LoanEnd.REVOKED, now)
     db.session.flush()
     audit(actor, "library.loan_revoked", loan, item=item.id, patron=patron_id, **why)
+    if patron is not None and patron.email:
+        queue_mail(patron, "library_loan_revoked", {"item": item, "course_bound": course_bound})
     announce_copies_freed(item, now)
     return True
 

@@ -150,7 +150,7 @@ def test_renewal_stays_within_the_course(
 
 
 def test_leaving_the_course_revokes_the_loan(
-    staff, course, make_item, make_licence, make_patron, clock
+    staff, course, make_item, make_licence, make_patron, clock, outbox
 ) -> None:
     item = make_item()
     licence = make_licence(item, concurrency=1)
@@ -162,6 +162,9 @@ def test_leaving_the_course_revokes_the_loan(
     loan = refreshed(loan)
     assert loan.end_reason is LoanEnd.REVOKED
     assert (refreshed(d).active_loans, refreshed(licence).active_loans) == (0, 0)
+    db.session.flush()
+    [told] = [m for m in outbox(participant.email) if m.template == "library_loan_revoked"]
+    assert "für einen Kurs zurückgelegt" in told.body_text  # why, in the patron's words
     # The copy is the course's again: the next participant borrows it.
     assert circulation.borrow(member(make_patron, course), item.id, now=clock.now).dedication_id
     # A general loan of the same patron is no business of the course.

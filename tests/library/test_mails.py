@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from library.circulation import services as circulation
-from library.loans.services import send_due_reminders
+from library.loans.services import revoke_loan, send_due_reminders
+from vhs.accounts.models import User
 from vhs.db import db
 
 # 12:00 UTC is 13:00 in Berlin in winter and 14:00 in summer.
@@ -83,3 +84,25 @@ def test_subjects_are_translated(make_patron, make_item, make_licence, clock, ou
     circulation.return_loan(german, loan.id, now=clock.now)
     subject = mails(outbox, english)["library_hold_ready"].subject
     assert subject == "Reservation ready to borrow: Sturmflut"
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "words"),
+    [
+        ("de", "Ausleihe beendet: Tod am Deich", "die Bibliothek hat Ihre Ausleihe"),
+        ("en", "Loan ended: Tod am Deich", "the library has ended your loan"),
+    ],
+)
+def test_a_loan_ended_by_staff_is_mailed_in_the_patrons_language(
+    make_patron, make_item, make_licence, clock, outbox, make_user, locale, subject, words
+) -> None:
+    staff = db.session.get(User, make_user("staff").id)
+    item = make_item("Tod am Deich")
+    make_licence(item)
+    reader = make_patron(locale=locale)
+    loan = circulation.borrow(reader, item.id, days=7, now=clock.now)
+    revoke_loan(staff, loan.id, now=clock.now)
+    revoked = mails(outbox, reader)["library_loan_revoked"]
+    assert revoked.locale == locale and revoked.subject == subject
+    for body in (revoked.body_text, revoked.body_html):
+        assert words in body and ACCOUNT in body
