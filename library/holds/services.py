@@ -237,13 +237,16 @@ def refresh_patron(patron: User, now: datetime) -> None:
 
 
 def lendable_item(item_id: int, now: datetime) -> MediaItem:
-    """The published item under its lock, brought up to date (404 for drafts/withdrawn)."""
+    """The published item under its lock, brought up to date (404 for drafts/withdrawn).
+    Under the lock one statement tells whether anything is past its time; most of the time
+    nothing is, and the three reads of :func:`refresh` are spared."""
     item = lock_item(item_id)
     if item.state is not PublicationState.PUBLISHED:
         raise NotFound(
             _l("This medium does not exist or is not in the catalogue."), code="media_not_found"
         )
-    refresh(item, now)
+    if needs_refresh(item.id, now):
+        refresh(item, now)
     return item
 
 
