@@ -46,8 +46,8 @@ def _stock(live_app: Flask, staff: Any, word: str) -> tuple[int, str]:
             {
                 "kind": "audiobook",
                 "title": title,
-                "contributors": [{"name": "Anna Berg", "role": "author"}],
-                "subjects": ["Krimi"],
+                "contributors": [{"name": "Greta Lund", "role": "author"}],
+                "subjects": ["Seefahrt"],
                 "duration_seconds": 6 * 3600,
             },
         )
