@@ -260,9 +260,7 @@ def end_revoked(loan: Loan, now: datetime, *, actor: User | None, **why: object)
     decided it may (staff, or the patron left the course of a course-bound loan). False when
     the loan had ended already."""
     item = lock_item(loan.item_id)
-    close_overdue_loans(item, now)
-    db.session.refresh(loan)
-    if loan.ended_at is not None:
+    if loan not in _current_loans_of_item(item, now):
         return False
     patron = loan.user
     patron_id = loan.user_id

@@ -25,25 +25,23 @@ log = logging.getLogger(__name__)
 
 
 def deliver_after_commit() -> None:
-    """Hand committed mail to delivery.
-
-    With Celery a delivery task is queued; with SMTP and no Celery, cron's ``flask jobs
-    run-due`` sends (the embedded default logs each message itself: see ``_queued``).
-    """
-    settings = current_app.config["VHS"]
-    if settings.celery_broker_url:
-        try:
-            queue_job("deliver_mail")
-        except Exception:  # the broker is down: cron still delivers
-            log.warning("could not queue mail delivery task", exc_info=True)
-        return
+    """Hand committed mail to Celery's delivery task (cron still delivers if the broker is
+    down)."""
+    try:
+        queue_job("deliver_mail")
+    except Exception:  # the broker is down: cron still delivers
+        log.warning("could not queue mail delivery task", exc_info=True)
 
 
 @event.listens_for(OutboxMessage, "before_insert")
 def _queued(_mapper: Any, _connection: Any, message: OutboxMessage) -> None:
+    """With Celery a delivery task is queued after the commit; with SMTP and no Celery,
+    cron's ``flask jobs run-due`` sends; the embedded default logs the message itself."""
     settings = current_app.config["VHS"]
-    if settings.celery_broker_url or settings.mail_url:
+    if settings.celery_broker_url:
         on_commit(deliver_after_commit)
+        return
+    if settings.mail_url:
         return
     message.status = MailStatus.SENT
     message.attempts = 1
