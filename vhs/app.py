@@ -33,7 +33,7 @@ from vhs.domains import installed_domains
 from vhs.edge import init_edge
 from vhs.errors import register_error_handlers
 from vhs.extensions import api, babel, bearer_token, csrf, limiter, login_manager, migrate
-from vhs.i18n import register_filters, select_locale
+from vhs.i18n import install_gettext, register_filters, select_locale
 from vhs.main import register_nav
 from vhs.payments import api as payments_api
 from vhs.payments import services as payments_services
@@ -125,6 +125,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_gettext(app)
     limiter.init_app(app)
     api.init_app(app)
 
