@@ -439,8 +439,9 @@ class ReadingPosition(db.Model):
     )
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("media_files.id", ondelete="CASCADE"))
     cfi: Mapped[str | None] = mapped_column(sa.String(POSITION_CFI_MAX))
-    seconds: Mapped[float | None]
-    progress: Mapped[float] = mapped_column(default=0.0)
+    # FLOAT: double precision on PostgreSQL, REAL on SQLite (the same on both).
+    seconds: Mapped[float | None] = mapped_column(sa.Float)
+    progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     loan: Mapped[Loan] = relationship()

@@ -230,6 +230,8 @@ def _checked(loan: Loan, data: dict[str, Any]) -> dict[str, Any]:
     cfi, seconds, progress = data.get("cfi"), data.get("seconds"), data.get("progress")
     if media_file is None:
         errors["file_id"] = [_l("This file is not part of the loan.")]
+    elif mode_of(media_file) is Mode.PDF:  # the browser's own viewer keeps its own place
+        errors["file_id"] = [_l("A place is kept for e-books, audio and video only.")]
     elif keeps_seconds(media_file):
         if cfi is not None or not _number_in(seconds, 0, rules.POSITION_SECONDS_MAX):
             errors["seconds"] = [_l("A position in audio or video is a number of seconds.")]

@@ -124,10 +124,12 @@ def test_a_bad_position_is_refused(reader, body, field):
 
 
 def test_the_position_must_fit_the_file(client, login, patron, lend):
-    """Seconds for a book, a CFI for audio, or a file of another loan: refused by the service."""
+    """Seconds for a book, a CFI for audio, a PDF (its viewer keeps its place), or a file of
+    another loan: refused by the service."""
     a = patron()
     book = lend(a, FileFormat.EPUB, title="Buch")
     audio = lend(a, FileFormat.MP3, title="Hörbuch")
+    document = lend(a, FileFormat.PDF, title="Satzung")
     other = lend(patron(), FileFormat.EPUB, title="Fremd")
     login(a)
     token = client.csrf()
@@ -136,6 +138,7 @@ def test_the_position_must_fit_the_file(client, login, patron, lend):
         (audio.loan_id, {"file_id": audio.file_id, "cfi": CFI, "progress": 0}, "seconds"),
         (book.loan_id, {"file_id": audio.file_id, "cfi": CFI, "progress": 0}, "file_id"),
         (book.loan_id, {"file_id": other.file_id, "cfi": CFI, "progress": 0}, "file_id"),
+        (document.loan_id, {"file_id": document.file_id, "cfi": CFI, "progress": 0}, "file_id"),
     ]:
         resp = client.put(url(loan_id), json=body, headers={"X-CSRFToken": token})
         assert problem(resp, 422) == "invalid"
