@@ -27,8 +27,8 @@ BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c
 export FLASK_APP := wsgi.py
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv translations compile run test pytest test-browser check-chromium lint format \
-	bench fuzz clean distclean
+.PHONY: help venv translations compile assets run test pytest test-browser check-chromium lint \
+	format bench fuzz clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -61,6 +61,11 @@ translations: venv ## Extract messages and update the German catalog (then trans
 compile: venv ## Compile the translation catalogs (.mo files are never committed)
 	@$(BIN)/python -c 'from vhs.translations import compile_catalogs; \
 	  print("compiled:", *compile_catalogs()) '
+
+# The browser reader's libraries (epub.js, JSZip) from npm, copied into vhs/static/vendor with a
+# manifest of their versions. The copies are committed: only changing a version needs Node.
+assets: ## Install the pinned browser libraries (npm ci) and copy them into vhs/static/vendor
+	cd vhs/assets && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs
 
 run: venv compile ## Migrate, seed demo data on first run, serve on http://127.0.0.1:5000
 	$(RUN_ENV) $(BIN)/flask db upgrade

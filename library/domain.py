@@ -19,7 +19,10 @@ import library.demo  # the demo data (flask demo seed)
 import library.holds.jobs  # jobs register on import
 import library.holds.services  # holds answer copies_freed: a copy never sits idle
 import library.loans.jobs
-import library.models  # noqa: F401  (the tables, for migrations)
+import library.models  # the tables, for migrations
+import library.reader.api
+import library.reader.gdpr  # the reading positions in "download my data"
+import library.reader.views  # noqa: F401  (routes attach on import)
 from library.blueprints import APIS, PAGES
 from library.licences.catalogue import plug_into_catalogue
 from library.patrons import api as patrons_api  # noqa: F401  (routes attach on import)

@@ -27,6 +27,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from library.rules import POSITION_CFI_MAX, POSITION_SECONDS_MAX
 from media.models import MediaFile, MediaItem
 from vhs.accounts.models import User
 from vhs.db import db, enum_type, utcnow
@@ -415,4 +416,42 @@ class Watermark(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("loan_id", "file_id", name="uq_library_watermarks_loan_file"),
         sa.CheckConstraint("downloads >= 1", name="downloads"),
+    )
+
+
+# --- reader: where the patron is in a loan ---------------------------------------------------
+
+
+class ReadingPosition(db.Model):
+    """Where the patron stopped in a loan's file, so another device resumes there.
+
+    One row per loan: an EPUB's spot as a CFI, or seconds into an audio or video file (which
+    file, for an audiobook in chapters), and the progress through it (0..1). The row lives only
+    as long as the loan is open: ending a loan deletes it (``library.loans.services``), so what
+    somebody read, and how far, is not kept beyond the loan.
+    """
+
+    __tablename__ = "library_reading_positions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("library_loans.id", ondelete="CASCADE"), unique=True
+    )
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("media_files.id", ondelete="CASCADE"))
+    cfi: Mapped[str | None] = mapped_column(sa.String(POSITION_CFI_MAX))
+    # FLOAT: double precision on PostgreSQL, REAL on SQLite (the same on both).
+    seconds: Mapped[float | None] = mapped_column(sa.Float)
+    progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    loan: Mapped[Loan] = relationship()
+    file: Mapped[MediaFile] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("(cfi IS NULL) <> (seconds IS NULL)", name="cfi_or_seconds"),
+        sa.CheckConstraint(
+            f"seconds IS NULL OR (seconds >= 0 AND seconds <= {POSITION_SECONDS_MAX})",
+            name="seconds",
+        ),
+        sa.CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
     )

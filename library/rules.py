@@ -190,3 +190,12 @@ def link_lifetime() -> timedelta:
 def library_name() -> str:
     """The library's name, as the watermark of a downloaded EPUB names it (``VHS_LIBRARY_NAME``)."""
     return str(current_app.config["VHS"].library_name).strip()
+
+
+# --- reading in the browser: the position kept per loan ---------------------------------------
+
+# An EPUB CFI names a spot in a book ("epubcfi(/6/4!/4/2/1:0)"); epub.js makes them a few dozen
+# to a few hundred characters long. The bound keeps a made-up one from filling the table.
+POSITION_CFI_MAX = 1000
+# Seconds into an audio or video file: up to 100 hours (the longest audiobooks run about 60).
+POSITION_SECONDS_MAX = 100 * 3600

@@ -2656,6 +2656,114 @@ EXPECTATIONS.update(
 )
 
 
+# --- reader: reading in the browser and the reading position (issue 13: library/reader) ---------
+# A loan's reader page and position are its patron's only (404 for anyone else's, as access's
+# links are); anonymous visitors log in first.
+
+
+def _reader_loan(o: Objects, user_id: int, title: str) -> tuple[int, int]:
+    """A published e-book with a stored EPUB and a licence, borrowed by ``user_id``, with a
+    position saved: (loan, file)."""
+    from library.models import Licence, ReadingPosition
+    from media.models import PublicationState
+    from vhs.db import utcnow
+
+    data = media_samples.epub(title=f"{title} {o.role}")
+    sha256 = hashlib.sha256(data).hexdigest()
+    get_storage().put(file_key(sha256), io.BytesIO(data), content_type="application/epub+zip")
+    item = MediaItem(
+        kind=MediaKind.EBOOK,
+        title=f"{title} ({o.role})",
+        state=PublicationState.PUBLISHED,
+        published_at=utcnow(),
+    )
+    item.files.append(
+        MediaFile(
+            format=FileFormat.EPUB,
+            media_type="application/epub+zip",
+            size_bytes=len(data),
+            sha256=sha256,
+        )
+    )
+    db.session.add(item)
+    db.session.flush()
+    db.session.add(
+        Licence(item_id=item.id, concurrency=1, active_loans=0, reserved=0, max_loan_days=21)
+    )
+    db.session.flush()
+    loan_id = _borrow(user_id, item.id)
+    file_id = item.files[0].id
+    db.session.add(
+        ReadingPosition(loan_id=loan_id, file_id=file_id, cfi="epubcfi(/6/2!/4/1:0)", progress=0)
+    )
+    db.session.flush()
+    return loan_id, file_id
+
+
+@builds("own_reader_loan")
+def _own_reader_loan(o: Objects) -> tuple[int, int]:
+    return _reader_loan(o, o.account.id, "Matrix-Eigenes-Buch")
+
+
+@builds("victim_reader_loan")
+def _victim_reader_loan(o: Objects) -> tuple[int, int]:
+    return _reader_loan(o, o.victim.id, "Matrix-Fremdes-Buch")
+
+
+def _reader_path(attr: str) -> Callable[[Objects], str]:
+    return lambda o: "/library/loans/{}/read/{}".format(*getattr(o, attr))
+
+
+def _position_path(attr: str) -> Callable[[Objects], str]:
+    return lambda o: f"/api/v1/loans/{getattr(o, attr)[0]}/position"
+
+
+def _position_body(attr: str) -> Callable[[Objects], dict[str, Any]]:
+    return lambda o: {
+        "file_id": getattr(o, attr)[1],
+        "cfi": "epubcfi(/6/4!/4/2/1:0)",
+        "progress": 0.5,
+    }
+
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/library/loans/<int:loan_id>/read/<int:file_id>"): [
+            Case("user", path=_reader_path("own_reader_loan")),
+            Case(
+                _NOT_OWN,
+                path=_reader_path("victim_reader_loan"),
+                note="someone else's loan",
+                foreign=access_loan_of("victim_reader_loan"),
+            ),
+        ],
+        ("GET", "/api/v1/loans/<int:loan_id>/position"): [
+            Case("user", path=_position_path("own_reader_loan")),
+            Case(
+                _NOT_OWN,
+                path=_position_path("victim_reader_loan"),
+                note="someone else's loan",
+                foreign=access_loan_of("victim_reader_loan"),
+            ),
+        ],
+        ("PUT", "/api/v1/loans/<int:loan_id>/position"): [
+            Case(
+                "user",
+                path=_position_path("own_reader_loan"),
+                data=_position_body("own_reader_loan"),
+            ),
+            Case(
+                _NOT_OWN,
+                path=_position_path("victim_reader_loan"),
+                data=_position_body("victim_reader_loan"),
+                note="someone else's loan",
+                foreign=access_loan_of("victim_reader_loan"),
+            ),
+        ],
+    }
+)
+
+
 # --- lending privacy (issue 12: the patron's opt-in to a "read before" list) -------------------
 # No id in the URL: a patron reaches only their own card's setting. Opting out always works for
 # a card holder; without a card the answer is 409 ``no_card``.

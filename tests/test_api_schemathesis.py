@@ -23,6 +23,7 @@ runs a longer one, with schemathesis' boundary cases for every role (``VHS_FUZZ_
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,14 +47,16 @@ from schemathesis.specs.openapi.checks import (
 
 from courses.enrolment.payments import pay_enrolment
 from courses.models import Course
+from media.models import FileFormat, MediaFile, MediaItem, MediaKind, PublicationState
 from tests.conftest import base_config
 from tests.courses import factories
 from tests.courses.webinars.helpers import online_course
 from tests.library.patrons.conftest import new_card
+from tests.media.ingest import samples as media_samples
 from vhs import create_app
 from vhs.accounts.models import Role, User
 from vhs.accounts.services import create_api_token
-from vhs.db import db
+from vhs.db import db, utcnow
 from vhs.payments.models import Provider
 from vhs.uow import unit_of_work
 
@@ -165,7 +168,40 @@ def _build_world(role: str) -> World:
     new_card(other.id)
     if actor is not None and role != "instructor":
         new_card(actor.id)
+        _lend_an_epub(actor)
     return world
+
+
+_EPUB = media_samples.epub(title="Fuzz-Buch")
+
+
+def _lend_an_epub(patron: User) -> None:
+    """An e-book on loan to the actor (loan 1 on SQLite), so the reading position is fuzzed
+    past its refusals too."""
+    from library.circulation.services import borrow
+    from library.models import Licence
+
+    item = MediaItem(
+        kind=MediaKind.EBOOK,
+        title="Fuzz-Buch",
+        state=PublicationState.PUBLISHED,
+        published_at=utcnow(),
+    )
+    item.files.append(
+        MediaFile(
+            format=FileFormat.EPUB,
+            media_type="application/epub+zip",
+            size_bytes=len(_EPUB),
+            sha256=hashlib.sha256(_EPUB).hexdigest(),
+        )
+    )
+    db.session.add(item)
+    db.session.flush()
+    db.session.add(
+        Licence(item_id=item.id, concurrency=1, active_loans=0, reserved=0, max_loan_days=21)
+    )
+    db.session.flush()
+    borrow(patron, item.id)
 
 
 @pytest.fixture

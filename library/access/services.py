@@ -122,15 +122,29 @@ def _links(loan: Loan, now: datetime) -> LoanLinks:
     return LoanLinks(loan=loan, links=tuple(links), expires_at=expires_at)
 
 
-def links_for(patron: User, loan_id: int, now: datetime | None = None) -> LoanLinks:
-    """Fresh links to the files of one's own open loan (404 ``loan_not_found`` for anyone
-    else's; 410 ``loan_ended`` once it ended or ran out)."""
+def open_own_loan(patron: User, loan_id: int, now: datetime | None = None) -> Loan:
+    """One's own loan, brought up to date, while it is open (404 ``loan_not_found`` for anyone
+    else's; 410 ``loan_ended`` once it ended or ran out). The links and the browser reader's
+    position ask the same question here."""
     now = now or utcnow()
     loan = loans.get_own_loan(patron, loan_id)
     _bring_up_to_date(loan, now)
     if loan.ended_at is not None:
         raise LoanEnded()
-    return _links(loan, now)
+    return loan
+
+
+def files_of(loan: Loan) -> tuple[MediaFile, ...]:
+    """The files the loan's provider gives, in their order (the links' files, whatever the
+    licence allows with each)."""
+    return _files(loan)
+
+
+def links_for(patron: User, loan_id: int, now: datetime | None = None) -> LoanLinks:
+    """Fresh links to the files of one's own open loan (404 ``loan_not_found`` for anyone
+    else's; 410 ``loan_ended`` once it ended or ran out)."""
+    now = now or utcnow()
+    return _links(open_own_loan(patron, loan_id, now), now)
 
 
 def links_of_loans(current: list[Loan], now: datetime | None = None) -> dict[int, LoanLinks]:

@@ -20,6 +20,8 @@ from library.circulation import services
 from library.circulation.forms import BorrowForm, HistoryForm
 from library.circulation.labels import HOLD_LABELS, availability_words
 from library.loans.services import get_own_loan
+from library.reader.labels import reader_label
+from library.reader.services import readable
 from media.catalogue.labels import KIND_LABELS
 from media.catalogue.views import register_item_action
 from vhs.auth import current, require_user, user_required
@@ -90,10 +92,13 @@ def account() -> Any:
     patron = require_user()
     account = services.my_account(patron)  # brought up to date once, for loans and holds
     history = services.history_choice(patron)
+    links = links_of_loans(account.loans)
     page = render_template(
         "library/account.html",
         loans=account.loans,
-        links=links_of_loans(account.loans),
+        links=links,
+        readers={loan_id: readable(made) for loan_id, made in links.items()},
+        reader_label=reader_label,
         link_label=link_label,
         file_facts=file_facts,
         link_minutes=int(rules.link_lifetime().total_seconds() // 60),

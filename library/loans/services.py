@@ -31,7 +31,7 @@ from library.licences.providers import provider_for
 from library.licences.services import lock_item, release_copy, take_copy
 from library.licences.signals import announce_copies_freed
 from library.loans.history import keeps_history
-from library.models import Licence, LicenceDedication, Loan, LoanEnd
+from library.models import Licence, LicenceDedication, Loan, LoanEnd, ReadingPosition
 from media.catalogue.services import require_staff
 from media.models import MediaItem
 from vhs.accounts.models import User
@@ -179,13 +179,16 @@ def checkout(
 
 def _end(loan: Loan, reason: LoanEnd, now: datetime, *, forget: bool = False) -> None:
     """End an open loan and free its copy (the caller announces the freed copy); it forgets
-    its patron unless they keep a history (``forget``: in any case)."""
+    its patron unless they keep a history (``forget``: in any case), and its reading position."""
     licence = release_copy(loan.licence_id, loan.dedication_id)
     provider_for(licence).checkin(loan)
     loan.ended_at = now
     loan.end_reason = reason
     if forget or not keeps_history(loan.user_id):
         loan.user_id = None
+    # Where the patron was in the book lives only as long as the loan (every ending passes
+    # here: return, expiry by the job or lazily, revocation, erasure), even with a history.
+    db.session.execute(sa.delete(ReadingPosition).where(ReadingPosition.loan_id == loan.id))
 
 
 def close_overdue_loans(item: MediaItem, now: datetime) -> int:
