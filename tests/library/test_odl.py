@@ -595,7 +595,7 @@ def test_staff_pages_add_edit_sync_delete(
         assert distributor.has_secret and distributor.last_sync_ok is True
     assert "Seitenblick auf Iserlohn" in client.get("/media?q=Seitenblick").get_data(as_text=True)
     confirm = client.get(f"/staff/library/distributors/{distributor_id}/delete")
-    assert confirm.status_code == 200 and "Distributor löschen" in confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "Anbieter löschen" in confirm.get_data(as_text=True)
     resp = client.submit(f"/staff/library/distributors/{distributor_id}/delete")
     assert resp.status_code == 302
     with app.app_context():
