@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import re
 import secrets
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from uritemplate import URITemplate
 from library.circulation import services as circulation
 from library.distributors import client as odl_client
 from library.distributors import convergence, services
+from library.distributors.demo import seed_distributor
 from library.distributors.models import Distributor, OdlLicence, OdlLoan, ReturnState
 from library.distributors.provider import OdlProvider, notify_token, send_return
 from library.distributors.sync import sync_distributor
@@ -39,6 +41,7 @@ from tests.library.odl_standin import (
     StandinCheckout,
     StandinLicence,
     StandinPublication,
+    demo_catalogue,
 )
 from tests.library.seed import give_card
 from vhs.accounts.models import Role, User
@@ -681,3 +684,23 @@ def test_delete_is_refused_while_loans_run(
     with pytest.raises(Conflict) as refused, db.session.begin_nested():
         services.delete_distributor(staff, distributor)
     assert refused.value.code == "distributor_in_use"
+
+
+# --- the demo --------------------------------------------------------------------------------
+
+
+def test_demo_connects_a_distributor_only_when_configured(
+    app: Flask, ctx: Flask, odl: OdlStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off by default (local licences only); with the setting, the feed is connected once and
+    synced at every seed."""
+    rng = random.Random(1)
+    seed_distributor(1, rng, {})
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Distributor)) == 0
+    demo_catalogue(odl)
+    monkeypatch.setattr(app.config["VHS"], "library_demo_distributor_url", odl.feed_url)
+    seed_distributor(1, rng, {})
+    seed_distributor(1, rng, {})
+    distributor = db.session.execute(sa.select(Distributor)).scalar_one()
+    assert distributor.last_sync_ok is True
+    assert item_titled("Nebel über der Lenne").state is PublicationState.PUBLISHED
