@@ -16,6 +16,12 @@ import library.dedications.api
 import library.dedications.jobs
 import library.dedications.staff_views
 import library.demo  # the demo data (flask demo seed)
+import library.distributors.api
+import library.distributors.demo  # the demo distributor (off by default)
+import library.distributors.jobs  # jobs register on import
+import library.distributors.provider  # the "odl" licence provider registers on import
+import library.distributors.staff_views
+import library.distributors.views
 import library.holds.jobs  # jobs register on import
 import library.holds.services  # holds answer copies_freed: a copy never sits idle
 import library.loans.jobs

@@ -3013,3 +3013,69 @@ EXPECTATIONS.update(
         ),
     }
 )
+# --- ODL distributors (library/distributors: staff pages and API, notifications) -------------
+
+# A feed nobody answers (port 9, discard): "sync now" records a failed sync at once.
+_DEAD_FEED = "http://127.0.0.1:9/feed"
+
+
+@builds("distributor_id")
+def _distributor_id(o: Objects) -> int:
+    """A distributor without licences (so it may be deleted)."""
+    from library.distributors.services import add_distributor
+
+    admin = User(name="System", email="", role=Role.ADMIN)
+    return add_distributor(admin, {"name": "Matrix-Vertrieb", "feed_url": _DEAD_FEED}).id
+
+
+def _distributor(suffix: str = "") -> Callable[[Objects], str]:
+    return lambda o: f"/staff/library/distributors/{o.distributor_id}{suffix}"
+
+
+def _distributor_api(suffix: str = "") -> Callable[[Objects], str]:
+    return lambda o: f"/api/v1/staff/library/distributors/{o.distributor_id}{suffix}"
+
+
+_DISTRIBUTOR_FORM = {"name": "Matrix-Anbieter", "feed_url": "http://127.0.0.1:9/other"}
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/staff/library/distributors"): "staff",
+        ("POST", "/staff/library/distributors"): Case("staff", ok=302, data=_DISTRIBUTOR_FORM),
+        ("GET", "/staff/library/distributors/<int:distributor_id>/edit"): Case(
+            "staff", path=_distributor("/edit")
+        ),
+        ("POST", "/staff/library/distributors/<int:distributor_id>/edit"): Case(
+            "staff", ok=302, path=_distributor("/edit"), data=_DISTRIBUTOR_FORM
+        ),
+        ("GET", "/staff/library/distributors/<int:distributor_id>/delete"): Case(
+            "staff", path=_distributor("/delete")
+        ),
+        ("POST", "/staff/library/distributors/<int:distributor_id>/delete"): Case(
+            "staff", ok=302, path=_distributor("/delete")
+        ),
+        ("POST", "/staff/library/distributors/<int:distributor_id>/sync"): Case(
+            "staff", ok=302, path=_distributor("/sync")
+        ),
+        ("GET", "/api/v1/staff/library/distributors"): "staff",
+        ("POST", "/api/v1/staff/library/distributors"): Case(
+            "staff", ok=201, data=_DISTRIBUTOR_FORM
+        ),
+        ("GET", "/api/v1/staff/library/distributors/<int:distributor_id>"): Case(
+            "staff", path=_distributor_api()
+        ),
+        ("PATCH", "/api/v1/staff/library/distributors/<int:distributor_id>"): Case(
+            "staff", path=_distributor_api(), data={"name": "Umbenannt"}
+        ),
+        ("DELETE", "/api/v1/staff/library/distributors/<int:distributor_id>"): Case(
+            "staff", ok=204, path=_distributor_api()
+        ),
+        ("POST", "/api/v1/staff/library/distributors/<int:distributor_id>/sync"): Case(
+            "staff", ok=202, path=_distributor_api("/sync")
+        ),
+        # A machine posts here; the signed token is the credential: a forged one is 404 for all.
+        ("POST", "/library/odl/notify/<token>"): Case(
+            "public", ok=404, path="/library/odl/notify/forged", note="forged token"
+        ),
+    }
+)

@@ -43,8 +43,9 @@ from vhs.uow import unit_of_work
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-# Blueprints whose POSTs come from machines that sign their requests instead (webhooks).
-CSRF_EXEMPT_PREFIXES = ("/webhooks/",)
+# Blueprints whose POSTs come from machines that sign their requests instead (webhooks, and
+# ODL distributors' notifications, whose URL carries a signed token: library.distributors).
+CSRF_EXEMPT_PREFIXES = ("/webhooks/", "/library/odl/notify/")
 
 
 class VhsFlask(Flask):

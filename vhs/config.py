@@ -140,6 +140,12 @@ class Settings:
     # in minutes, and the library's name in the watermark of an EPUB.
     library_link_minutes: int = 15
     library_name: str = "Stadtbibliothek Iserlohn"
+    # ODL distributors (library/distributors): how long one request to a distributor may take,
+    # in seconds; how often its feed is synced, in minutes; and a feed `flask demo seed`
+    # connects as a distributor ("": none, the demo lends local licences only).
+    library_odl_timeout_seconds: int = 10
+    library_odl_sync_minutes: int = 360
+    library_demo_distributor_url: str = ""
     media_import_max_mb: int = 100  # a file of records (MARC, MARCXML, ONIX, CSV) staff upload
     media_import_files_max_mb: int = 2048  # a ZIP of media files that goes with it
     # Without Celery: run an uploaded import in a thread of the web process (else cron only).
@@ -319,6 +325,8 @@ LIBRARY_LIMIT_MAX = 1000  # loans or holds per patron
 LIBRARY_PICKUP_HOURS_LIMIT = 30 * 24
 LIBRARY_LINK_MINUTES_LIMIT = 24 * 60  # a signed download link lives a day at most
 LIBRARY_NAME_MAX = 200
+LIBRARY_ODL_TIMEOUT_LIMIT = 120  # a distributor's answer is waited for at most two minutes
+LIBRARY_ODL_SYNC_MINUTES = (5, 7 * 24 * 60)
 
 
 def library_problems(settings: Settings) -> list[str]:
@@ -354,6 +362,16 @@ def library_problems(settings: Settings) -> list[str]:
         problems.append(f"set VHS_LIBRARY_LINK_MINUTES between 1 and {LIBRARY_LINK_MINUTES_LIMIT}")
     if not settings.library_name.strip() or len(settings.library_name) > LIBRARY_NAME_MAX:
         problems.append(f"set VHS_LIBRARY_NAME to a name of 1 to {LIBRARY_NAME_MAX} characters")
+    if not 1 <= settings.library_odl_timeout_seconds <= LIBRARY_ODL_TIMEOUT_LIMIT:
+        problems.append(
+            f"set VHS_LIBRARY_ODL_TIMEOUT_SECONDS between 1 and {LIBRARY_ODL_TIMEOUT_LIMIT}"
+        )
+    lo, hi = LIBRARY_ODL_SYNC_MINUTES
+    if not lo <= settings.library_odl_sync_minutes <= hi:
+        problems.append(f"set VHS_LIBRARY_ODL_SYNC_MINUTES between {lo} and {hi}")
+    demo_feed = settings.library_demo_distributor_url
+    if demo_feed and urlsplit(demo_feed).scheme not in ("http", "https"):
+        problems.append("set VHS_LIBRARY_DEMO_DISTRIBUTOR_URL to an http(s) URL of an ODL feed")
     return problems
 
 

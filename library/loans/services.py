@@ -277,6 +277,19 @@ def end_revoked(loan: Loan, now: datetime, *, actor: User | None, **why: object)
     return True
 
 
+def end_by_provider(loan: Loan, reason: LoanEnd, now: datetime) -> bool:
+    """End a loan because its provider says it ended there (an ODL distributor's
+    notification or status document: returned in the reading app, revoked, expired), under
+    the item's lock; its copy goes to the queue. False when it had ended here already."""
+    item = lock_item(loan.item_id)
+    if loan not in _current_loans_of_item(item, now):
+        return False
+    _end(loan, reason, now)
+    db.session.flush()
+    announce_copies_freed(item, now)
+    return True
+
+
 def return_all(patron_id: int, item: MediaItem, now: datetime) -> int:
     """End the patron's open loans of the item, forgetting them (account erasure; the caller
     holds the item's lock and announces the freed copies)."""
