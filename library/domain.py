@@ -22,6 +22,7 @@ import library.loans.jobs
 import library.models  # noqa: F401  (the tables, for migrations)
 from library.blueprints import APIS, PAGES
 from library.licences.catalogue import plug_into_catalogue
+from library.opds import views as opds_views  # noqa: F401  (OPDS for reading apps)
 from library.patrons import api as patrons_api  # noqa: F401  (routes attach on import)
 from library.patrons import fees as patrons_fees  # noqa: F401  (payment receivers)
 from library.patrons import gdpr as patrons_gdpr  # noqa: F401  (export and erasure)

@@ -140,6 +140,9 @@ class Settings:
     # in minutes, and the library's name in the watermark of an EPUB.
     library_link_minutes: int = 15
     library_name: str = "Stadtbibliothek Iserlohn"
+    # Reading apps (OPDS) send card number and PIN with every request: a pair checked with
+    # argon2 passes again without it for this many seconds (0: always the full check).
+    opds_pin_cache_seconds: int = 300
     media_import_max_mb: int = 100  # a file of records (MARC, MARCXML, ONIX, CSV) staff upload
     media_import_files_max_mb: int = 2048  # a ZIP of media files that goes with it
     # Without Celery: run an uploaded import in a thread of the web process (else cron only).
@@ -319,6 +322,7 @@ LIBRARY_LIMIT_MAX = 1000  # loans or holds per patron
 LIBRARY_PICKUP_HOURS_LIMIT = 30 * 24
 LIBRARY_LINK_MINUTES_LIMIT = 24 * 60  # a signed download link lives a day at most
 LIBRARY_NAME_MAX = 200
+OPDS_PIN_CACHE_SECONDS_MAX = 3600  # a remembered PIN check lives an hour at most
 
 
 def library_problems(settings: Settings) -> list[str]:
@@ -354,6 +358,10 @@ def library_problems(settings: Settings) -> list[str]:
         problems.append(f"set VHS_LIBRARY_LINK_MINUTES between 1 and {LIBRARY_LINK_MINUTES_LIMIT}")
     if not settings.library_name.strip() or len(settings.library_name) > LIBRARY_NAME_MAX:
         problems.append(f"set VHS_LIBRARY_NAME to a name of 1 to {LIBRARY_NAME_MAX} characters")
+    if not 0 <= settings.opds_pin_cache_seconds <= OPDS_PIN_CACHE_SECONDS_MAX:
+        problems.append(
+            f"set VHS_OPDS_PIN_CACHE_SECONDS between 0 and {OPDS_PIN_CACHE_SECONDS_MAX}"
+        )
     return problems
 
 
