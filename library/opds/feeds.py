@@ -315,6 +315,8 @@ class CatalogueArgs:
             "per_page": self.per_page if self.per_page != PER_PAGE_DEFAULT else "",
         }
         out.update(changes)
+        if out["page"] == 1:
+            out["page"] = ""  # page 1 has one address: without the parameter
         return {k: v for k, v in out.items() if v not in ("", None)}
 
 

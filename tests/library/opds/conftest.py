@@ -172,3 +172,40 @@ def stock(app: Flask) -> Callable[..., int]:
             return item.id
 
     return _stock
+
+
+@pytest.fixture
+def cached(app: Flask) -> Any:
+    """The feed cache on, and empty, for one test (tests run without caches otherwise)."""
+    from library.opds.cache import feed_cache
+
+    app.config["RESPONSE_CACHE"] = True
+    feed_cache.clear()
+    try:
+        yield feed_cache
+    finally:
+        app.config.pop("RESPONSE_CACHE", None)
+        feed_cache.clear()
+
+
+def entry_titled(feed: etree._Element, title: str) -> etree._Element:
+    """The feed's entry with this title."""
+    for entry in feed.xpath("atom:entry", namespaces=NS):
+        if entry.findtext("atom:title", namespaces=NS) == title:
+            return entry
+    raise AssertionError(f"no entry {title!r}")
+
+
+def link(element: etree._Element, rel: str) -> etree._Element:
+    """The first link of ``rel``."""
+    found = element.xpath(f"atom:link[@rel='{rel}']", namespaces=NS)
+    assert found, f"no link rel={rel}"
+    return found[0]
+
+
+def path_of(href: str) -> str:
+    """An absolute href as the path (and query) the test client asks for."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(href)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

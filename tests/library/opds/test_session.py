@@ -47,7 +47,7 @@ def test_a_reading_apps_session(client, opds_patron, stock):
     # 2. The root feed (public) leads to the catalogue; the item's borrow link is there.
     root = atom(client.get("/opds/", headers=patron.auth))
     assert _link(root, SHELF).get("href").endswith("/opds/shelf")
-    feed = atom(client.get(f"/opds/catalogue?subject=Krimi", headers=patron.auth))
+    feed = atom(client.get("/opds/catalogue?subject=Krimi", headers=patron.auth))
     entry = next(
         e
         for e in feed.xpath("atom:entry", namespaces=NS)
@@ -95,7 +95,10 @@ def test_a_reading_apps_session(client, opds_patron, stock):
     assert resp.status_code == 200, resp.get_data(as_text=True)
     after = atom(resp)
     assert _link(after, BORROW).find("opds:availability", NS).get("status") == "available"
-    assert atom(client.get("/opds/shelf", headers=patron.auth)).xpath("atom:entry", namespaces=NS) == []
+    assert (
+        atom(client.get("/opds/shelf", headers=patron.auth)).xpath("atom:entry", namespaces=NS)
+        == []
+    )
     assert item_id
 
 
