@@ -6,6 +6,7 @@ from flask import Blueprint
 
 from vhs.db import set_write_intent
 from vhs.extensions import Blueprint as ApiBlueprint
+from vhs.extensions import csrf
 
 # --- pages -----------------------------------------------------------------------------------
 library = Blueprint("library", __name__)
@@ -19,8 +20,14 @@ staff_api = ApiBlueprint(
     "library_staff_api", __name__, url_prefix="/api/v1", description="Library desk (staff)"
 )
 
-PAGES = (library, staff)
+# --- OPDS for reading apps (library/opds): feeds, not pages; HTTP Basic, never the session,
+# so CSRF tokens do not apply. Not a lending blueprint: feeds are reads and stay readers.
+opds = Blueprint("opds", __name__, url_prefix="/opds")
+csrf.exempt(opds)
+
+PAGES = (library, staff, opds)
 APIS = (api, staff_api)
+LENDING = (library, staff, api, staff_api)
 
 
 def _lending_writes() -> None:
@@ -30,5 +37,5 @@ def _lending_writes() -> None:
     set_write_intent(True)
 
 
-for _bp in (*PAGES, *APIS):
+for _bp in LENDING:
     _bp.before_request(_lending_writes)

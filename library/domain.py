@@ -31,6 +31,7 @@ import library.reader.gdpr  # the reading positions in "download my data"
 import library.reader.views  # noqa: F401  (routes attach on import)
 from library.blueprints import APIS, PAGES
 from library.licences.catalogue import plug_into_catalogue
+from library.opds import views as opds_views  # noqa: F401  (OPDS for reading apps)
 from library.patrons import api as patrons_api  # noqa: F401  (routes attach on import)
 from library.patrons import fees as patrons_fees  # noqa: F401  (payment receivers)
 from library.patrons import gdpr as patrons_gdpr  # noqa: F401  (export and erasure)

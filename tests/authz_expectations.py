@@ -142,7 +142,10 @@ class Case:
     note: str = ""
     # Extra assertions on a response that got the ``ok`` status (object-level checks).
     check: Callable[[Any, Objects], None] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    # Request headers, or a builder of them (a reading app's Basic header is the role's own).
+    headers: Mapping[str, str] | Callable[[Objects], Mapping[str, str]] = field(
+        default_factory=dict
+    )
     # Object-level cases (A asks for B's object): what only B, or only staff, may learn; ids
     # and texts (course codes, titles). A role refused by ``access`` gets a body that holds
     # none of them, nor the victim's name, e-mail address or street (``Objects.foreign``).
@@ -3079,3 +3082,124 @@ EXPECTATIONS.update(
         ),
     }
 )
+
+
+# --- OPDS for reading apps (issue 13: library/opds) --------------------------------------------
+# Feeds, the authentication document and the images are public. The shelf, borrowing and
+# returning take HTTP Basic (card number and PIN) and never the browser session: every role
+# sends its own card's Basic header, anonymous sends none and gets 401 with the document.
+# Returning someone else's loan is "not found" (the app's revoke link names an item; the
+# acting patron has no loan or hold on it).
+
+_OPDS_PIN = "2468"
+_OPDS_PIN_HASH: dict[str, str] = {}
+
+
+@builds("opds_basic")
+def _opds_basic(o: Objects) -> dict[str, str]:
+    """The acting account's card with a well-formed number and a PIN, as a Basic header."""
+    import base64
+
+    from library.models import CardState, LibraryCard
+    from library.patrons.services import new_card_number
+    from vhs.accounts.services import hash_password
+
+    if o.user is None:
+        return {}
+    if _OPDS_PIN not in _OPDS_PIN_HASH:
+        _OPDS_PIN_HASH[_OPDS_PIN] = hash_password(_OPDS_PIN)
+    card = db.session.execute(
+        db.select(LibraryCard).where(LibraryCard.user_id == o.user.id)
+    ).scalar_one_or_none()
+    if card is None:
+        from datetime import date, timedelta
+
+        card = LibraryCard(
+            user_id=o.user.id,
+            number=new_card_number(),
+            state=CardState.ACTIVE,
+            valid_until=date.today() + timedelta(days=365),
+        )
+        db.session.add(card)
+    else:
+        card.number = new_card_number()
+    card.pin_hash = _OPDS_PIN_HASH[_OPDS_PIN]
+    db.session.flush()
+    token = base64.b64encode(f"{card.number}:{_OPDS_PIN}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@builds("own_lent_item_id")
+def _own_lent_item_id(o: Objects) -> int:
+    """An item the acting account (or, for anonymous, the victim) has borrowed."""
+    item_id = _lending_item(o, copies=1, title="Matrix-OPDS-Eigene")
+    _borrow(o.account.id, item_id)
+    return item_id
+
+
+def _basic_header(o: Objects) -> dict[str, str]:
+    return o.opds_basic
+
+
+# Who gets what with their own card's Basic header (anonymous: none).
+_OPDS_PATRON = {"anonymous": 401, **dict.fromkeys(SIGNED_IN, OK)}
+_OPDS_NOT_THEIRS = {"anonymous": 401, **dict.fromkeys(SIGNED_IN, 404)}
+
+
+def _opds_routes() -> dict[tuple[str, str], Entry]:
+    entries: dict[tuple[str, str], Entry] = {
+        ("GET", "/opds/opensearch.xml"): "public",
+        ("GET", "/opds/auth"): "public",
+        ("GET", "/opds/logo.png"): "public",
+        ("GET", "/opds/placeholder-cover.png"): "public",
+    }
+    for prefix in ("/opds", "/opds/v2"):
+        entries.update(
+            {
+                ("GET", f"{prefix}/"): "public",
+                ("GET", f"{prefix}/catalogue"): Case("public", query={"kind": "ebook"}),
+                ("GET", f"{prefix}/search"): Case("public", query={"q": "Matrix"}),
+                ("GET", f"{prefix}/subjects"): "public",
+                ("GET", f"{prefix}/series"): "public",
+                ("GET", f"{prefix}/works/<int:item_id>"): Case(
+                    "public", path=lambda o, p=prefix: f"{p}/works/{o.lending_item_id}"
+                ),
+                ("GET", f"{prefix}/shelf"): Case(_OPDS_PATRON, headers=_basic_header),
+            }
+        )
+        for method in ("GET", "PUT"):
+            entries[(method, f"{prefix}/works/<int:item_id>/borrow")] = Case(
+                _OPDS_PATRON,
+                ok=201,
+                path=lambda o, p=prefix: f"{p}/works/{o.lending_item_id}/borrow",
+                headers=_basic_header,
+            )
+            entries[(method, f"{prefix}/loans/<int:item_id>/revoke")] = [
+                Case(
+                    _OPDS_PATRON,
+                    path=lambda o, p=prefix: f"{p}/loans/{o.own_lent_item_id}/revoke",
+                    headers=_basic_header,
+                    note="own loan",
+                ),
+                Case(
+                    _OPDS_NOT_THEIRS,
+                    path=lambda o, p=prefix: f"{p}/loans/{o.lent_item_id}/revoke",
+                    headers=_basic_header,
+                    foreign=loan_of("victim_loan_of_lent_item"),
+                    note="someone else's loan",
+                ),
+            ]
+    return entries
+
+
+@builds("victim_loan_of_lent_item")
+def _victim_loan_of_lent_item(o: Objects) -> int:
+    """The victim's loan of ``lent_item_id``."""
+    from library.models import Loan
+
+    return db.session.execute(
+        db.select(Loan.id).where(Loan.item_id == o.lent_item_id, Loan.ended_at.is_(None))
+    ).scalar_one()
+
+
+EXPECTATIONS.update(_opds_routes())

@@ -179,7 +179,8 @@ def _register_hooks(app: Flask) -> None:
                 return  # tokens are not sent by browsers on their own: no CSRF risk
             if current() is None:
                 return  # nothing to forge: the endpoint answers 401 itself
-        csrf.protect()
+        # Views and blueprints marked ``csrf.exempt`` (OPDS: HTTP Basic only, no session) pass.
+        csrf.protect(apply_exemptions=True)
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

@@ -146,6 +146,9 @@ class Settings:
     library_odl_timeout_seconds: int = 10
     library_odl_sync_minutes: int = 360
     library_demo_distributor_url: str = ""
+    # Reading apps (OPDS) send card number and PIN with every request: a pair checked with
+    # argon2 passes again without it for this many seconds (0: always the full check).
+    opds_pin_cache_seconds: int = 300
     media_import_max_mb: int = 100  # a file of records (MARC, MARCXML, ONIX, CSV) staff upload
     media_import_files_max_mb: int = 2048  # a ZIP of media files that goes with it
     # Without Celery: run an uploaded import in a thread of the web process (else cron only).
@@ -327,6 +330,7 @@ LIBRARY_LINK_MINUTES_LIMIT = 24 * 60  # a signed download link lives a day at mo
 LIBRARY_NAME_MAX = 200
 LIBRARY_ODL_TIMEOUT_LIMIT = 120  # a distributor's answer is waited for at most two minutes
 LIBRARY_ODL_SYNC_MINUTES = (5, 7 * 24 * 60)
+OPDS_PIN_CACHE_SECONDS_MAX = 3600  # a remembered PIN check lives an hour at most
 
 
 def library_problems(settings: Settings) -> list[str]:
@@ -372,6 +376,10 @@ def library_problems(settings: Settings) -> list[str]:
     demo_feed = settings.library_demo_distributor_url
     if demo_feed and urlsplit(demo_feed).scheme not in ("http", "https"):
         problems.append("set VHS_LIBRARY_DEMO_DISTRIBUTOR_URL to an http(s) URL of an ODL feed")
+    if not 0 <= settings.opds_pin_cache_seconds <= OPDS_PIN_CACHE_SECONDS_MAX:
+        problems.append(
+            f"set VHS_OPDS_PIN_CACHE_SECONDS between 0 and {OPDS_PIN_CACHE_SECONDS_MAX}"
+        )
     return problems
 
 

@@ -245,4 +245,11 @@ def all_scenarios() -> list[Scenario]:
 
 
 # Scenario modules register themselves on import.
-from bench.scenarios import calendar, catalogue, lending, media, media_import  # noqa: E402, F401
+from bench.scenarios import (  # noqa: E402, F401
+    calendar,
+    catalogue,
+    lending,
+    media,
+    media_import,
+    opds,
+)

@@ -82,6 +82,19 @@ def queue_length(item_id: int) -> int:
     )
 
 
+def queue_lengths(item_ids: list[int]) -> dict[int, int]:
+    """:func:`queue_length` for a page of items at once (one statement)."""
+    found = dict.fromkeys(item_ids, 0)
+    if item_ids:
+        rows = db.session.execute(
+            sa.select(Hold.item_id, sa.func.count())
+            .where(Hold.item_id.in_(item_ids), Hold.state == HoldState.WAITING)
+            .group_by(Hold.item_id)
+        )
+        found.update({item_id: int(n) for item_id, n in rows})
+    return found
+
+
 def first_waiting(item_id: int) -> Hold | None:
     """The hold first in line for the item."""
     return db.session.execute(

@@ -12,6 +12,7 @@ number exists.
 
 from __future__ import annotations
 
+import hmac
 import math
 import time
 
@@ -23,6 +24,8 @@ from limits import RateLimitItem, parse_many
 
 from library import rules
 from library.models import CardState, LibraryCard
+from library.patrons import pin_cache
+from library.patrons.eligibility import is_expired
 from vhs.accounts.models import Role, User
 from vhs.accounts.services import hash_password, secret_needs_rehash, verify_secret
 from vhs.db import db, utcnow
@@ -134,9 +137,47 @@ def patron_from_basic(number: str, pin: str) -> User | None:
     """The patron an HTTP Basic login (card number as user name, PIN as password) names.
 
     None for a wrong number or PIN and for a card that may not log in (blocked, applied): the
-    caller answers 401. Raises ``TooManyAttempts`` (429, ``Retry-After``) while limited.
+    caller answers 401. Raises ``TooManyAttempts`` (429, ``Retry-After``) while limited, on the
+    fast path too. A number and PIN checked a moment ago skip argon2 (``pin_cache``) while
+    the card is active, valid and keeps the PIN hash they were checked against.
     """
+    normal = rules.normalise_card_number(number)
+    if normal is not None and pin:
+        check_not_limited(normal)
+        user = _remembered(normal, pin)
+        if user is not None:
+            return user
     try:
-        return authenticate_card(number, pin)
+        user = authenticate_card(number, pin)
     except Unauthorized:
         return None
+    card = _find(normal)
+    if card is not None and card.pin_hash and _fast_path_may_serve(card):
+        pin_cache.remember(card.number, pin, card.id, card.pin_hash)
+    return user
+
+
+def _fast_path_may_serve(card: LibraryCard) -> bool:
+    """Whether a remembered login may still stand for this card: active, valid today, and
+    its account not deactivated. Anything else takes the full check (which refuses it or,
+    for an expired card, logs in so that the patron hears why they cannot borrow)."""
+    return card.state is CardState.ACTIVE and card.user.is_active and not is_expired(card)
+
+
+def _remembered(number: str, pin: str) -> User | None:
+    """The account of a number and PIN checked a moment ago, if the card still matches."""
+    found = pin_cache.remembered_card(number, pin)
+    if found is None:
+        return None
+    card_id, hash_digest = found
+    card = db.session.get(LibraryCard, card_id)
+    if (
+        card is None
+        or card.number != number
+        or not card.pin_hash
+        or not hmac.compare_digest(pin_cache.hash_digest(card.pin_hash), hash_digest)
+        or not _fast_path_may_serve(card)
+    ):
+        pin_cache.forget(number, pin)
+        return None
+    return card.user
