@@ -33,6 +33,7 @@ import hashlib
 import io
 import os
 import tempfile
+import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -3028,7 +3029,10 @@ def _distributor_id(o: Objects) -> int:
     from library.distributors.services import add_distributor
 
     admin = User(name="System", email="", role=Role.ADMIN)
-    return add_distributor(admin, {"name": "Matrix-Vertrieb", "feed_url": _DEAD_FEED}).id
+    # A feed of its own each time: the edge sweep builds one per role in one database, and
+    # a feed belongs to one distributor.
+    feed = f"{_DEAD_FEED}/{uuid.uuid4().hex}"
+    return add_distributor(admin, {"name": "Matrix-Vertrieb", "feed_url": feed}).id
 
 
 def _distributor(suffix: str = "") -> Callable[[Objects], str]:
