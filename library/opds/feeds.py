@@ -26,6 +26,7 @@ from library.access.services import FileLink
 from library.circulation.services import HoldView
 from library.holds.services import queue_lengths
 from library.licences.availability import Copies, items_copies
+from library.licences.providers import ExternalLink
 from library.models import Loan
 from media.catalogue.labels import KIND_LABELS
 from media.catalogue.search import PER_PAGE_MAX, MediaQuery, search
@@ -117,6 +118,7 @@ class Entry:
     offer: Offer | None = None
     loan: Loan | None = None
     files: tuple[FileLink, ...] = ()
+    external: tuple[ExternalLink, ...] = ()  # a distributor's links of the loan (LCP licence)
     hold: HoldView | None = None
 
 
