@@ -480,10 +480,32 @@ def with_details(items: list[MediaItem]) -> list[MediaItem]:
     return items
 
 
+def items_with_details(ids: list[int]) -> dict[int, MediaItem]:
+    """Items by id, with their numbers, keywords, files and people (five statements)."""
+    if not ids:
+        return {}
+    found = db.session.execute(
+        sa.select(MediaItem)
+        .where(MediaItem.id.in_(ids))
+        .options(
+            selectinload(MediaItem.identifiers),
+            selectinload(MediaItem.subjects),
+            selectinload(MediaItem.files),
+            selectinload(MediaItem.contributors),
+        )
+    ).scalars()
+    return {item.id: item for item in found}
+
+
 def public_entries(items: list[MediaItem], now: datetime | None = None) -> list[Entry]:
     """Entries with their offers: the copies and queues of the whole page in two statements."""
-    now = now or utcnow()
     with_details(items)
+    return offered(items, now)
+
+
+def offered(items: list[MediaItem], now: datetime | None = None) -> list[Entry]:
+    """Entries of items whose details are loaded, with their offers (two statements)."""
+    now = now or utcnow()
     ids = [item.id for item in items]
     copies = items_copies(ids, now)
     queues = queue_lengths(ids)

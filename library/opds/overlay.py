@@ -14,7 +14,8 @@ patron's answer is that cached document with the entries of *their* items replac
 
 It costs two statements (the patron's current loans and open holds: bounded by the loan and
 hold limits, whatever the page) and a parse of the cached document only when the patron has
-any; entries are rendered anew only for the patron's own items on the page. Such answers are
+any; entries are rendered anew only for the patron's own items on the page (their details in
+five statements together, the copies and queues in two, a waiting hold's position in one). Such answers are
 ``private, no-store``; they never enter the shared cache.
 """
 
@@ -29,14 +30,15 @@ from urllib.parse import urlsplit
 from flask import url_for
 from lxml import etree
 
+from library.access.services import links_of_loans
 from library.circulation.services import HoldView
-from library.holds.queue import place_in_queue
+from library.holds.queue import QueuePlace, position_of
 from library.holds.services import open_holds_of
 from library.loans.services import current_loans
 from library.models import Hold, Loan
 from library.opds import atom, feeds, opds2
 from library.opds.feeds import Entry
-from library.opds.shelf import loan_entry
+from library.opds.shelf import acquisition_files
 from vhs.accounts.models import User
 from vhs.db import utcnow
 
@@ -63,19 +65,28 @@ def patron_state(patron: User, now: datetime) -> PatronState:
 
 
 def _entries(item_ids: list[int], state: PatronState, now: datetime) -> dict[int, Entry]:
-    """The patron's entries of those items (each borrowed or reserved by them)."""
+    """The patron's entries of those items (each borrowed or reserved by them): the items'
+    details, the loans' links and the holds' offers and places, a statement or a few each."""
+    items = feeds.items_with_details(item_ids)
+    lent = [state.loans[item_id] for item_id in item_ids if item_id in state.loans]
+    made = links_of_loans(lent, now)
     out = {
-        item_id: loan_entry(state.loans[item_id], now)
-        for item_id in item_ids
-        if item_id in state.loans
+        loan.item_id: Entry(
+            item=items[loan.item_id],
+            loan=loan,
+            files=acquisition_files(made[loan.id]),
+            external=made[loan.id].external,
+        )
+        for loan in lent
     }
-    held = [item_id for item_id in item_ids if item_id in state.holds and item_id not in out]
-    if held:
-        items = [feeds.item_details(item_id) for item_id in held]
-        for entry in feeds.public_entries(items, now):
-            hold = state.holds[entry.item.id]
-            entry.hold = HoldView(hold=hold, place=place_in_queue(hold, now))
-            out[entry.item.id] = entry
+    held = [items[i] for i in item_ids if i in state.holds and i not in out]
+    for entry in feeds.offered(held, now):
+        hold = state.holds[entry.item.id]
+        assert entry.offer is not None
+        # The queue's length is the offer's; a feed shows no expected wait (the shelf does).
+        place = QueuePlace(position=position_of(hold), length=entry.offer.holds, expected_at=None)
+        entry.hold = HoldView(hold=hold, place=place)
+        out[entry.item.id] = entry
     return out
 
 
