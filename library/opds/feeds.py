@@ -6,7 +6,8 @@ A feed is built once here as plain data (:class:`Feed`); ``atom`` writes it as O
 own search (``media.catalogue.search``: the same ranking, stemming and facets as ``/media``);
 availability from the lending formula (``licences.availability``) and the hold queues, for a
 whole page in two statements. Public feeds carry no patron's state: they are cached and the
-same for everyone (the shelf, and the answers to borrow and revoke, are the patron's own).
+same for everyone (the shelf, and the answers to borrow and revoke, are the patron's own; a
+feed asked for with a patron's credentials gets their entries laid over it: ``overlay``).
 """
 
 from __future__ import annotations
@@ -465,18 +466,7 @@ def _facets(version: int, name: str, args: CatalogueArgs, found: dict[str, Any])
 
 def with_details(items: list[MediaItem]) -> list[MediaItem]:
     """The items with their numbers, keywords and files loaded (one statement each)."""
-    ids = [item.id for item in items]
-    if ids:
-        db.session.execute(
-            sa.select(MediaItem)
-            .where(MediaItem.id.in_(ids))
-            .options(
-                selectinload(MediaItem.identifiers),
-                selectinload(MediaItem.subjects),
-                selectinload(MediaItem.files),
-                selectinload(MediaItem.contributors),
-            )
-        ).scalars().all()
+    items_with_details([item.id for item in items])
     return items
 
 
