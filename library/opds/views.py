@@ -15,8 +15,9 @@ OpenSearch description and two images.
 
 Public feeds need no login (the borrow link asks for one); sent with a patron's HTTP Basic
 credentials, they show that patron's loans and holds (``overlay``; never cached, and wrong
-credentials are a 401). The shelf, borrow and revoke take HTTP Basic only (card number and PIN; never the browser session, so no cross-site form can
-act for a signed-in patron, and CSRF tokens do not apply). Because apps borrow with a plain
+credentials are a 401). The shelf, borrow and revoke take HTTP Basic only (card number and
+PIN; never the browser session, so no cross-site form can act for a signed-in patron, and
+CSRF tokens do not apply). Because apps borrow with a plain
 GET, as Palace allows, a browser's cross-site request (``Sec-Fetch-Site: cross-site`` or
 ``same-site``) to borrow or revoke is refused: apps send no such header.
 """
@@ -51,8 +52,7 @@ def route(name: str, rule: str, **options: Any) -> Callable[[Callable[..., Any]]
     return attach
 
 
-# The feeds a logged-in reading app sees with its own loans and holds (``overlay``), and
-# whether each answers a single entry.
+# The feeds that answer a request with credentials as that patron's own (``_feed``).
 PATRON_FEEDS = {"root", "catalogue", "search", "subjects", "series", "work"}
 
 
