@@ -3145,6 +3145,18 @@ def _basic_header(o: Objects) -> dict[str, str]:
     return o.opds_basic
 
 
+def _own_state_is_private(resp: Any, o: Objects) -> None:
+    """A feed with a card's Basic header shows that patron's loan (a revoke link) and is
+    never cached; without one it is the public entry (a borrow link)."""
+    body = resp.get_data(as_text=True)
+    if o.user is None:
+        assert resp.headers["Cache-Control"] == "no-cache"
+        assert "/revoke" not in body and "/borrow" in body
+    else:
+        assert resp.headers["Cache-Control"] == "private, no-store"
+        assert "/revoke" in body and "/borrow" not in body
+
+
 # Who gets what with their own card's Basic header (anonymous: none).
 _OPDS_PATRON = {"anonymous": 401, **dict.fromkeys(SIGNED_IN, OK)}
 _OPDS_NOT_THEIRS = {"anonymous": 401, **dict.fromkeys(SIGNED_IN, 404)}
@@ -3165,9 +3177,18 @@ def _opds_routes() -> dict[tuple[str, str], Entry]:
                 ("GET", f"{prefix}/search"): Case("public", query={"q": "Matrix"}),
                 ("GET", f"{prefix}/subjects"): "public",
                 ("GET", f"{prefix}/series"): "public",
-                ("GET", f"{prefix}/works/<int:item_id>"): Case(
-                    "public", path=lambda o, p=prefix: f"{p}/works/{o.lending_item_id}"
-                ),
+                ("GET", f"{prefix}/works/<int:item_id>"): [
+                    Case("public", path=lambda o, p=prefix: f"{p}/works/{o.lending_item_id}"),
+                    # With a card's Basic header a feed answers that patron's own state: their
+                    # loan (private); anonymous (no header) sees the victim's item publicly.
+                    Case(
+                        "public",
+                        path=lambda o, p=prefix: f"{p}/works/{o.own_lent_item_id}",
+                        headers=_basic_header,
+                        check=_own_state_is_private,
+                        note="with the patron's credentials",
+                    ),
+                ],
                 ("GET", f"{prefix}/shelf"): Case(_OPDS_PATRON, headers=_basic_header),
             }
         )

@@ -1,4 +1,5 @@
-"""What a file link is called on a page: "Herunterladen", "Anhören", "Ansehen", "Lesen"."""
+"""What a file link is called on a page: "Herunterladen", "Anhören", "Ansehen", "Lesen", and
+a distributor's link: "Lizenzdatei für Ihre Lese-App"."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask_babel import pgettext
 
 from library.access.links import Action
 from library.access.services import FileLink
+from library.licences.providers import LCP_LICENSE, ExternalLink
 from media.files.labels import FORMAT_LABELS, size_label
 
 
@@ -30,3 +32,20 @@ def file_facts(link: FileLink) -> str:
     if link.file.label:
         facts.append(link.file.label)
     return " · ".join(facts)
+
+
+# What a distributor's link is, in the patron's words (the rels of ``OdlProvider.fulfil``).
+EXTERNAL_LABELS = {
+    "license": _l("Licence file for your reading app"),
+    "publication": _l("Publication for your reading app"),
+}
+
+
+def external_label(link: ExternalLink) -> Any:
+    """What a distributor's link gives the patron."""
+    return EXTERNAL_LABELS.get(link.rel, link.rel)
+
+
+def external_facts(link: ExternalLink) -> str:
+    """What kind of file it is: "Readium LCP" for an LCP licence, else its media type."""
+    return "Readium LCP" if link.media_type == LCP_LICENSE else link.media_type

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from library.access.links import Action
 from media.models import FileFormat, MediaKind
@@ -37,6 +37,28 @@ class FileLinkSchema(Schema):
     )
 
 
+class ExternalLinkSchema(Schema):
+    """A link a distributor gave for the loan (its Loan Status Document's)."""
+
+    rel = fields.String(
+        required=True,
+        validate=validate.OneOf(("license", "publication")),
+        metadata={
+            "description": "`license`: the LCP licence file a reading app opens (it fetches "
+            "the book itself); `publication`: the publication."
+        },
+    )
+    url = fields.String(
+        attribute="href",
+        required=True,
+        metadata={"description": "The distributor's; it does not run out with `expires_at`."},
+    )
+    media_type = fields.String(
+        required=True,
+        metadata={"description": "e.g. `application/vnd.readium.lcp.license.v1.0+json`."},
+    )
+
+
 class LoanLinksSchema(Schema):
     """A loan's links, made fresh for this answer."""
 
@@ -47,6 +69,12 @@ class LoanLinksSchema(Schema):
         required=True, metadata={"description": "The links stop working then; ask again."}
     )
     links = fields.List(fields.Nested(FileLinkSchema), required=True)
+    external_links = fields.List(
+        fields.Nested(ExternalLinkSchema),
+        attribute="external",
+        required=True,
+        metadata={"description": "A distributor's links (ODL loans); empty for our own files."},
+    )
 
 
 class WatermarkPatronSchema(Schema):

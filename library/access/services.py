@@ -1,7 +1,8 @@
 """Access to a loan's files: which links a patron gets, what a link gives, the watermark codes.
 
 - :func:`links_for` — the signed links of a patron's open loan, one per file and action the
-  licence allows (the account page, the API, and OPDS later, call the same function);
+  licence allows, and a distributor's links of the loan (an LCP licence) as they are (the
+  account page, the API and OPDS call the same function);
 - :func:`open_link` — a link at the moment it is used, checked against the database: the
   loan open and not overdue (an overdue loan is closed first, as every lending answer does),
   the patron the loan's, the file one the provider fulfils the loan with, the action one the
@@ -33,7 +34,7 @@ from library.access.links import (
     read,
     sign,
 )
-from library.licences.providers import provider_for
+from library.licences.providers import ExternalLink, provider_for
 from library.licences.services import lock_item
 from library.loans import services as loans
 from library.models import Licence, Loan, Watermark
@@ -90,24 +91,33 @@ class FileLink:
 
 @dataclass(frozen=True)
 class LoanLinks:
-    """A loan and its links."""
+    """A loan and its links: signed links to our files, and the links a distributor gave
+    for the loan (``external``: an LCP licence for the patron's reading app; they are the
+    distributor's, not signed by us, and do not run out with ``expires_at``)."""
 
     loan: Loan
     links: tuple[FileLink, ...]
     expires_at: datetime
+    external: tuple[ExternalLink, ...] = ()
+
+
+def _sorted(files: tuple[MediaFile, ...]) -> tuple[MediaFile, ...]:
+    return tuple(sorted(files, key=lambda f: (f.position, f.id)))
 
 
 def _files(loan: Loan) -> tuple[MediaFile, ...]:
-    """The files the loan's provider gives (ours; a distributor's links come with issue 13)."""
-    files = provider_for(loan.licence).fulfil(loan).files
-    return tuple(sorted(files, key=lambda f: (f.position, f.id)))
+    """The files of ours the loan's provider gives (a distributor gives links instead)."""
+    return _sorted(provider_for(loan.licence).fulfil(loan).files)
 
 
 def _links(loan: Loan, now: datetime) -> LoanLinks:
     expires_at = now + rules.link_lifetime()
     links = []
     assert loan.user_id is not None  # an open loan has its patron (a CHECK)
-    for media_file in _files(loan):
+    # The provider answers from our database (an ODL loan's stored status document): making
+    # links never calls a distributor.
+    fulfilment = provider_for(loan.licence).fulfil(loan)
+    for media_file in _sorted(fulfilment.files):
         for action in allowed_actions(loan.licence, media_file):
             token = sign(loan.id, media_file.id, loan.user_id, action, now)
             links.append(
@@ -119,7 +129,9 @@ def _links(loan: Loan, now: datetime) -> LoanLinks:
                     watermarked=watermarks(media_file, action),
                 )
             )
-    return LoanLinks(loan=loan, links=tuple(links), expires_at=expires_at)
+    return LoanLinks(
+        loan=loan, links=tuple(links), expires_at=expires_at, external=fulfilment.links
+    )
 
 
 def open_own_loan(patron: User, loan_id: int, now: datetime | None = None) -> Loan:

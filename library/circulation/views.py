@@ -13,7 +13,7 @@ from flask_babel import ngettext
 from wtforms import SelectChoice
 
 from library import rules
-from library.access.labels import file_facts, link_label
+from library.access.labels import external_facts, external_label, file_facts, link_label
 from library.access.services import links_of_loans
 from library.blueprints import library as bp
 from library.circulation import services
@@ -101,6 +101,8 @@ def account() -> Any:
         reader_label=reader_label,
         link_label=link_label,
         file_facts=file_facts,
+        external_label=external_label,
+        external_facts=external_facts,
         link_minutes=int(rules.link_lifetime().total_seconds() // 60),
         holds=account.holds,
         past=services.my_past_loans(patron) if history.keep else [],

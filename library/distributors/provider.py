@@ -20,6 +20,8 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
@@ -38,6 +40,7 @@ from library.distributors.models import (
 )
 from library.licences.providers import (
     Checkout,
+    ExternalLink,
     Fulfilment,
     LicenceProvider,
     LicenceTerms,
@@ -58,6 +61,9 @@ log = logging.getLogger(__name__)
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
 _TOKEN_SALT = "library-odl-notify"
+# The Loan Status Document links a patron receives, and the media type of each when the
+# distributor names none.
+FULFILMENT_RELS = {"license": client.LCP_LICENSE_TYPE, "publication": "application/octet-stream"}
 
 
 # --- refusals --------------------------------------------------------------------------------
@@ -154,6 +160,23 @@ def remember(odl: OdlLoan, status: client.LoanStatus, now: datetime) -> None:
     if status.self_url:
         odl.lsd_url = status.self_url
     odl.checked_at = now
+
+
+def fulfilment_links(links: dict[str, Any]) -> tuple[ExternalLink, ...]:
+    """The links a patron receives from stored Loan Status Document links: ``license`` and
+    ``publication``, each with its media type (the LSD link's ``type``; a licence without one
+    is an LCP licence, as Readium LSD says it must be). Only absolute http(s) links that are
+    not templates: whatever else a distributor sends is never put on a page."""
+    out = []
+    for rel, fallback in FULFILMENT_RELS.items():
+        link = links.get(rel)
+        if not isinstance(link, dict) or link.get("templated"):
+            continue
+        href = str(link.get("href") or "")
+        if urlsplit(href).scheme not in ("https", "http"):
+            continue
+        out.append(ExternalLink(rel=rel, href=href, media_type=str(link.get("type") or fallback)))
+    return tuple(out)
 
 
 def _expand(link: dict[str, object], **values: str) -> str:
@@ -287,14 +310,13 @@ class OdlProvider(LicenceProvider):
         return due_at if renewed.end is None else min(due_at, renewed.end)
 
     def fulfil(self, loan: Loan) -> Fulfilment:
-        """The Loan Status Document's links: the licence (LCP) and the publication."""
+        """The Loan Status Document's links as last stored: the licence (LCP) and the
+        publication. Read from our database only, so that no page, feed or API answer waits
+        for the distributor."""
         odl = odl_loan_of(loan)
         if odl is None:
             return Fulfilment()
-        links = tuple(
-            str(odl.links[rel]["href"]) for rel in ("license", "publication") if rel in odl.links
-        )
-        return Fulfilment(links=links)
+        return Fulfilment(links=fulfilment_links(odl.links))
 
     def terms(self, licence: Licence) -> LicenceTerms:
         """The licence as its License Info Document says now (DistributorError if down)."""

@@ -52,6 +52,18 @@ def open_hold(patron_id: int, item_id: int) -> Hold | None:
     ).scalar_one_or_none()
 
 
+def open_holds_of(patron_id: int, now: datetime) -> list[Hold]:
+    """The patron's waiting holds and the ready ones whose copy is still kept (one statement,
+    without refreshing anything: what a read-only answer such as a feed may show)."""
+    kept = sa.or_(
+        Hold.state == HoldState.WAITING,
+        sa.and_(Hold.state == HoldState.READY, Hold.ready_until > now),
+    )
+    return list(
+        db.session.execute(sa.select(Hold).where(Hold.user_id == patron_id, kept)).scalars()
+    )
+
+
 def ready_hold(patron_id: int, item_id: int) -> Hold | None:
     """The patron's ready hold on an item (a copy kept for them), if any."""
     hold = open_hold(patron_id, item_id)

@@ -48,12 +48,27 @@ class LicenceTerms:
     available: bool  # the provider lends from it at all (ODL status "available")
 
 
+# The media type of a Readium LCP licence (what an ODL loan gives: the app fetches the book).
+LCP_LICENSE = "application/vnd.readium.lcp.license.v1.0+json"
+
+
+@dataclass(frozen=True)
+class ExternalLink:
+    """A link a distributor gives for a loan (from its Loan Status Document): what it is
+    (``license``: the LCP licence a reading app opens; ``publication``), where, and its media
+    type, so that the account page, the API and OPDS can say what an app will receive."""
+
+    rel: str
+    href: str
+    media_type: str
+
+
 @dataclass(frozen=True)
 class Fulfilment:
     """What a patron with a loan receives: files of ours, or links of a distributor."""
 
     files: tuple[MediaFile, ...] = ()
-    links: tuple[str, ...] = ()
+    links: tuple[ExternalLink, ...] = ()
 
 
 class LicenceProvider(ABC):

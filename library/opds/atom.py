@@ -16,6 +16,7 @@ from flask_babel import ngettext
 from lxml import etree
 
 from library import rules
+from library.access.labels import external_label
 from library.opds import feeds
 from library.opds.feeds import Entry, Feed, Link, NavEntry
 from media.catalogue.services import cover_url
@@ -87,7 +88,8 @@ def _link(parent: etree._Element, link: Link) -> etree._Element:
     return element
 
 
-def _tostring(root: etree._Element) -> bytes:
+def tostring(root: etree._Element) -> bytes:
+    """A document's bytes, with the XML declaration."""
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
@@ -116,7 +118,7 @@ def feed(data: Feed) -> bytes:
         _navigation_entry(root, nav, data.updated)
     for entry in data.entries:
         root.append(entry_element(entry))
-    return _tostring(root)
+    return tostring(root)
 
 
 def _navigation_entry(parent: etree._Element, nav: NavEntry, updated: datetime) -> None:
@@ -137,7 +139,7 @@ def entry_document(entry: Entry) -> bytes:
     """One entry on its own (a complete entry, and the answer to borrow and revoke)."""
     element = entry_element(entry, nsmap=NSMAP)
     element.set(XML_LANG, page_locale())
-    return _tostring(element)
+    return tostring(element)
 
 
 # --- entries --------------------------------------------------------------------------------
@@ -220,25 +222,27 @@ def _formats(item: MediaItem) -> list[str]:
 def _acquisition_links(element: etree._Element, entry: Entry) -> None:
     item = entry.item
     if entry.loan is not None:
-        for file_link in entry.files:
-            link = _link(
-                element,
-                Link(
-                    file_link.url,
-                    feeds.REL_ACQUISITION,
-                    file_link.file.media_type,
-                    file_link.file.label or None,
-                ),
+        on_loan = {
+            "status": "available",
+            "since": timestamp(entry.loan.started_at),
+            "until": timestamp(entry.loan.due_at),
+        }
+        acquisitions = [
+            Link(
+                file_link.url,
+                feeds.REL_ACQUISITION,
+                file_link.file.media_type,
+                file_link.file.label or None,
             )
-            etree.SubElement(
-                link,
-                _o("availability"),
-                {
-                    "status": "available",
-                    "since": timestamp(entry.loan.started_at),
-                    "until": timestamp(entry.loan.due_at),
-                },
-            )
+            for file_link in entry.files
+        ]
+        # A distributor's loan: its LCP licence (the app fetches the book with it).
+        acquisitions += [
+            Link(ext.href, feeds.REL_ACQUISITION, ext.media_type, str(external_label(ext)))
+            for ext in entry.external
+        ]
+        for acquisition in acquisitions:
+            etree.SubElement(_link(element, acquisition), _o("availability"), on_loan)
         _link(element, Link(feeds.url("revoke", 1, item_id=item.id), feeds.REL_REVOKE, feeds.ENTRY))
         return
     link = _link(
@@ -259,12 +263,18 @@ def _acquisition_links(element: etree._Element, entry: Entry) -> None:
         if place.position is not None:
             holds["position"] = str(place.position)
         etree.SubElement(link, _o("holds"), holds)
+        if entry.offer is not None:  # a feed's entry: the copies as the public entry has them
+            _copies(link, entry.offer)
         _link(element, Link(feeds.url("revoke", 1, item_id=item.id), feeds.REL_REVOKE, feeds.ENTRY))
         return
     assert entry.offer is not None
     offer = entry.offer
     etree.SubElement(link, _o("availability"), {"status": offer.status})
     etree.SubElement(link, _o("holds"), {"total": str(offer.holds)})
+    _copies(link, offer)
+
+
+def _copies(link: etree._Element, offer: feeds.Offer) -> None:
     etree.SubElement(
         link,
         _o("copies"),
@@ -298,4 +308,4 @@ def opensearch_description() -> bytes:
             "template": feeds.url("search", 1) + "?q={searchTerms}",
         },
     )
-    return _tostring(root)
+    return tostring(root)

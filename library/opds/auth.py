@@ -55,6 +55,15 @@ def require_patron() -> User:
     return user
 
 
+def optional_patron() -> User | None:
+    """The patron of a public feed's request: None without an ``Authorization`` header (the
+    public answer), else as :func:`require_patron` (a wrong or non-Basic one is a 401: an app
+    that believes it is logged in must hear that it is not)."""
+    if "Authorization" not in request.headers:
+        return None
+    return require_patron()
+
+
 def document() -> dict[str, Any]:
     """The authentication document (Authentication for OPDS 1.0, section 2.3)."""
     card_page = url_for("library.my_card", _external=True)

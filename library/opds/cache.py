@@ -12,7 +12,8 @@ computed it, which is never before the data it shows changed); ``If-None-Match``
 ``If-Modified-Since`` get 304. The body is kept once plain and once gzipped: a client that
 asks for gzip gets it (``Content-Encoding: gzip``), one that asks for ``identity`` (or says
 nothing) the plain bytes — the app compresses nothing else, so nothing else can compress an
-answer twice. The shelf is never kept (``private, no-store``).
+answer twice. The shelf, and a feed asked for with a patron's credentials (``overlay``), are
+never kept (``private, no-store``).
 """
 
 from __future__ import annotations
@@ -85,15 +86,21 @@ def respond(body: Body, *, private: bool = False) -> Response:
     if private:
         resp.headers["Cache-Control"] = "private, no-store"
         return resp
-    # Revalidate every time: a borrow changes availability at once.
+    # Revalidate every time: a borrow changes availability at once. A request with
+    # credentials gets the patron's own answer: no cache may hand it this one.
     resp.headers["Cache-Control"] = "no-cache"
+    resp.vary.add("Authorization")
     resp.set_etag(body.etag + ("-gzip" if compressed else ""))
     resp.last_modified = body.modified
     return resp.make_conditional(request)
 
 
+def cached_body(key: Hashable, build: Callable[[], tuple[bytes, str]]) -> Body:
+    """A public feed's body from :data:`feed_cache` (``build`` on a miss)."""
+    full_key = (key, request.full_path, page_locale())
+    return feed_cache.get_or_set(full_key, lambda: Body.of(*build()))
+
+
 def cached_feed(key: Hashable, build: Callable[[], tuple[bytes, str]]) -> Response:
     """A public feed from :data:`feed_cache` (``build`` on a miss)."""
-    full_key = (key, request.full_path, page_locale())
-    body = feed_cache.get_or_set(full_key, lambda: Body.of(*build()))
-    return respond(body)
+    return respond(cached_body(key, build))

@@ -6,7 +6,8 @@ A feed is built once here as plain data (:class:`Feed`); ``atom`` writes it as O
 own search (``media.catalogue.search``: the same ranking, stemming and facets as ``/media``);
 availability from the lending formula (``licences.availability``) and the hold queues, for a
 whole page in two statements. Public feeds carry no patron's state: they are cached and the
-same for everyone (the shelf, and the answers to borrow and revoke, are the patron's own).
+same for everyone (the shelf, and the answers to borrow and revoke, are the patron's own; a
+feed asked for with a patron's credentials gets their entries laid over it: ``overlay``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from library.access.services import FileLink
 from library.circulation.services import HoldView
 from library.holds.services import queue_lengths
 from library.licences.availability import Copies, items_copies
+from library.licences.providers import ExternalLink
 from library.models import Loan
 from media.catalogue.labels import KIND_LABELS
 from media.catalogue.search import PER_PAGE_MAX, MediaQuery, search
@@ -117,6 +119,7 @@ class Entry:
     offer: Offer | None = None
     loan: Loan | None = None
     files: tuple[FileLink, ...] = ()
+    external: tuple[ExternalLink, ...] = ()  # a distributor's links of the loan (LCP licence)
     hold: HoldView | None = None
 
 
@@ -463,25 +466,36 @@ def _facets(version: int, name: str, args: CatalogueArgs, found: dict[str, Any])
 
 def with_details(items: list[MediaItem]) -> list[MediaItem]:
     """The items with their numbers, keywords and files loaded (one statement each)."""
-    ids = [item.id for item in items]
-    if ids:
-        db.session.execute(
-            sa.select(MediaItem)
-            .where(MediaItem.id.in_(ids))
-            .options(
-                selectinload(MediaItem.identifiers),
-                selectinload(MediaItem.subjects),
-                selectinload(MediaItem.files),
-                selectinload(MediaItem.contributors),
-            )
-        ).scalars().all()
+    items_with_details([item.id for item in items])
     return items
+
+
+def items_with_details(ids: list[int]) -> dict[int, MediaItem]:
+    """Items by id, with their numbers, keywords, files and people (five statements)."""
+    if not ids:
+        return {}
+    found = db.session.execute(
+        sa.select(MediaItem)
+        .where(MediaItem.id.in_(ids))
+        .options(
+            selectinload(MediaItem.identifiers),
+            selectinload(MediaItem.subjects),
+            selectinload(MediaItem.files),
+            selectinload(MediaItem.contributors),
+        )
+    ).scalars()
+    return {item.id: item for item in found}
 
 
 def public_entries(items: list[MediaItem], now: datetime | None = None) -> list[Entry]:
     """Entries with their offers: the copies and queues of the whole page in two statements."""
-    now = now or utcnow()
     with_details(items)
+    return offered(items, now)
+
+
+def offered(items: list[MediaItem], now: datetime | None = None) -> list[Entry]:
+    """Entries of items whose details are loaded, with their offers (two statements)."""
+    now = now or utcnow()
     ids = [item.id for item in items]
     copies = items_copies(ids, now)
     queues = queue_lengths(ids)

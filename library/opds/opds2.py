@@ -10,10 +10,12 @@ has no cover). Availability, holds and copies sit in the acquisition link's ``pr
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import request, url_for
 
+from library.access.labels import external_label
 from library.opds import feeds
 from library.opds.atom import timestamp
 from library.opds.feeds import Entry, Feed, Link, NavEntry
@@ -190,6 +192,17 @@ def _acquisition(entry: Entry) -> list[dict[str, Any]]:
             if file_link.file.label:
                 link["title"] = file_link.file.label
             out.append(link)
+        # A distributor's loan: its LCP licence (the app fetches the book with it).
+        out += [
+            {
+                "rel": feeds.REL_ACQUISITION,
+                "href": ext.href,
+                "type": ext.media_type,
+                "title": str(external_label(ext)),
+                "properties": {"availability": availability},
+            }
+            for ext in entry.external
+        ]
         return [*out, revoke]
     properties: dict[str, Any] = {}
     formats = []
@@ -217,10 +230,21 @@ def _acquisition(entry: Entry) -> list[dict[str, Any]]:
         properties["holds"] = {"total": place.length}
         if place.position is not None:
             properties["holds"]["position"] = place.position
+        if entry.offer is not None:  # a feed's entry: the copies as the public entry has them
+            properties["copies"] = _copies(entry.offer)
         return [borrow, revoke]
     assert entry.offer is not None
     offer = entry.offer
     properties["availability"] = {"state": offer.status}
     properties["holds"] = {"total": offer.holds}
-    properties["copies"] = {"total": offer.copies.copies, "available": offer.copies.available}
+    properties["copies"] = _copies(offer)
     return [borrow]
+
+
+def _copies(offer: feeds.Offer) -> dict[str, int]:
+    return {"total": offer.copies.copies, "available": offer.copies.available}
+
+
+def dumps(document: Any) -> bytes:
+    """A JSON document's bytes: UTF-8, compact."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()

@@ -11,7 +11,8 @@ and what entry answers it, as Palace's loan controller does:
 - **revoke** (``http://librarysimplified.org/terms/rel/revoke``): returns the patron's loan
   of the item, or cancels their hold on it; the answer is the item's public entry again;
 - **shelf**: current loans with plain acquisition links to the signed downloads (KOReader
-  cannot follow borrow links, but downloads from a shelf), then holds with their position.
+  cannot follow borrow links, but downloads from a shelf) or to a distributor's LCP licence,
+  then holds with their position.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def loan_entry(loan: Loan, now: datetime) -> Entry:
     """The entry of one's own loan: its files' signed links and the revoke link."""
     made = links_of_loans([loan], now).get(loan.id)
     files = acquisition_files(made) if made is not None else ()
-    return Entry(item=feeds.item_details(loan.item_id), loan=loan, files=files)
+    external = made.external if made is not None else ()
+    return Entry(item=feeds.item_details(loan.item_id), loan=loan, files=files, external=external)
 
 
 def shelf(patron: User, version: int, now: datetime | None = None) -> Feed:
@@ -57,7 +59,12 @@ def shelf(patron: User, version: int, now: datetime | None = None) -> Feed:
     account = circulation.my_account(patron, now)
     made = links_of_loans(account.loans, now)
     entries = [
-        Entry(item=loan.item, loan=loan, files=acquisition_files(made[loan.id]))
+        Entry(
+            item=loan.item,
+            loan=loan,
+            files=acquisition_files(made[loan.id]),
+            external=made[loan.id].external,
+        )
         for loan in account.loans
     ]
     entries += [Entry(item=view.hold.item, hold=view) for view in account.holds]

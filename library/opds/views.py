@@ -13,16 +13,17 @@ OpenSearch description and two images.
 | ``/opds/loans/<id>/revoke`` | ``/opds/v2/loans/<id>/revoke`` | return or leave the queue (GET or PUT) |
 | ``/opds/shelf`` | ``/opds/v2/shelf`` | the patron's loans and holds |
 
-Public feeds need no login (the borrow link asks for one); the shelf, borrow and revoke take
-HTTP Basic only (card number and PIN; never the browser session, so no cross-site form can
-act for a signed-in patron, and CSRF tokens do not apply). Because apps borrow with a plain
+Public feeds need no login (the borrow link asks for one); sent with a patron's HTTP Basic
+credentials, they show that patron's loans and holds (``overlay``; never cached, and wrong
+credentials are a 401). The shelf, borrow and revoke take HTTP Basic only (card number and
+PIN; never the browser session, so no cross-site form can act for a signed-in patron, and
+CSRF tokens do not apply). Because apps borrow with a plain
 GET, as Palace allows, a browser's cross-site request (``Sec-Fetch-Site: cross-site`` or
 ``same-site``) to borrow or revoke is refused: apps send no such header.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,7 @@ from flask import Response, current_app, request
 from flask_babel import lazy_gettext as _l
 
 from library.blueprints import opds as bp
-from library.opds import atom, auth, cache, feeds, images, opds2, shelf
+from library.opds import atom, auth, cache, feeds, images, opds2, overlay, shelf
 from library.opds.feeds import Entry, Feed
 from vhs.db import set_write_intent
 from vhs.errors import GENERIC_TITLES, PROBLEM_BASE, Forbidden, VhsError
@@ -51,10 +52,15 @@ def route(name: str, rule: str, **options: Any) -> Callable[[Callable[..., Any]]
     return attach
 
 
+# The feeds that answer a request with credentials as that patron's own (``_feed``).
+PATRON_FEEDS = {"root", "catalogue", "search", "subjects", "series", "work"}
+
+
 @bp.before_request
 def _writers() -> None:
     endpoint = (request.endpoint or "").removeprefix("opds.").removesuffix("_v2")
-    if endpoint in WRITING:
+    # A feed with credentials may record the login (the card's last login).
+    if endpoint in WRITING or (endpoint in PATRON_FEEDS and "Authorization" in request.headers):
         set_write_intent(True)
 
 
@@ -62,7 +68,7 @@ def _writers() -> None:
 
 
 def _json_bytes(document: Any) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return opds2.dumps(document)
 
 
 def _render_feed(data: Feed) -> tuple[bytes, str]:
@@ -123,45 +129,64 @@ def _not_cross_site() -> None:
 # --- public feeds ------------------------------------------------------------------------------
 
 
+def _feed(
+    key: str, build: Callable[[], tuple[bytes, str]], version: int, *, entries: bool = True
+) -> Response:
+    """A public feed: the cached document for everyone; with a patron's Basic credentials,
+    that document with their loans and holds overlaid (``entries``: the feed has any), never
+    cached (``private, no-store``). Wrong credentials are a 401 with the authentication
+    document, as everywhere in OPDS."""
+    patron = auth.optional_patron()
+    body = cache.cached_body(key, build)
+    if patron is None:
+        return cache.respond(body)
+    data = body.data
+    if entries:
+        data = overlay.overlay(data, patron, version, entry=key == "work")
+    return _private((data, body.content_type))
+
+
 @route("root", "/")
 def root(version: int) -> Response:
     """The navigation root."""
-    return cache.cached_feed("root", lambda: _render_feed(feeds.root(version)))
+    return _feed("root", lambda: _render_feed(feeds.root(version)), version, entries=False)
 
 
 @route("catalogue", "/catalogue")
 def catalogue(version: int) -> Response:
     """An acquisition feed: new media, or by kind, subject, series or language."""
     args = feeds.parse_args(request.args)
-    return cache.cached_feed("catalogue", lambda: _render_feed(feeds.catalogue(version, args)))
+    return _feed("catalogue", lambda: _render_feed(feeds.catalogue(version, args)), version)
 
 
 @route("search", "/search")
 def search(version: int) -> Response:
     """Search results as an acquisition feed (``q``; OPDS 2.0's template says ``query``)."""
     args = feeds.parse_args(request.args, search=True)
-    return cache.cached_feed(
-        "search", lambda: _render_feed(feeds.catalogue(version, args, name="search"))
+    return _feed(
+        "search", lambda: _render_feed(feeds.catalogue(version, args, name="search")), version
     )
 
 
 @route("subjects", "/subjects")
 def subjects(version: int) -> Response:
     """Navigation by keyword."""
-    return cache.cached_feed("subjects", lambda: _render_feed(feeds.subjects(version)))
+    return _feed("subjects", lambda: _render_feed(feeds.subjects(version)), version, entries=False)
 
 
 @route("series", "/series")
 def series(version: int) -> Response:
     """Navigation by series, a page at a time."""
     page = feeds.parse_args(request.args).page
-    return cache.cached_feed("series", lambda: _render_feed(feeds.series(version, page)))
+    return _feed(
+        "series", lambda: _render_feed(feeds.series(version, page)), version, entries=False
+    )
 
 
 @route("work", "/works/<int:item_id>")
 def work(version: int, item_id: int) -> Response:
     """One publication (a complete entry), with its offer now."""
-    return cache.cached_feed("work", lambda: _render_entry(shelf.work(item_id), version))
+    return _feed("work", lambda: _render_entry(shelf.work(item_id), version), version)
 
 
 @bp.route("/opensearch.xml")

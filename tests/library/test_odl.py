@@ -32,7 +32,7 @@ from library.distributors.models import Distributor, OdlLicence, OdlLoan, Return
 from library.distributors.provider import OdlProvider, notify_token, send_return
 from library.distributors.sync import sync_distributor
 from library.licences.availability import item_copies
-from library.licences.providers import provider_for
+from library.licences.providers import ExternalLink, provider_for
 from library.models import LibraryCard, Licence, Loan, LoanEnd
 from media.models import MediaItem, PublicationState
 from tests.library.conftest import Clock
@@ -284,7 +284,13 @@ def test_borrow_checks_out_at_the_distributor(
     odl_loan = db.session.execute(sa.select(OdlLoan)).scalar_one()
     assert (odl_loan.status, odl_loan.lsd_url) == ("active", f"{odl.url}/loans/{checkout.id}")
     links = provider_for(loan.licence).fulfil(loan).links
-    assert links == (f"{odl.url}/lcp/{checkout.lsd_id}",)
+    assert links == (
+        ExternalLink(
+            rel="license",
+            href=f"{odl.url}/lcp/{checkout.lsd_id}",
+            media_type="application/vnd.readium.lcp.license.v1.0+json",
+        ),
+    )
 
 
 def test_the_same_checkout_again_is_a_303(odl: OdlStandin, odl_item: MediaItem) -> None:
