@@ -160,7 +160,8 @@ def test_a_pdf_opens_in_the_browsers_own_viewer(client, login, patron, lend, lin
     login(a)
     resp = client.get(read_url(lent.loan_id, lent.file_id))
     assert resp.status_code == 303
-    assert urlsplit(resp.headers["Location"]).path == links(a, lent.loan_id)[Action.STREAM]
+    location = urlsplit(resp.headers["Location"]).path
+    assert unsigned(location) == unsigned(links(a, lent.loan_id)[Action.STREAM])
     shown = client.get(resp.headers["Location"])
     assert shown.mimetype == "application/pdf"
     assert shown.headers["Content-Disposition"].startswith("inline;")
