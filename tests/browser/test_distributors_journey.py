@@ -75,6 +75,8 @@ def test_staff_add_sync_edit_and_delete_a_distributor(
             id=f"urn:uuid:journey-{word.lower()}",
             title=title,
             author=f"Greta {word}",
+            # Not the stand-in's default "Krimi": other journeys count their search hits.
+            subjects=(f"Sagen aus {word}",),
             licences=[StandinLicence(id=f"lic-{word.lower()}", concurrency=2, checkouts_total=9)],
         )
     )
