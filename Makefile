@@ -90,10 +90,12 @@ test: check-chromium venv compile ## ruff and lint-imports, then the whole pytes
 	$(MAKE) --no-print-directory pytest
 
 # Tests that only use the test client run on two workers; live-server tests (gunicorn storms,
-# the browser) run alone afterwards, so they do not compete for the two cores.
+# the browser) run alone afterwards, so they do not compete for the two cores. LIVE_MARK narrows
+# the second part (.ci/run's PostgreSQL phase: "live and not browser", see there).
+LIVE_MARK ?= live
 pytest: check-chromium venv compile ## the whole pytest suite, without ruff
 	$(BIN)/pytest -q -n $(WORKERS) -m "not live" $(PYTEST_ARGS)
-	$(BIN)/pytest -q -m live $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "$(LIVE_MARK)" $(PYTEST_ARGS)
 
 test-browser: check-chromium venv compile ## Only the browser journeys (headless Chromium)
 	$(BIN)/pytest -q $(PYTEST_ARGS) tests/browser

@@ -21,6 +21,7 @@ from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
+from sqlalchemy.orm import joinedload
 
 from library import rules
 from library.models import CardState, LibraryCard
@@ -170,7 +171,8 @@ def _remembered(number: str, pin: str) -> User | None:
     if found is None:
         return None
     card_id, hash_digest = found
-    card = db.session.get(LibraryCard, card_id)
+    # With its account in the same statement: the fast path reads one row pair, not two.
+    card = db.session.get(LibraryCard, card_id, options=[joinedload(LibraryCard.user)])
     if (
         card is None
         or card.number != number

@@ -589,3 +589,21 @@ def test_profile_form_ignores_a_posted_role(client, make_user, login, fetch_user
     assert saved.role is Role.RESIDENT
     assert saved.email == user.email
     assert client.get("/admin/users").status_code == 403
+
+
+def test_production_hashes_use_owasp_argon2id_parameters(app):
+    """The suite hashes at argon2's lowest cost (tests/conftest.py); the application's own
+    hasher keeps OWASP's parameters, and a login checks a hash made with them."""
+    from argon2 import Type, extract_parameters
+
+    from vhs.accounts import services
+
+    hasher = services.PRODUCTION_HASHER
+    assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (2, 19456, 1)
+    assert hasher.type is Type.ID
+    stored = hasher.hash(PASSWORD)
+    params = extract_parameters(stored)
+    assert (params.time_cost, params.memory_cost, params.type) == (2, 19456, Type.ID)
+    user = User(email="owasp@example.org", name="O", password_hash=stored)
+    assert services.check_password(user, PASSWORD)
+    assert not services.check_password(user, PASSWORD + "x")

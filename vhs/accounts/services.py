@@ -26,8 +26,19 @@ from vhs.mail.models import OutboxMessage
 from vhs.urls import external_url
 
 # OWASP: argon2id, 19 MiB, t=2, p=1.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+PRODUCTION_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+_hasher = PRODUCTION_HASHER
 _DUMMY_HASH = _hasher.hash("not-a-real-password-but-equal-cost")
+
+
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Hash and verify passwords and PINs with ``hasher`` from now on (the test suite uses
+    argon2id at its lowest cost: thousands of logins, each as real as in production, without
+    35 ms of hashing each). The application itself never calls this."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("not-a-real-password-but-equal-cost")
+
 
 MIN_PASSWORD_LENGTH = 10
 VERIFY_MAX_AGE = 60 * 60 * 48
