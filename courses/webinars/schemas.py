@@ -133,7 +133,7 @@ class CertificateRevokeSchema(StrictSchema):
         required=True,
         validate=[
             validate.Length(min=1, max=300),
-            validate.Regexp(r"(?s).*\S", error="Please give a reason."),
+            validate.Regexp(r"[\s\S]*\S", error="Please give a reason."),
         ],
     )
 
