@@ -3228,3 +3228,132 @@ def _victim_loan_of_lent_item(o: Objects) -> int:
 
 
 EXPECTATIONS.update(_opds_routes())
+
+
+# --- API twins of HTML write routes (issue 14: the whole API; tests/test_api_twins.py) ----------
+# The same objects and the same per-object refusals as the pages they twin.
+
+
+def _marks(o: Objects) -> dict[str, Any]:
+    return {"marks": [{"user_id": o.victim.id, "present": True}]}
+
+
+EXPECTATIONS.update(
+    {
+        # the caller's own account
+        ("DELETE", "/api/v1/me"): Case(
+            # The last administrator cannot erase their account (409), as on the page.
+            {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN[:-1], 204), "admin": {204, 409}},
+            ok=204,
+            data=lambda o: {"password": o.password, "confirm": True},
+        ),
+        ("PUT", "/api/v1/me/password"): Case(
+            "user",
+            ok=204,
+            data=lambda o: {"current_password": o.password, "new_password": "ein neues Passwort"},
+        ),
+        ("POST", "/api/v1/me/email"): Case(
+            "user",
+            ok=202,
+            data=lambda o: {"new_email": f"neu-{o.role}@example.org", "password": o.password},
+        ),
+        ("POST", "/api/v1/me/verification"): Case("user", ok=202),
+        # payments: the invoice PDF, own (staff: any)
+        ("GET", "/api/v1/payments/<int:payment_id>/invoice.pdf"): [
+            Case(
+                "user",
+                path=lambda o: f"/api/v1/payments/{o.own_payment_id}/invoice.pdf",
+                check=_pdf_is_theirs,
+            ),
+            Case(
+                _own_or_staff(200),
+                path=lambda o: f"/api/v1/payments/{o.victim_payment_id}/invoice.pdf",
+                note="someone else's invoice",
+                foreign=paid_for("victim_payment_id"),
+            ),
+        ],
+        # planning (staff)
+        ("PATCH", "/api/v1/categories/<int:category_id>"): Case(
+            "staff",
+            path=lambda o: f"/api/v1/categories/{o.api_category_id}",
+            data={"name_en": "Renamed"},
+        ),
+        ("POST", "/api/v1/staff/courses/<int:course_id>/complete"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/courses/{o.staff_course_id}/complete"
+        ),
+        # webinars: attendance (the course's instructors, staff), rooms (staff)
+        ("GET", "/api/v1/sessions/<int:session_id>/attendance"): [
+            Case(
+                "instructor",
+                path=_session_path("taught_past_session_id", "/api/v1", "/attendance"),
+                check=shows_victim_name,
+            ),
+            Case(
+                _OTHERS_COURSE,
+                path=_session_path("others_past_session_id", "/api/v1", "/attendance"),
+                check=shows_victim_name,
+                note="another instructor's course",
+                foreign=foreign(),
+            ),
+        ],
+        ("PATCH", "/api/v1/sessions/<int:session_id>/attendance"): [
+            Case(
+                "instructor",
+                path=_session_path("taught_past_session_id", "/api/v1", "/attendance"),
+                data=_marks,
+            ),
+            Case(
+                _OTHERS_COURSE,
+                path=_session_path("others_past_session_id", "/api/v1", "/attendance"),
+                data=_marks,
+                note="another instructor's course",
+                foreign=foreign(),
+            ),
+        ],
+        ("POST", "/api/v1/staff/sessions/<int:session_id>/room/replace"): Case(
+            "staff",
+            ok=204,
+            path=_session_path("webinar_others_session_id", "/api/v1/staff", "/room/replace"),
+        ),
+        # certificates
+        ("GET", "/api/v1/courses/<int:course_id>/certificate.pdf"): [
+            Case(
+                "user",
+                path=lambda o: f"/api/v1/courses/{o.certificate_course_id}/certificate.pdf",
+                check=_pdf_is_theirs,
+            ),
+            Case(
+                _NOT_THEIRS,
+                path=lambda o: f"/api/v1/courses/{o.others_certificate_course_id}/certificate.pdf",
+                note="a course one did not take part in",
+                foreign=foreign(),
+            ),
+        ],
+        ("GET", "/api/v1/staff/courses/<int:course_id>/certificates"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/courses/{o.certificate_course_id}/certificates"
+        ),
+        ("POST", "/api/v1/staff/courses/<int:course_id>/certificates"): Case(
+            "staff",
+            ok=201,
+            path=lambda o: f"/api/v1/staff/courses/{o.issuable_course_id}/certificates",
+            data=lambda o: {"user_id": o.victim.id},
+        ),
+        ("POST", "/api/v1/staff/certificates/<int:certificate_id>/revoke"): Case(
+            "staff",
+            path=lambda o: f"/api/v1/staff/certificates/{o.certificate_id}/revoke",
+            data={"reason": "Anwesenheit falsch erfasst"},
+        ),
+        ("GET", "/api/v1/staff/certificates/<int:certificate_id>/certificate.pdf"): Case(
+            "staff",
+            path=lambda o: f"/api/v1/staff/certificates/{o.certificate_id}/certificate.pdf",
+            check=_pdf_is_theirs,
+        ),
+        # library: the fee (cards are free unless configured: nothing to pay), watermark files
+        ("POST", "/api/v1/me/card/fee/payment"): Case(
+            {"anonymous": LOGIN, **dict.fromkeys(SIGNED_IN, 409)},
+            data=_with_own_card({"provider": "manual"}),
+        ),
+        # Without a file the staff get 422 (the part is required); others never get that far.
+        ("POST", "/api/v1/staff/library/watermarks"): Case("staff", ok=422),
+    }
+)

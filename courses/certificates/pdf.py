@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from flask import current_app
+from flask import Response, current_app
 from flask_babel import force_locale, ngettext, pgettext
 from flask_babel import gettext as _
 from fpdf import FPDF
 
 from courses.webinars.models import Certificate
+from vhs.accounts.models import User
 from vhs.i18n import fmt_date
 from vhs.payments.pdf import FONTS
 
@@ -18,6 +20,16 @@ def verify_url(code: str) -> str:
     """The public address that confirms a certificate."""
     base = current_app.config["VHS"].public_base_url.rstrip("/")
     return f"{base}/certificates/verify/{code}"
+
+
+def certificate_response(certificate: Certificate, holder: User) -> Response:
+    """The certificate as an inline PDF in its holder's language, kept in no cache."""
+    data = certificate_pdf(certificate, holder.locale)
+    code = re.sub(r"[^A-Za-z0-9-]", "", certificate.details.get("course_code", "kurs"))
+    resp = Response(data, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'inline; filename="teilnahmebescheinigung-{code}.pdf"'
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 def _day(iso: str | None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -23,7 +22,7 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from courses import access
 from courses.blueprints import webinars as bp
 from courses.certificates import services as certificate_services
-from courses.certificates.pdf import certificate_pdf, verify_url
+from courses.certificates.pdf import certificate_response, verify_url
 from courses.enrolment import services as enrolment_services
 from courses.models import Course, CourseStatus, SessionStatus
 from courses.webinars import join as webinar_join
@@ -85,22 +84,13 @@ def webinar_panel(course: Course) -> dict[str, Any] | None:
 # --- certificates ----------------------------------------------------------------------------
 
 
-def _pdf_response(certificate: Any, holder: User) -> Response:
-    data = certificate_pdf(certificate, holder.locale)
-    code = re.sub(r"[^A-Za-z0-9-]", "", certificate.details.get("course_code", "kurs"))
-    resp = Response(data, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = f'inline; filename="teilnahmebescheinigung-{code}.pdf"'
-    resp.headers["Cache-Control"] = NO_STORE
-    return resp
-
-
 @bp.route("/courses/<int:course_id>/certificate.pdf")
 @user_required
 def certificate(course_id: int) -> Response:
     """The participant's own certificate (issued on first download once eligible)."""
     user = require_user()
     course = access.get_course(course_id, user)
-    return _pdf_response(certificate_services.certificate_for(user, course), user)
+    return certificate_response(certificate_services.certificate_for(user, course), user)
 
 
 @bp.route("/certificates/verify/<code>")
@@ -175,4 +165,4 @@ def revoke_certificate(certificate_id: int) -> Any:
 def staff_certificate_pdf(certificate_id: int) -> Response:
     """A certificate as its holder got it (e.g. to print it for them)."""
     found = certificate_services.get_certificate(certificate_id)
-    return _pdf_response(found, found.user)
+    return certificate_response(found, found.user)

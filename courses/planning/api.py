@@ -16,6 +16,7 @@ from courses.planning import sessions as session_services
 from courses.planning.schemas import (
     BelowMinimumArgsSchema,
     CategoryInSchema,
+    CategoryPatchSchema,
     CopySchema,
     CourseInSchema,
     CoursePatchSchema,
@@ -110,6 +111,17 @@ class Categories(MethodView):
         return planning_services.save_category(require_user(), data)
 
 
+@staff_bp.route("/categories/<int:category_id>")
+class CategoryItem(MethodView):
+    @staff_required
+    @staff_bp.arguments(CategoryPatchSchema)
+    @staff_bp.response(200, CategoryOutSchema)
+    @problems(staff_bp, 401, 403, 404, 422)
+    def patch(self, data: dict[str, Any], category_id: int) -> Category:
+        """Rename or move a category (staff); it cannot move inside itself."""
+        return planning_services.save_category(require_user(), data, _get(Category, category_id))
+
+
 @staff_bp.route("/staff/courses")
 class StaffCourses(MethodView):
     @staff_required
@@ -157,6 +169,16 @@ class StaffCourseItem(MethodView):
 def publish(course_id: int) -> Course:
     """Publish a draft course (it needs at least one session)."""
     return planning_services.publish_course(require_user(), _get(Course, course_id))
+
+
+@staff_bp.route("/staff/courses/<int:course_id>/complete", methods=["POST"])
+@staff_required
+@staff_bp.response(200, CourseDetailSchema)
+@links(staff_bp, 200, **course_links("/id", "GetStaffCourse"))
+@problems(staff_bp, 401, 403, 404, 409)
+def complete(course_id: int) -> Course:
+    """Mark a published course as held; certificates become possible (409 otherwise)."""
+    return planning_services.complete_course(require_user(), _get(Course, course_id))
 
 
 @staff_bp.route("/staff/courses/<int:course_id>/cancel", methods=["POST"])

@@ -51,6 +51,14 @@ class CategoryInSchema(StrictSchema):
     position = Int(strict=True, load_default=0, validate=in_bounds(rules.CATEGORY_POSITION))
 
 
+class CategoryPatchSchema(CategoryInSchema):
+    """The same fields, all optional (PATCH); `parent_id` null moves it to the top level."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
+
+
 class CourseInSchema(StrictSchema):
     term_id = Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
     category_id = Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))

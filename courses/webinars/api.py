@@ -15,9 +15,11 @@ from courses.webinars.schemas import (
     AttendanceReportSchema,
     JoinConflictSchema,
     JoinSchema,
+    MarksInSchema,
+    SessionSheetSchema,
 )
-from vhs.auth import require_user, user_required
-from vhs.extensions import link, links
+from vhs.auth import require_user, staff_required, user_required
+from vhs.extensions import link, links, problems
 
 NO_STORE = {"Cache-Control": "private, no-store"}
 
@@ -129,3 +131,67 @@ class CourseAttendance(MethodView):
         actor = require_user()
         course = access.get_course(course_id, actor)
         return report_as_dict(attendance_services.attendance_report(actor, course)), 200, NO_STORE
+
+
+def sheet_as_dict(sheet: attendance_services.SessionSheet, changed: int | None = None) -> Any:
+    """One session's attendance sheet in the API's shape."""
+    body: dict[str, Any] = {
+        "session_id": sheet.session.id,
+        "can_mark": sheet.can_mark,
+        "mark_refusal": str(sheet.mark_refusal) if sheet.mark_refusal else None,
+        "entries": [
+            {
+                "user_id": user.id,
+                "name": user.name,
+                "present": present,
+                "seconds_present": row.seconds_present if row else 0,
+                "manual_present": row.manual_present if row else None,
+            }
+            for user, row, present in sheet.entries
+        ],
+    }
+    if changed is not None:
+        body["changed"] = changed
+    return body
+
+
+@bp.route("/sessions/<int:session_id>/attendance")
+class SessionAttendance(MethodView):
+    @user_required
+    @bp.response(200, SessionSheetSchema)
+    @problems(bp, 401, 403, 404)
+    def get(self, session_id: int) -> Any:
+        """Who was at one session: Jitsi time and the instructor's marks (instructors, staff)."""
+        actor = require_user()
+        session = webinar_join.get_session(session_id, actor)
+        return sheet_as_dict(attendance_services.session_attendance(actor, session)), 200, NO_STORE
+
+    @user_required
+    @bp.arguments(MarksInSchema)
+    @bp.response(200, SessionSheetSchema)
+    @problems(bp, 401, 403, 404, 409, 422)
+    def patch(self, data: dict[str, Any], session_id: int) -> Any:
+        """Mark confirmed participants present (true), absent (false) or unmarked (null).
+
+        The course's instructors and staff, once the session has started (409 `not_started`,
+        `session_cancelled`); 403 `not_instructor` for anyone else.
+        """
+        actor = require_user()
+        session = webinar_join.get_session(session_id, actor)
+        marks = {mark["user_id"]: mark["present"] for mark in data["marks"]}
+        changed = attendance_services.mark_attendance(actor, session, marks)
+        sheet = attendance_services.session_attendance(actor, session)
+        return sheet_as_dict(sheet, changed), 200, NO_STORE
+
+
+@bp.route("/staff/sessions/<int:session_id>/room/replace", methods=["POST"])
+@staff_required
+@bp.response(204)
+@problems(bp, 401, 403, 404, 409)
+def replace_room(session_id: int) -> None:
+    """Give an online session a new Jitsi room; the old link leads nowhere (staff, audited).
+
+    Everyone keeps joining through `GET /api/v1/sessions/{session_id}/join`; 409 `not_online`.
+    """
+    actor = require_user()
+    webinar_join.replace_room(actor, webinar_join.get_session(session_id, actor))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from courses.schemas import MAX_ID, Int, StrictSchema
 from vhs.extensions import ProblemSchema
 
 
@@ -83,3 +84,70 @@ class CertificateCheckSchema(Schema):
     last_day = fields.Date(required=True, allow_none=True)
     teaching_units = fields.Integer(required=True)
     instructors = fields.List(fields.String(), required=True)
+
+
+# --- marking attendance, certificates by hand (staff and instructors) --------------------------
+
+
+class MarkSchema(StrictSchema):
+    user_id = Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
+    present = fields.Boolean(
+        required=True,
+        allow_none=True,
+        metadata={"description": "true present, false absent, null clears the mark"},
+    )
+
+
+class MarksInSchema(StrictSchema):
+    """The instructor's marks for one session; participants not listed keep theirs."""
+
+    marks = fields.List(
+        fields.Nested(MarkSchema), required=True, validate=validate.Length(min=1, max=1000)
+    )
+
+
+class SheetEntrySchema(Schema):
+    user_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    present = fields.Boolean(required=True)
+    seconds_present = fields.Integer(required=True)
+    manual_present = fields.Boolean(required=True, allow_none=True)
+
+
+class SessionSheetSchema(Schema):
+    """One session's attendance: each confirmed participant, Jitsi time and the mark."""
+
+    session_id = fields.Integer(required=True)
+    can_mark = fields.Boolean(required=True)
+    mark_refusal = fields.String(required=True, allow_none=True)
+    changed = fields.Integer(metadata={"description": "marks changed by this request"})
+    entries = fields.List(fields.Nested(SheetEntrySchema), required=True)
+
+
+class CertificateIssueSchema(StrictSchema):
+    user_id = Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
+
+
+class CertificateRevokeSchema(StrictSchema):
+    reason = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=300),
+            validate.Regexp(r"[\s\S]*\S", error="Please give a reason."),
+        ],
+    )
+
+
+class CertificateOutSchema(Schema):
+    """A certificate as staff see it: who, when, and whether it was revoked."""
+
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    course_id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True)
+    participant_name = fields.String(required=True)
+    valid = fields.Boolean(required=True)
+    issued_at = fields.DateTime(required=True)
+    issued_by_staff = fields.Boolean(required=True)
+    revoked_at = fields.DateTime(required=True, allow_none=True)
+    revoke_reason = fields.String(required=True)

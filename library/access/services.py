@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import IO
 
 import sqlalchemy as sa
 from flask import url_for
@@ -24,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from library import rules
+from library.access import watermark
 from library.access.links import (
     Action,
     ActionNotAllowed,
@@ -288,3 +290,14 @@ def find_watermark(actor: User, code: str) -> WatermarkInfo:
 def invalid_code() -> Invalid:
     """The refusal of text that cannot be a watermark code."""
     return Invalid(errors={"code": [_l("A watermark code looks like W-7K3M-Q9XD.")]})
+
+
+def code_in_epub(stream: IO[bytes]) -> str:
+    """The watermark code an uploaded EPUB carries (422 when it is no EPUB or carries none)."""
+    try:
+        code = watermark.read_code(stream)
+    except watermark.EpubUnreadable:
+        raise Invalid(errors={"file": [_l("This file is not an EPUB.")]}) from None
+    if code is None:
+        raise Invalid(errors={"file": [_l("This EPUB carries no watermark of ours.")]})
+    return code

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Response, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from library.access import services, watermark
+from library.access import services
 from library.access.forms import WatermarkLookupForm
 from library.access.links import AccessRefused, LinkExpired, LoanEnded
 from library.access.serving import send_grant, send_watermarked_epub
@@ -92,13 +92,7 @@ def _code_of(form: WatermarkLookupForm) -> str:
     """The code typed, else the one the uploaded EPUB carries."""
     upload = form.file.data
     if upload is not None and getattr(upload, "filename", ""):
-        try:
-            code = watermark.read_code(upload.stream)
-        except watermark.EpubUnreadable:
-            raise Invalid(errors={"file": [_l("This file is not an EPUB.")]}) from None
-        if code is None:
-            raise Invalid(errors={"file": [_l("This EPUB carries no watermark of ours.")]})
-        return code
+        return services.code_in_epub(upload.stream)
     if not (form.code.data or "").strip():
         raise Invalid(errors={"code": [_l("Enter a code or choose an EPUB file.")]})
     if services.normalise_code(form.code.data) is None:

@@ -12,7 +12,7 @@ from flask.views import MethodView
 from library.blueprints import api as bp
 from library.blueprints import staff_api as staff_bp
 from library.models import LibraryCard
-from library.patrons import desk, services
+from library.patrons import desk, fees, services
 from library.patrons.schemas import (
     ApplySchema,
     CardSchema,
@@ -30,6 +30,8 @@ from vhs.auth import require_user, staff_required, user_required
 from vhs.db import db
 from vhs.errors import NotFound
 from vhs.extensions import link, links, problems
+from vhs.payments.models import Payment
+from vhs.payments.schemas import PayArgsSchema, PaymentOutSchema
 
 CARD = "/api/v1/staff/library/cards/{card_id}"
 
@@ -75,6 +77,25 @@ class MyPin(MethodView):
         """Change the PIN, proven by the current PIN or the account's password (`current`).
         Wrong proofs are limited like failed logins (429); other sessions end."""
         services.change_pin(require_user(), data["current"], data["pin"])
+
+
+@bp.route("/me/card/fee/payment", methods=["POST"])
+@user_required
+@bp.arguments(PayArgsSchema, required=False)
+@bp.response(201, PaymentOutSchema)
+@links(
+    bp,
+    201,
+    GetPayment=link(
+        "GET", "/api/v1/payments/{payment_id}", "The payment", payment_id="$response.body#/id"
+    ),
+)
+@problems(bp, 401, 404, 409, 422, 502, 503)
+def pay_fee(args: dict[str, Any]) -> Payment:
+    """Pay the card's annual fee: the Stripe Checkout URL, or bank-transfer details with an
+    invoice (`provider`, default the preferred one). 404 `no_card`, 409 `nothing_to_pay`."""
+    user = require_user()
+    return fees.pay_fee(user, services.own_card(user), args.get("provider"))
 
 
 # --- the desk (staff) ------------------------------------------------------------------------

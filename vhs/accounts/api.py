@@ -5,15 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import session
 from flask.views import MethodView
+from flask_login import login_user, logout_user
 
 from vhs.accounts import services
 from vhs.accounts.models import Role, User
 from vhs.accounts.schemas import (
+    EmailChangeSchema,
+    EraseSchema,
     ExportSchema,
     MeSchema,
     MeUpdateSchema,
     NewTokenSchema,
+    PasswordChangeSchema,
     RoleGrantSchema,
     TokenCreateSchema,
     TokenSchema,
@@ -23,7 +28,7 @@ from vhs.accounts.schemas import (
 from vhs.auth import require_role, require_user
 from vhs.db import db
 from vhs.errors import NotFound
-from vhs.extensions import Blueprint, link, links, problems
+from vhs.extensions import Blueprint, bearer_token, link, links, problems
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts")
 
@@ -45,6 +50,52 @@ class Me(MethodView):
     def patch(self, data: dict[str, Any]) -> User:
         """Change name, language or postal address (role and e-mail are not editable here)."""
         return services.update_profile(require_user(), data)
+
+    @bp.arguments(EraseSchema)
+    @bp.response(204)
+    @problems(bp, 401, 409, 422)
+    def delete(self, data: dict[str, Any]) -> None:
+        """Delete the account for good (GDPR Art. 17), confirmed with the password and
+        `confirm: true`, as on the page. Name, addresses, password, tokens and sent mails go;
+        what accounting must keep stays without the identity (the page `/account/delete` lists
+        it). 422 for a wrong password, 409 `last_admin`. The token used stops working."""
+        services.erase_account(require_user(), data["password"])
+        session.clear()
+        logout_user()
+
+
+@bp.route("/me/password", methods=["PUT"])
+@bp.arguments(PasswordChangeSchema)
+@bp.response(204)
+@problems(bp, 401, 422)
+def change_password(data: dict[str, Any]) -> None:
+    """Change the password, proven by the current one; other browser sessions end (API tokens
+    stay valid) and a mail tells the holder. 422 for a wrong current or too short new one."""
+    user = require_user()
+    services.change_password(user, data["current_password"], data["new_password"])
+    if bearer_token() is None:
+        login_user(user)  # the caller's own browser session continues, as on the page
+
+
+@bp.route("/me/email", methods=["POST"])
+@bp.arguments(EmailChangeSchema)
+@bp.response(202)
+@problems(bp, 401, 422)
+def change_email(data: dict[str, Any]) -> None:
+    """Ask to move the account to `new_email`, proven by the password: a link goes to the new
+    address, and the address changes when it is opened (202). 422 for a wrong password, the
+    same address or one that belongs to another account."""
+    services.request_email_change(require_user(), data["password"], data["new_email"])
+
+
+@bp.route("/me/verification", methods=["POST"])
+@bp.response(202)
+@problems(bp, 401)
+def resend_verification() -> None:
+    """Send the link that confirms the account's address again (nothing when confirmed)."""
+    user = require_user()
+    if not user.email_verified:
+        services.send_verification(user)
 
 
 @bp.route("/me/tokens")

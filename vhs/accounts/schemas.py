@@ -8,6 +8,7 @@ from marshmallow import INCLUDE, RAISE, Schema, fields, post_dump, validate
 
 from vhs import fields as bounded
 from vhs.accounts.models import Role
+from vhs.accounts.services import MIN_PASSWORD_LENGTH
 
 
 class StrictSchema(Schema):
@@ -46,6 +47,33 @@ class MeUpdateSchema(StrictSchema):
     street = fields.String(validate=validate.Length(max=200))
     postal_code = fields.String(validate=validate.Length(max=10))
     city = fields.String(validate=validate.Length(max=100))
+
+
+class PasswordChangeSchema(StrictSchema):
+    """The current password proves it is the account holder; other sessions end."""
+
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    new_password = fields.String(
+        required=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=200)
+    )
+
+
+class EmailChangeSchema(StrictSchema):
+    """Move the account to another address; it changes when the mailed link is opened."""
+
+    new_email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class EraseSchema(StrictSchema):
+    """The same confirmation the page asks for: the password, and a yes."""
+
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    confirm = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error="Please confirm the deletion."),
+        metadata={"description": "must be true: yes, delete my account for good"},
+    )
 
 
 class TokenSchema(Schema):

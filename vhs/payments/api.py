@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Response
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 
 from vhs.auth import require_user, staff_required, user_required
 from vhs.db import db
+from vhs.errors import NotFound
 from vhs.extensions import Blueprint, link, links, problems
 from vhs.payments import refunds, services
 from vhs.payments.models import Payment
+from vhs.payments.pdf import invoice_pdf
 from vhs.payments.schemas import (
     PaymentOutSchema,
     PaymentQuerySchema,
@@ -62,6 +66,30 @@ class PaymentItem(MethodView):
     def get(self, payment_id: int) -> Payment:
         """One payment (own; staff: any)."""
         return services.get_payment(payment_id, require_user())
+
+
+@bp.route("/payments/<int:payment_id>/invoice.pdf")
+@user_required
+@bp.response(
+    200, {"type": "string", "format": "binary"}, content_type="application/pdf", description="PDF"
+)
+@problems(bp, 401, 404)
+def invoice(payment_id: int) -> Response:
+    """The payment's invoice as PDF, titled a receipt once paid (own; staff: any).
+
+    404 `no_invoice` while the payment has none yet (a card payment before it succeeds).
+    """
+    payment = services.get_payment(payment_id, require_user())
+    if payment.invoice is None:
+        raise NotFound(_l("There is no invoice for this payment yet."), code="no_invoice")
+    return Response(
+        invoice_pdf(payment.invoice),
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="rechnung-{payment.invoice.number}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @bp.route("/staff/payments")
