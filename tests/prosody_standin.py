@@ -222,7 +222,7 @@ class RoomSizeServer:
             def log_message(self, *args: Any) -> None:
                 return None
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if standin.delay:
                     time.sleep(standin.delay)
@@ -251,3 +251,27 @@ class RoomSizeServer:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+
+# --- the lobby on the server side ---------------------------------------------------------------
+
+
+def lobby_admission(claims: dict[str, Any]) -> tuple[str, str]:
+    """Where Prosody puts a token's first join into a room whose lobby is on, and the
+    affiliation the holder gets once inside: ``(place, affiliation)``.
+
+    Re-states ``mod_token_lobby_bypass`` (pre-join: ``context.features.lobby_bypass == true``,
+    a JSON boolean, lets the holder in as a member) and ``mod_token_affiliation`` (after the
+    join: owner for ``context.user.affiliation`` owner/moderator/teacher or ``moderator``
+    "true"/true, else member). The affiliation comes only after joining, so without the bypass
+    even a moderator's first join waits in the lobby (``lobby_autostart`` makes every room
+    members-only).
+    """
+    context = claims.get("context") or {}
+    user = context.get("user") or {}
+    features = context.get("features") or {}
+    owner = user.get("affiliation") in ("owner", "moderator", "teacher") or user.get(
+        "moderator"
+    ) in ("true", True)
+    place = "room" if features.get("lobby_bypass") is True else "lobby"
+    return place, "owner" if owner else "member"

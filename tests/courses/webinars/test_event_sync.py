@@ -15,6 +15,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from courses.models import Session
+from courses.webinars import jitsi
 from courses.webinars import join as webinar_join
 from courses.webinars.models import Attendance, JitsiEvent, JitsiEventKind, WebhookDelivery
 from tests.courses import factories
@@ -224,9 +226,7 @@ def test_hmac_mode_accepts_a_signed_body_and_refuses_the_rest(
     assert bearer.post(client, event).status_code == 401
     body = json.dumps(event[1]).encode()
     tampered = body.replace(room["anna"]["id"].encode(), room["bert"]["id"].encode())
-    resp = client.post(
-        f"{PREFIX}/occupant/joined", data=tampered, headers=signer.headers(body)
-    )
+    resp = client.post(f"{PREFIX}/occupant/joined", data=tampered, headers=signer.headers(body))
     assert resp.status_code == 401
     wrong = EventSyncSender("another-secret-0123456789abcdef0123", mode="hmac")
     assert wrong.post(client, event).status_code == 401
@@ -239,8 +239,6 @@ def test_hmac_mode_accepts_a_signed_body_and_refuses_the_rest(
 
 def test_the_secret_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every check goes through hmac.compare_digest (no == on secrets)."""
-    from courses.webinars import jitsi
-
     calls: list[tuple[bytes, bytes]] = []
     real = jitsi.hmac.compare_digest
 
@@ -300,11 +298,14 @@ def test_retries_and_duplicates_change_nothing(
             sa.select(JitsiEvent.kind).where(JitsiEvent.user_id == room["anna_id"])
         ).scalars()
         assert sorted(kinds) == [JitsiEventKind.PARTICIPANT_JOINED, JitsiEventKind.PARTICIPANT_LEFT]
-        assert db.session.scalar(
-            sa.select(sa.func.count(WebhookDelivery.id)).where(
-                WebhookDelivery.idempotency_key.startswith("event_sync:")
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(WebhookDelivery.id)).where(
+                    WebhookDelivery.idempotency_key.startswith("event_sync:")
+                )
             )
-        ) == 2
+            == 2
+        )
 
 
 def test_left_before_joined_and_a_lost_joined(
@@ -503,8 +504,6 @@ def test_a_replaced_room_no_longer_collects_attendance(
 ) -> None:
     staff = make_user(Role.STAFF)
     with app.app_context():
-        from courses.models import Session
-
         session = db.session.get(Session, room["session_id"])
         webinar_join.replace_room(db.session.get(type(staff), staff.id), session)
         db.session.commit()

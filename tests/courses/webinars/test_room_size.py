@@ -114,9 +114,16 @@ def test_timeouts_refusals_and_garbage_are_unavailable(
     app: Flask, server: RoomSizeServer, prosody: Any
 ) -> None:
     server.set_people("kurs-a", 2)
-    for answer in [(500, b""), (200, b"<html>"), (200, b'{"participants": "2"}'),
-                   (200, b'{"participants": -1}'), (200, b"[]"), (302, b""),
-                   (200, b'{"participants": true}'), (200, b"x" * 5000)]:
+    for answer in [
+        (500, b""),
+        (200, b"<html>"),
+        (200, b'{"participants": "2"}'),
+        (200, b'{"participants": -1}'),
+        (200, b"[]"),
+        (302, b""),
+        (200, b'{"participants": true}'),
+        (200, b"x" * 5000),
+    ]:
         server.override = answer
         assert fetch(app, "kurs-a") == room_size.RoomSize("unavailable"), answer
     server.override = None
