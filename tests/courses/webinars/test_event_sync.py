@@ -512,3 +512,35 @@ def test_a_replaced_room_no_longer_collects_attendance(
         client, prosody.occupant_joined(room["room"], jid(1), at(room, 1), room["anna"])
     )
     assert "unknown room" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"not json", "invalid JSON"),
+        (b"[1, 2]", "invalid payload"),
+        (b'{"event_name": "muc-occupant-left"}', "event_name must be muc-occupant-joined"),
+        (b'{"room_name": "x"}', "event_name must be muc-occupant-joined"),
+    ],
+)
+def test_bodies_that_are_no_event_of_their_url_are_refused(
+    app: Flask,
+    client: Any,
+    prosody: EventSyncSender,
+    sync_on: Any,
+    body: bytes,
+    reason: str,
+) -> None:
+    resp = client.post(f"{PREFIX}/occupant/joined", data=body, headers=prosody.headers(body))
+    assert resp.status_code == 400
+    assert resp.get_data(as_text=True).strip() == reason
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(WebhookDelivery.id))) == 0
+
+
+def test_only_the_four_events_have_a_url(
+    client: Any, prosody: EventSyncSender, sync_on: Any
+) -> None:
+    body = b'{"event_name": "muc-room-renamed"}'
+    resp = client.post(f"{PREFIX}/room/renamed", data=body, headers=prosody.headers(body))
+    assert resp.status_code == 404
