@@ -433,3 +433,21 @@ def test_an_estimate_cannot_be_stored_as_exact(app: Flask, webinar: dict[str, An
         with pytest.raises(sa.exc.IntegrityError):
             db.session.flush()
         db.session.rollback()
+
+
+def test_the_page_s_poll_works_with_the_login_cookie(
+    app: Flask,
+    client: Any,
+    login: Any,
+    server: RoomSizeServer,
+    prosody: Any,
+    webinar: dict[str, Any],
+) -> None:
+    """jitsi-room.js fetches with the browser's session, not an API token."""
+    server.set_people(webinar["room"], 2)
+    html = page(client, login, webinar["teacher"], webinar["session_id"]).get_data(as_text=True)
+    url = f"/api/v1/sessions/{webinar['session_id']}/room"
+    assert f'data-room-url="{url}"' in html
+    resp = client.get(url, headers={"Accept": "application/json"})
+    assert resp.status_code == 200
+    assert resp.get_json()["message"] == "2 Personen sind gerade im Raum."
