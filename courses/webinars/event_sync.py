@@ -29,11 +29,11 @@ from flask import current_app
 from courses.models import Session
 from courses.webinars import jitsi as jitsi
 from courses.webinars.events import (
-    _clean,
-    _moment,
-    _record_delivery,
-    _user_of,
+    clean_text,
+    moment_of,
     recompute_attendance,
+    record_delivery,
+    user_of,
 )
 from courses.webinars.models import JitsiEvent, JitsiEventKind
 from vhs.db import db, utcnow
@@ -55,18 +55,18 @@ def configured() -> bool:
 
 def _room_name(payload: Mapping[str, Any]) -> str | None:
     """The main room's name: ``room_name``, else the node of ``room_jid``."""
-    name = _clean(payload.get("room_name"), 500)
+    name = clean_text(payload.get("room_name"), 500)
     if not name:
-        room_jid = _clean(payload.get("room_jid"), 500)
+        room_jid = clean_text(payload.get("room_jid"), 500)
         name = room_jid.split("@", 1)[0] if room_jid and "@" in room_jid else None
     return name.lower()[:200] if name else None
 
 
 def _connection(payload: Mapping[str, Any], occupant: Mapping[str, Any]) -> str:
     """The occupant's connection: its JID, qualified by the breakout room it is in."""
-    jid = _clean(occupant.get("occupant_jid"), 255) or ""
+    jid = clean_text(occupant.get("occupant_jid"), 255) or ""
     if payload.get("is_breakout") is True:
-        breakout = _clean(payload.get("breakout_room_id"), 100) or "breakout"
+        breakout = clean_text(payload.get("breakout_room_id"), 100) or "breakout"
         jid = f"{jid}#{breakout}"
     return jid[:255]
 
@@ -103,12 +103,12 @@ def _occupant_events(
     """Store an occupant's join (and leave, when known); the person's user id, or None."""
     if not isinstance(occupant, Mapping):
         return None
-    user = _user_of(occupant)
+    user = user_of(occupant)
     if user is None:
         return None
     conn = _connection(payload, occupant)
-    joined = _moment(occupant.get("joined_at"))
-    left = _moment(occupant.get("left_at")) or left_default
+    joined = moment_of(occupant.get("joined_at"))
+    left = moment_of(occupant.get("left_at")) or left_default
     if joined is not None:
         _add(session, user.id, JitsiEventKind.PARTICIPANT_JOINED, joined, conn)
     if left is not None:
@@ -133,7 +133,7 @@ def handle(event: str, payload: Mapping[str, Any], now: datetime | None = None) 
     if event == "room/created":
         if breakout:
             return f"ignored: breakout room created, session {session.id}"
-        at = _moment(payload.get("created_at")) or now
+        at = moment_of(payload.get("created_at")) or now
         _add(session, None, JitsiEventKind.ROOM_CREATED, at, "")
         return f"recorded: room created session {session.id}"
     if event in ("occupant/joined", "occupant/left"):
@@ -146,7 +146,7 @@ def handle(event: str, payload: Mapping[str, Any], now: datetime | None = None) 
         recompute_attendance(session, user_id)
         return f"recorded: {event} user {user_id} session {session.id}"
     # room/destroyed: everyone's times once more, then (main room only) the end of the room.
-    destroyed = _moment(payload.get("destroyed_at")) or now
+    destroyed = moment_of(payload.get("destroyed_at")) or now
     occupants = payload.get("all_occupants")
     people: set[int] = set()
     if isinstance(occupants, list):
@@ -204,9 +204,9 @@ def process(event: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, s
         return 400, "invalid JSON"
     if not isinstance(payload, dict):
         return 400, "invalid payload"
-    if _clean(payload.get("event_name"), 100) != EVENTS[event]:
+    if clean_text(payload.get("event_name"), 100) != EVENTS[event]:
         return 400, f"event_name must be {EVENTS[event]}"
-    record = _record_delivery(delivery_key(event, payload), EVENTS[event])
+    record = record_delivery(delivery_key(event, payload), EVENTS[event])
     if record is None:
         return 200, "duplicate"
     outcome = handle(event, payload)
