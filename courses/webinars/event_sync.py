@@ -11,8 +11,9 @@ recorded by a digest of its URL and body: a retry changes nothing.
 The events land in the same ``jitsi_events`` table the JaaS webhooks fill and go through the
 same computation (``events.recompute_attendance``). Each ``left`` also carries its
 ``joined_at``, and ``all_occupants`` repeats everyone's times, so a lost or late ``joined`` is
-made good: order does not matter. An occupant's connection is its ``occupant_jid``, qualified
-by the breakout room, so moving between main and breakout rooms never closes the wrong stay.
+made good: order does not matter. A stay is keyed by ``occupant_jid``, breakout room and
+``joined_at``, so moving between main and breakout rooms, or rejoining, never closes the wrong
+stay.
 """
 
 from __future__ import annotations
@@ -62,13 +63,22 @@ def _room_name(payload: Mapping[str, Any]) -> str | None:
     return name.lower()[:200] if name else None
 
 
-def _connection(payload: Mapping[str, Any], occupant: Mapping[str, Any]) -> str:
-    """The occupant's connection: its JID, qualified by the breakout room it is in."""
-    jid = clean_text(occupant.get("occupant_jid"), 255) or ""
+def _connection(
+    payload: Mapping[str, Any], occupant: Mapping[str, Any], joined: datetime | None
+) -> str:
+    """One stay in one room: the occupant's JID, the breakout room, and when it joined.
+
+    Every ``left`` repeats its ``joined_at``, so a stay's join and leave always share this key:
+    each stay is then a connection of its own with one start and one end, and a quick rejoin
+    with the same JID (even within the same second) cannot be mistaken for the stay before.
+    """
+    suffix = ""
     if payload.get("is_breakout") is True:
-        breakout = clean_text(payload.get("breakout_room_id"), 100) or "breakout"
-        jid = f"{jid}#{breakout}"
-    return jid[:255]
+        suffix += "#" + (clean_text(payload.get("breakout_room_id"), 100) or "breakout")
+    if joined is not None:
+        suffix += f"@{int(joined.timestamp())}"
+    jid = clean_text(occupant.get("occupant_jid"), 255) or ""
+    return jid[: 255 - len(suffix)] + suffix
 
 
 def _add(
@@ -106,9 +116,9 @@ def _occupant_events(
     user = user_of(occupant)
     if user is None:
         return None
-    conn = _connection(payload, occupant)
     joined = moment_of(occupant.get("joined_at"))
     left = moment_of(occupant.get("left_at")) or left_default
+    conn = _connection(payload, occupant, joined)
     if joined is not None:
         _add(session, user.id, JitsiEventKind.PARTICIPANT_JOINED, joined, conn)
     if left is not None:

@@ -544,3 +544,19 @@ def test_only_the_four_events_have_a_url(
     body = b'{"event_name": "muc-room-renamed"}'
     resp = client.post(f"{PREFIX}/room/renamed", data=body, headers=prosody.headers(body))
     assert resp.status_code == 404
+
+
+def test_a_rejoin_with_the_same_jid_in_the_same_second_keeps_both_stays(
+    app: Flask, client: Any, room: dict[str, Any], prosody: EventSyncSender, sync_on: Any
+) -> None:
+    r = room["room"]
+    events = [
+        prosody.room_created(r, at(room, 0)),
+        prosody.occupant_joined(r, jid(1), at(room, 0), room["anna"]),
+        prosody.occupant_left(r, jid(1), at(room, 10)),
+        prosody.occupant_joined(r, jid(1), at(room, 10), room["anna"]),
+        prosody.occupant_left(r, jid(1), at(room, 30)),
+    ]
+    deliver(client, prosody, *reversed(events))
+    anna = attendance(app, room["session_id"], room["anna_id"])
+    assert anna is not None and anna.seconds_present == 30 * 60 and not anna.in_room
