@@ -34,6 +34,7 @@ import courses.teaching.api
 import courses.teaching.views
 import courses.webinars.api
 import courses.webinars.gdpr
+import courses.webinars.jobs
 import courses.webinars.views  # noqa: F401  (each import above attaches routes or registers)
 from courses.blueprints import APIS, PAGES
 from vhs.domains import Domain

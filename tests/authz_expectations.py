@@ -1539,6 +1539,11 @@ def gives_a_room(resp: Any, o: Objects) -> None:
         assert 'id="jitsi-meeting"' in resp.get_data(as_text=True)
 
 
+def reports_the_room(resp: Any, o: Objects) -> None:
+    """The room-now answer says what it knows (the session is over: Prosody is not asked)."""
+    assert resp.get_json()["status"] in ("not_running", "not_configured")
+
+
 def _pdf_is_theirs(resp: Any, o: Objects) -> None:
     assert resp.mimetype == "application/pdf"
 
@@ -1615,6 +1620,20 @@ EXPECTATIONS.update(
                 ok=302,
                 path=_session_path("others_past_session_id", "/teaching", "/attendance"),
                 data=_mark,
+                note="another instructor's course",
+                foreign=foreign(),
+            ),
+        ],
+        ("GET", "/api/v1/sessions/<int:session_id>/room"): [
+            Case(
+                "instructor",
+                path=_session_path("taught_past_session_id", "/api/v1", "/room"),
+                check=reports_the_room,
+            ),
+            Case(
+                _OTHERS_COURSE,
+                path=_session_path("others_past_session_id", "/api/v1", "/room"),
+                check=reports_the_room,
                 note="another instructor's course",
                 foreign=foreign(),
             ),
@@ -1716,6 +1735,17 @@ EXPECTATIONS.update(
             data={},
             check=refused_as_unsigned("signature", unconfigured="no webhook secret"),
         ),
+        # Prosody's event_sync module: nothing without its secret; with it, a request without
+        # the Bearer secret is refused for its credentials.
+        **{
+            ("POST", f"/webhooks/jitsi/event-sync/events/{event}"): Case(
+                dict.fromkeys(ROLES, 401),
+                ok=401,
+                data={},
+                check=refused_as_unsigned("credentials", unconfigured="not configured"),
+            )
+            for event in ("room/created", "room/destroyed", "occupant/joined", "occupant/left")
+        },
     }
 )
 

@@ -129,6 +129,10 @@ ALLOWED_HTML_ONLY: dict[str, str] = {
     # Not HTML pages at all: machine-to-machine deliveries, verified by signature or secret.
     "webhooks.stripe_webhook": "Stripe's signed webhook",
     "jitsi_webhooks.jitsi_webhook": "Jitsi's signed webhook",
+    "jitsi_webhooks.event_sync_room_created": "Prosody's event_sync POST (shared secret/HMAC)",
+    "jitsi_webhooks.event_sync_room_destroyed": "Prosody's event_sync POST (shared secret/HMAC)",
+    "jitsi_webhooks.event_sync_occupant_joined": "Prosody's event_sync POST (shared secret/HMAC)",
+    "jitsi_webhooks.event_sync_occupant_left": "Prosody's event_sync POST (shared secret/HMAC)",
     "library.odl_notify": "a distributor's ODL loan status notification (token in the URL)",
 }
 

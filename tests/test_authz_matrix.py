@@ -94,6 +94,7 @@ def configured(
         "jitsi_app_id": "vhs-iserlohn",
         "jitsi_app_secret": JITSI_SECRET,
         "jitsi_webhook_secret": JITSI_SECRET[::-1],
+        "jitsi_event_sync_secret": "event-sync-" + JITSI_SECRET,
         "jaas_webhook_secret": "jaas-" + JITSI_SECRET,
     }.items():
         monkeypatch.setattr(settings, name, value)

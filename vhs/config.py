@@ -88,6 +88,12 @@ class Settings:
     jitsi_open_minutes: int = 15
     jitsi_grace_minutes: int = 15
     jitsi_webhook_secret: str = ""
+    # A self-hosted Prosody's event_sync module (attendance) and mod_muc_size (live room size).
+    jitsi_event_sync_secret: str = ""
+    jitsi_event_sync_auth: str = "bearer"  # "bearer" (Authorization header) or "hmac" (body)
+    jitsi_room_size_url: str = ""
+    jitsi_room_size_token: bool = False
+    jitsi_room_size_timeout_seconds: int = 3
     jaas_app_id: str = ""
     jaas_kid: str = ""
     jaas_private_key_path: str = ""
@@ -214,7 +220,7 @@ class Settings:
         Media storage is checked in every environment: a wrong storage URL would otherwise
         show only at the first upload.
         """
-        problems = media_problems(self) + library_problems(self)
+        problems = media_problems(self) + library_problems(self) + jitsi_problems(self)
         if problems:
             raise ConfigError("Refusing to start: " + "; ".join(problems) + ".")
         if not self.production:
@@ -233,10 +239,27 @@ class Settings:
             problems.append("set VHS_JITSI_APP_SECRET to at least 32 characters (it signs JWTs)")
         if self.jaas_app_id and not (self.jaas_kid and self.jaas_private_key_path):
             problems.append("set VHS_JAAS_KID and VHS_JAAS_PRIVATE_KEY_PATH (JaaS is enabled)")
+        if self.jitsi_event_sync_secret and len(self.jitsi_event_sync_secret) < 32:
+            problems.append("set VHS_JITSI_EVENT_SYNC_SECRET to at least 32 characters")
         if problems:
             raise ConfigError(
                 "Refusing to start with VHS_ENV=production: " + "; ".join(problems) + "."
             )
+
+
+def jitsi_problems(settings: Settings) -> list[str]:
+    """What is wrong with the self-hosted Jitsi REST settings (checked in every environment)."""
+    problems = []
+    if settings.jitsi_event_sync_auth not in ("bearer", "hmac"):
+        problems.append("set VHS_JITSI_EVENT_SYNC_AUTH to bearer or hmac")
+    url = settings.jitsi_room_size_url
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        problems.append("set VHS_JITSI_ROOM_SIZE_URL to an http:// or https:// address")
+    if settings.jitsi_room_size_token and not (settings.jitsi_app_id and settings.jitsi_app_secret):
+        problems.append("VHS_JITSI_ROOM_SIZE_TOKEN needs VHS_JITSI_APP_ID and VHS_JITSI_APP_SECRET")
+    if not 1 <= settings.jitsi_room_size_timeout_seconds <= 60:
+        problems.append("set VHS_JITSI_ROOM_SIZE_TIMEOUT_SECONDS between 1 and 60")
+    return problems
 
 
 # S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens, starting and ending

@@ -11,10 +11,12 @@ from courses.blueprints import webinars_api as bp
 from courses.links import session_links
 from courses.webinars import attendance as attendance_services
 from courses.webinars import join as webinar_join
+from courses.webinars import live as webinar_live
 from courses.webinars.schemas import (
     AttendanceReportSchema,
     JoinConflictSchema,
     JoinSchema,
+    LiveRoomSchema,
     MarksInSchema,
     SessionSheetSchema,
 )
@@ -64,6 +66,40 @@ class SessionJoin(MethodView):
             "moderator": details.moderator,
         }
         return body, 200, NO_STORE
+
+
+def live_room_as_dict(live: webinar_live.LiveRoom) -> dict[str, Any]:
+    """The room now in the API's shape (what the instructor's page polls)."""
+    return {
+        "session_id": live.session.id,
+        "status": live.status,
+        "participants": live.participants,
+        "message": str(live.message),
+        "in_room": [{"user_id": u.id, "name": u.name} for u in live.present],
+        "checked_at": live.checked_at,
+        "estimates": [
+            {"measured_at": e.measured_at, "participants": e.participants, "estimated": True}
+            for e in live.estimates
+        ],
+    }
+
+
+@bp.route("/sessions/<int:session_id>/room")
+class SessionRoom(MethodView):
+    @user_required
+    @bp.response(200, LiveRoomSchema)
+    @_alt(401, 403, 404)
+    def get(self, session_id: int) -> Any:
+        """Who is in the session's room now (instructors of the course and staff).
+
+        `participants` is Prosody's head count (`mod_muc_size`), asked while the room is open;
+        when Prosody does not answer in time the answer is still 200, with `status`
+        `unavailable`. `in_room` lists the people the event module reports in the room;
+        `estimates` are the polling job's head counts, which never count as attendance.
+        """
+        user = require_user()
+        session = webinar_join.get_webinar_session(session_id, user)
+        return live_room_as_dict(webinar_live.live_room(user, session)), 200, NO_STORE
 
 
 def report_as_dict(report: attendance_services.Report) -> dict[str, Any]:

@@ -153,7 +153,7 @@ def recompute_attendance(session: Session, user_id: int) -> Attendance:
     return row
 
 
-def _clean(value: Any, limit: int) -> str | None:
+def clean_text(value: Any, limit: int) -> str | None:
     """A string field of a webhook as safe text (PostgreSQL refuses NUL), or None."""
     if not isinstance(value, str):
         return None
@@ -163,16 +163,16 @@ def _clean(value: Any, limit: int) -> str | None:
 
 def _room_of(payload: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
     """The room from ``fqn`` ("AppID/room"), else from ``data.conference`` ("room@...")."""
-    fqn = _clean(payload.get("fqn"), 500)
+    fqn = clean_text(payload.get("fqn"), 500)
     if fqn:
         return fqn.rsplit("/", 1)[-1].lower()[:200] or None
-    conference = _clean(data.get("conference"), 500)
+    conference = clean_text(data.get("conference"), 500)
     if conference:
         return conference.split("@", 1)[0].lower()[:200] or None
     return None
 
 
-def _moment(value: Any) -> datetime | None:
+def moment_of(value: Any) -> datetime | None:
     """A webhook timestamp (JaaS: milliseconds since 1970; seconds accepted) as UTC."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
@@ -187,17 +187,17 @@ def _moment(value: Any) -> datetime | None:
     return datetime.fromtimestamp(number, UTC)
 
 
-def _user_of(data: Mapping[str, Any]) -> User | None:
+def user_of(data: Mapping[str, Any]) -> User | None:
     """The person: ``data.id`` is the user id we put in the token; else the e-mail address."""
     raw = data.get("id")
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
-    ident = _clean(raw, 20)
+    ident = clean_text(raw, 20)
     if ident and re.fullmatch(r"[0-9]{1,10}", ident) and 0 < int(ident) <= MAX_DB_ID:
         user = db.session.get(User, int(ident))
         if user is not None and user.erased_at is None:
             return user
-    email = _clean(data.get("email"), 254)
+    email = clean_text(data.get("email"), 254)
     if email and "@" in email:
         user = find_user_by_email(email)
         if user is not None and user.erased_at is None:
@@ -207,7 +207,7 @@ def _user_of(data: Mapping[str, Any]) -> User | None:
 
 def _connection_of(data: Mapping[str, Any]) -> str:
     for key in ("participantId", "participantJid", "endpointId"):
-        value = _clean(data.get(key), 255)
+        value = clean_text(data.get(key), 255)
         if value:
             return value
     return ""
@@ -220,7 +220,7 @@ def handle_event(payload: Mapping[str, Any], now: datetime | None = None) -> str
     """
     now = now or utcnow()
     try:
-        kind = JitsiEventKind(_clean(payload.get("eventType"), 100) or "")
+        kind = JitsiEventKind(clean_text(payload.get("eventType"), 100) or "")
     except ValueError:
         return "ignored: event type"
     data = payload.get("data")
@@ -235,9 +235,9 @@ def handle_event(payload: Mapping[str, Any], now: datetime | None = None) -> str
     )
     if session is None:
         return "ignored: unknown room"
-    at = _moment(payload.get("timestamp")) or now
+    at = moment_of(payload.get("timestamp")) or now
     if kind in PARTICIPANT_EVENTS:
-        user = _user_of(data)
+        user = user_of(data)
         if user is None:
             return "ignored: unknown participant"
         db.session.add(
@@ -264,7 +264,7 @@ def handle_event(payload: Mapping[str, Any], now: datetime | None = None) -> str
     return f"recorded: {kind.value} session {session.id}"
 
 
-def _record_delivery(key: str, event_type: str) -> WebhookDelivery | None:
+def record_delivery(key: str, event_type: str) -> WebhookDelivery | None:
     """Record a delivery first; ``None`` when its key was recorded already (a redelivery)."""
     if db.session.execute(
         sa.select(WebhookDelivery.id).where(WebhookDelivery.idempotency_key == key)
@@ -303,11 +303,11 @@ def process_webhook(body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
         return 400, "invalid JSON"
     if not isinstance(payload, dict):
         return 400, "invalid payload"
-    key = _clean(payload.get("idempotencyKey"), 1000)
+    key = clean_text(payload.get("idempotencyKey"), 1000)
     if not key or len(key) > 255:
         return 400, "missing or invalid idempotencyKey"
-    event_type = _clean(payload.get("eventType"), 100) or "unknown"
-    record = _record_delivery(key, event_type)
+    event_type = clean_text(payload.get("eventType"), 100) or "unknown"
+    record = record_delivery(key, event_type)
     if record is None:
         return 200, "duplicate"
     outcome = handle_event(payload)

@@ -37,6 +37,8 @@ from flask import current_app
 JAAS_DOMAIN = "8x8.vc"
 # Feature switches a JaaS token can carry; all "false" unless configured (and moderators only).
 JAAS_FEATURES = ("livestreaming", "recording", "transcription", "outbound-call")
+# The feature token_lobby_bypass reads (a JSON boolean, not the string "true").
+LOBBY_BYPASS = "lobby_bypass"
 # How far the JaaS webhook timestamp may be from our clock (replayed deliveries are refused).
 SIGNATURE_TOLERANCE_SECONDS = 300
 # 20 random bytes = 160 bits: more than the 128 bits an unguessable room needs.
@@ -155,8 +157,21 @@ def prosody_claims(
     not_before: datetime,
     expires: datetime,
 ) -> dict[str, Any]:
-    """The claims Prosody's token authentication checks, for one room and one window."""
+    """The claims Prosody's token authentication checks, for one room and one window.
+
+    They also make a server-side lobby work without our page (``lobby_autostart`` switches the
+    lobby on in every room): ``context.user.affiliation`` (``token_affiliation``) makes
+    moderators room owners and everyone else a member, and only moderators carry
+    ``context.features.lobby_bypass: true`` (``token_lobby_bypass``), so participants wait
+    in the lobby until a moderator admits them, whatever client they use. A ``features``
+    object switches off in Jitsi Meet what it does not list, so moderators' tokens list the
+    ``VHS_JAAS_FEATURES`` switches too.
+    """
     user = _user_context(room, person, moderator)
+    user["affiliation"] = "owner" if moderator else "member"
+    context: dict[str, Any] = {"user": user}
+    if moderator:
+        context["features"] = {**jaas_features(True), LOBBY_BYPASS: True}
     return {
         "iss": dep.app_id,
         "aud": "jitsi",
@@ -164,7 +179,7 @@ def prosody_claims(
         "room": room,
         **_window(not_before, expires),
         "moderator": moderator,
-        "context": {"user": user},
+        "context": context,
     }
 
 
@@ -285,3 +300,32 @@ def verify_shared_secret(secret: str, presented: str | None) -> bool:
     if not secret or not presented:
         return False
     return hmac.compare_digest(secret.encode(), presented.encode("utf-8", "replace"))
+
+
+def event_sync_signature(secret: str, body: bytes) -> str:
+    """``X-Event-Sync-Signature`` of a body: ``sha256=`` and the hex HMAC-SHA256 over it."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_event_sync(
+    secret: str, mode: str, body: bytes, *, authorization: str | None, signature: str | None
+) -> bool:
+    """Check a delivery of Prosody's ``event_sync`` module, in constant time.
+
+    ``bearer``: the module's ``api_headers`` send ``Authorization: Bearer <secret>``.
+    ``hmac``: a signing proxy (or a patched module) sends ``X-Event-Sync-Signature:
+    sha256=<hex HMAC-SHA256(secret, raw body)>``. Only the configured mode is accepted.
+    """
+    if not secret:
+        return False
+    if mode == "hmac":
+        if not signature:
+            return False
+        expected = event_sync_signature(secret, body).encode()
+        return hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace"))
+    if not authorization:
+        return False
+    scheme, _, presented = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(secret.encode(), presented.strip().encode("utf-8", "replace"))

@@ -69,6 +69,29 @@ class WebhookDelivery(db.Model):
     outcome: Mapped[str] = mapped_column(sa.Text, default="")
 
 
+class RoomHeadcount(db.Model):
+    """How many were in a session's room at one moment, from Prosody's ``mod_muc_size``.
+
+    Always an estimate (``estimated`` is never false): a count says nothing about who was
+    there, so it never becomes a person's attendance. Recorded by a polling job only where no
+    event module reports who joined and left.
+    """
+
+    __tablename__ = "jitsi_room_headcounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("course_sessions.id", ondelete="CASCADE"))
+    measured_at: Mapped[datetime] = mapped_column(default=utcnow)
+    participants: Mapped[int]
+    estimated: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (
+        sa.Index("ix_jitsi_room_headcounts_session_measured", "session_id", "measured_at"),
+        sa.CheckConstraint("participants >= 0", name="participants"),
+        sa.CheckConstraint("estimated", name="estimated"),
+    )
+
+
 class Attendance(db.Model):
     """Whether and how long a person was at one session: from Jitsi, by hand, or both.
 

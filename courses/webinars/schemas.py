@@ -151,3 +151,36 @@ class CertificateOutSchema(Schema):
     issued_by_staff = fields.Boolean(required=True)
     revoked_at = fields.DateTime(required=True, allow_none=True)
     revoke_reason = fields.String(required=True)
+
+
+class RoomPersonSchema(Schema):
+    """Someone an event module reports in the room now."""
+
+    user_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class RoomHeadcountSchema(Schema):
+    """One estimated head count (``mod_muc_size``): how many, never who."""
+
+    measured_at = fields.DateTime(required=True)
+    participants = fields.Integer(required=True)
+    estimated = fields.Boolean(required=True, metadata={"description": "always true"})
+
+
+class LiveRoomSchema(Schema):
+    """A session's room now: Prosody's head count and who the event module says is in it."""
+
+    session_id = fields.Integer(required=True)
+    status = fields.String(
+        required=True,
+        metadata={
+            "description": "`ok`, `no_room` (nobody in it), `forbidden` and `unavailable` "
+            "(Prosody refused or did not answer), `not_configured`, `not_running`"
+        },
+    )
+    participants = fields.Integer(required=True, allow_none=True)
+    message = fields.String(required=True, metadata={"description": "one sentence to show"})
+    in_room = fields.List(fields.Nested(RoomPersonSchema), required=True)
+    checked_at = fields.DateTime(required=True)
+    estimates = fields.List(fields.Nested(RoomHeadcountSchema), required=True)

@@ -26,8 +26,10 @@ from courses import access
 from courses.blueprints import jitsi_webhooks as webhooks
 from courses.blueprints import webinars as bp
 from courses.webinars import attendance as attendance_services
+from courses.webinars import event_sync
 from courses.webinars import events as webinar_events
 from courses.webinars import join as webinar_join
+from courses.webinars import live as webinar_live
 from vhs.auth import require_user, staff_required, user_required
 from vhs.errors import Invalid
 from vhs.extensions import csrf
@@ -109,6 +111,7 @@ def _attendance_page(session_id: int, status: int = 200, form: FlaskForm | None 
         replace_form=EmptyForm(),
         can_replace=user.is_staff and session.online,
         min_minutes=current_app.config["VHS"].attendance_min_minutes,
+        live=webinar_live.live_room(user, session) if session.online else None,
     )
     return _no_store(html, status)
 
@@ -216,3 +219,40 @@ def jitsi_webhook() -> Response:
     status, outcome = webinar_events.process_webhook(request.get_data(cache=False), request.headers)
     current_app.logger.info("jitsi webhook: %s %s", status, outcome)
     return Response(outcome + "\n", status=status, mimetype="text/plain")
+
+
+# --- Prosody's event_sync module ------------------------------------------------------------
+
+
+def _event_sync(event: str) -> Response:
+    status, outcome = event_sync.process(event, request.get_data(cache=False), request.headers)
+    current_app.logger.info("jitsi event_sync %s: %s %s", event, status, outcome)
+    return Response(outcome + "\n", status=status, mimetype="text/plain")
+
+
+@webhooks.route("/jitsi/event-sync/events/room/created", methods=["POST"])
+@csrf.exempt
+def event_sync_room_created() -> Response:
+    """A room was created (``muc-room-created``)."""
+    return _event_sync("room/created")
+
+
+@webhooks.route("/jitsi/event-sync/events/room/destroyed", methods=["POST"])
+@csrf.exempt
+def event_sync_room_destroyed() -> Response:
+    """A room ended (``muc-room-destroyed``, with ``all_occupants``)."""
+    return _event_sync("room/destroyed")
+
+
+@webhooks.route("/jitsi/event-sync/events/occupant/joined", methods=["POST"])
+@csrf.exempt
+def event_sync_occupant_joined() -> Response:
+    """Someone entered a room (``muc-occupant-joined``)."""
+    return _event_sync("occupant/joined")
+
+
+@webhooks.route("/jitsi/event-sync/events/occupant/left", methods=["POST"])
+@csrf.exempt
+def event_sync_occupant_left() -> Response:
+    """Someone left a room (``muc-occupant-left``)."""
+    return _event_sync("occupant/left")
