@@ -53,13 +53,14 @@ def test_api_404_is_problem_json(client):
 
 def test_api_405_keeps_the_allow_header(client, make_user, api_token):
     headers = api_token(make_user())
-    for resp in (client.delete("/api/v1/me"), client.delete("/api/v1/me", headers=headers)):
+    # PUT: /api/v1/me answers GET, PATCH and DELETE (erasing one's account).
+    for resp in (client.put("/api/v1/me"), client.put("/api/v1/me", headers=headers)):
         assert resp.status_code == 405
         assert resp.mimetype == "application/problem+json"
         assert resp.json["code"] == "method_not_allowed"
         allowed = {m.strip() for m in resp.headers["Allow"].split(",")}
-        assert {"GET", "PATCH"} <= allowed
-        assert "DELETE" not in allowed
+        assert {"GET", "PATCH", "DELETE"} <= allowed
+        assert "PUT" not in allowed
 
 
 def test_unknown_address_is_404_even_without_csrf_token(client):
