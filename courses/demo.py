@@ -323,7 +323,7 @@ def seed_courses(scale: int, rng: random.Random, context: dict[str, Any]) -> Non
                 "min_participants": min(6, capacity),
                 "enrolment_closes_at": None,
                 "cancellation_days": 7,
-                "teaching_units": sessions_per_course * (minutes // 45),
+                "units_derived_tenths": sessions_per_course * rules.units_tenths(minutes),
                 "status": CourseStatus.PUBLISHED if rng.random() < 0.95 else CourseStatus.DRAFT,
                 "seats_taken": seats,
                 "waitlist_count": waiting,
