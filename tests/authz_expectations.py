@@ -515,7 +515,6 @@ def _staff_course_form(o: Objects) -> dict[str, Any]:
         "capacity": "12",
         "min_participants": "1",
         "cancellation_days": "7",
-        "teaching_units": "0",
     }
 
 

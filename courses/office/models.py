@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -126,7 +127,7 @@ FROZEN = (FeeStatement, FeeStatementLine)
 
 
 def _refuse(*_args: Any) -> None:
-    raise Conflict("An issued fee statement cannot be changed.", code="statement_frozen")
+    raise Conflict(_l("An issued fee statement cannot be changed."), code="statement_frozen")
 
 
 for _model in FROZEN:
