@@ -45,6 +45,35 @@ _courses = sa.table(
 )
 
 
+# SQLite rebuilds ``courses`` for the column changes (batch mode), which drops the triggers
+# that keep the full-text index (0002_courses) in step: they are made again, and the index
+# rebuilt, after each rebuild. PostgreSQL alters the table in place.
+SQLITE_SEARCH_TRIGGERS = [
+    """CREATE TRIGGER courses_fts_ai AFTER INSERT ON courses BEGIN
+        INSERT INTO courses_fts(rowid, search_document) VALUES (new.id, new.search_document);
+    END""",
+    """CREATE TRIGGER courses_fts_ad AFTER DELETE ON courses BEGIN
+        INSERT INTO courses_fts(courses_fts, rowid, search_document)
+        VALUES ('delete', old.id, old.search_document);
+    END""",
+    """CREATE TRIGGER courses_fts_au AFTER UPDATE OF search_document ON courses BEGIN
+        INSERT INTO courses_fts(courses_fts, rowid, search_document)
+        VALUES ('delete', old.id, old.search_document);
+        INSERT INTO courses_fts(rowid, search_document) VALUES (new.id, new.search_document);
+    END""",
+]
+
+
+def _restore_search_triggers():
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for name in ("courses_fts_ai", "courses_fts_ad", "courses_fts_au"):
+        op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    for statement in SQLITE_SEARCH_TRIGGERS:
+        op.execute(statement)
+    op.execute("INSERT INTO courses_fts(courses_fts) VALUES ('rebuild')")
+
+
 def _derived(conn):
     """Derived tenths per course id, from the sessions that are not cancelled."""
     derived = {}
@@ -166,6 +195,7 @@ def upgrade():
         batch_op.alter_column('units_derived_tenths', existing_type=sa.Integer(), nullable=False)
         batch_op.alter_column('units_override_reason', existing_type=sa.Text(), nullable=False)
         batch_op.drop_column('teaching_units')
+    _restore_search_triggers()
 
 
 
@@ -190,6 +220,7 @@ def downgrade():
         batch_op.drop_column('units_override_reason')
         batch_op.drop_column('units_override_tenths')
         batch_op.drop_column('units_derived_tenths')
+    _restore_search_triggers()
 
     with op.batch_alter_table('fee_statement_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_fee_statement_lines_statement_id'))
