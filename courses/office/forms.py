@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField
+from wtforms import HiddenField, SelectChoice, SelectField
 from wtforms.validators import InputRequired
 
 from courses.office.models import RateKind
@@ -23,7 +23,7 @@ class RateForm(FlaskForm):
 
     kind = SelectField(
         _l("Kind of fee"),
-        choices=[(k.value, label) for k, label in RATE_KIND_LABELS.items()],
+        choices=[SelectChoice(k.value, label) for k, label in RATE_KIND_LABELS.items()],
         validators=[InputRequired()],
     )
     amount_cents = EuroField(_l("Amount in euros"), validators=[InputRequired(), euro_bounds])
@@ -62,4 +62,4 @@ class ReportFilterForm(FlaskForm):
         choices=[],
         validate_choice=True,
     )
-    venue = SelectField(_l("Venue"), choices=[], validate_choice=True)
+    venue = SelectField(_l("Venue"), choices=[], default="", validate_choice=True)

@@ -12,6 +12,7 @@ from courses.office.models import RateKind
 from courses.schemas import MAX_ID, Int, StrictSchema, in_bounds
 
 ID = {"strict": True, "validate": validate.Range(min=1, max=MAX_ID)}
+QUERY_ID = {"validate": validate.Range(min=1, max=MAX_ID)}  # query strings carry text
 
 
 class RateInSchema(StrictSchema):
@@ -83,16 +84,17 @@ class DraftSchema(Schema):
 
 
 class DraftArgsSchema(StrictSchema):
+    term_id = fields.Integer(required=True, **QUERY_ID)
+    instructor_id = fields.Integer(required=True, **QUERY_ID)
+
+
+class IssueSchema(StrictSchema):
     term_id = Int(required=True, **ID)
     instructor_id = Int(required=True, **ID)
 
 
-class IssueSchema(DraftArgsSchema):
-    pass
-
-
 class TermArgsSchema(StrictSchema):
-    term_id = Int(required=True, **ID)
+    term_id = fields.Integer(required=True, **QUERY_ID)
 
 
 class OverviewSchema(Schema):
@@ -103,8 +105,8 @@ class OverviewSchema(Schema):
 
 
 class ReportArgsSchema(StrictSchema):
-    term_id = Int(required=True, **ID)
-    category_id = Int(**ID)
+    term_id = fields.Integer(required=True, **QUERY_ID)
+    category_id = fields.Integer(**QUERY_ID)
     venue = fields.String(validate=validate.Length(max=rules.VENUE_MAX))
 
 

@@ -11,7 +11,6 @@ from wtforms import SelectChoice
 
 from courses.blueprints import staff as staff_bp
 from courses.blueprints import teaching as teaching_bp
-from courses.labels import REDUCTION_LABELS
 from courses.models import Course, Term
 from courses.office import reports as report_services
 from courses.office import statements as statement_services
@@ -266,7 +265,6 @@ def term_report() -> Page:
         422 if form.errors else 200,
         form=form,
         report=report,
-        reduction_labels=REDUCTION_LABELS,
         window=report_services.DASHBOARD_WINDOW_DAYS,
     )
 
