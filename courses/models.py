@@ -174,9 +174,10 @@ class Course(db.Model):
     units_derived_tenths: Mapped[int] = mapped_column(default=0)
     units_override_tenths: Mapped[int | None]
     units_override_reason: Mapped[str] = mapped_column(sa.Text, default="")
-    units_override_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
+    # Who set it, as an id and a name (like the audit log): no foreign key, so the course row
+    # is altered in place by migration 0016 (a rebuild on SQLite would cascade to sessions).
+    units_override_by_id: Mapped[int | None]
+    units_override_by_name: Mapped[str] = mapped_column(sa.String(200), default="")
     units_override_at: Mapped[datetime | None]
     status: Mapped[CourseStatus] = mapped_column(
         enum_type(CourseStatus), default=CourseStatus.DRAFT
@@ -197,7 +198,6 @@ class Course(db.Model):
     term: Mapped[Term] = relationship()
     category: Mapped[Category] = relationship()
     instructors: Mapped[list[User]] = relationship(secondary=course_instructors, order_by=User.name)
-    units_override_by: Mapped[User | None] = relationship(foreign_keys=[units_override_by_id])
     sessions: Mapped[list[Session]] = relationship(
         back_populates="course", order_by="Session.starts_at", cascade="all, delete-orphan"
     )

@@ -177,5 +177,5 @@ class UnitsOutSchema(Schema):
     override_reason = fields.String(required=True, attribute="units_override_reason")
     override_at = fields.DateTime(allow_none=True, attribute="units_override_at")
     override_by = fields.Function(
-        lambda c: c.units_override_by.name if c.units_override_by else None, allow_none=True
+        lambda c: c.units_override_by_name or None, allow_none=True
     )

@@ -71,11 +71,13 @@ def set_units_override(actor: User, course: Course, units: Any, reason: str) -> 
         course.units_override_tenths = None
         course.units_override_reason = ""
         course.units_override_by_id = None
+        course.units_override_by_name = ""
         course.units_override_at = None
     else:
         course.units_override_tenths = tenths
         course.units_override_reason = reason
         course.units_override_by_id = actor.id
+        course.units_override_by_name = actor.name
         course.units_override_at = utcnow()
     audit(
         actor,

@@ -45,33 +45,22 @@ _courses = sa.table(
 )
 
 
-# SQLite rebuilds ``courses`` for the column changes (batch mode), which drops the triggers
-# that keep the full-text index (0002_courses) in step: they are made again, and the index
-# rebuilt, after each rebuild. PostgreSQL alters the table in place.
-SQLITE_SEARCH_TRIGGERS = [
-    """CREATE TRIGGER courses_fts_ai AFTER INSERT ON courses BEGIN
-        INSERT INTO courses_fts(rowid, search_document) VALUES (new.id, new.search_document);
-    END""",
-    """CREATE TRIGGER courses_fts_ad AFTER DELETE ON courses BEGIN
-        INSERT INTO courses_fts(courses_fts, rowid, search_document)
-        VALUES ('delete', old.id, old.search_document);
-    END""",
-    """CREATE TRIGGER courses_fts_au AFTER UPDATE OF search_document ON courses BEGIN
-        INSERT INTO courses_fts(courses_fts, rowid, search_document)
-        VALUES ('delete', old.id, old.search_document);
-        INSERT INTO courses_fts(rowid, search_document) VALUES (new.id, new.search_document);
-    END""",
-]
+# ``courses`` is altered in place on both databases (its new columns carry no foreign key):
+# rebuilding it (Alembic's batch mode on SQLite) would drop it, and with foreign keys on,
+# SQLite's implicit DELETE would cascade to its sessions (and fail on its enrolments), and its
+# full-text triggers would be lost.
+NEW_COLUMNS = (
+    "units_override_at",
+    "units_override_by_name",
+    "units_override_by_id",
+    "units_override_reason",
+    "units_override_tenths",
+    "units_derived_tenths",
+)
 
 
-def _restore_search_triggers():
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    for name in ("courses_fts_ai", "courses_fts_ad", "courses_fts_au"):
-        op.execute(f"DROP TRIGGER IF EXISTS {name}")
-    for statement in SQLITE_SEARCH_TRIGGERS:
-        op.execute(statement)
-    op.execute("INSERT INTO courses_fts(courses_fts) VALUES ('rebuild')")
+def _sqlite():
+    return op.get_bind().dialect.name == "sqlite"
 
 
 def _derived(conn):
@@ -169,13 +158,12 @@ def upgrade():
     with op.batch_alter_table('fee_statement_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fee_statement_lines_statement_id'), ['statement_id'], unique=False)
 
-    with op.batch_alter_table('courses', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('units_derived_tenths', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('units_override_tenths', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('units_override_reason', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('units_override_by_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('units_override_at', vhs.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_courses_units_override_by_id_users'), 'users', ['units_override_by_id'], ['id'], ondelete='SET NULL')
+    op.add_column('courses', sa.Column('units_derived_tenths', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('courses', sa.Column('units_override_tenths', sa.Integer(), nullable=True))
+    op.add_column('courses', sa.Column('units_override_reason', sa.Text(), nullable=False, server_default=''))
+    op.add_column('courses', sa.Column('units_override_by_id', sa.Integer(), nullable=True))
+    op.add_column('courses', sa.Column('units_override_by_name', sa.String(length=200), nullable=False, server_default=''))
+    op.add_column('courses', sa.Column('units_override_at', vhs.db.UTCDateTime(timezone=True), nullable=True))
 
     conn = op.get_bind()
     derived = _derived(conn)
@@ -191,17 +179,17 @@ def upgrade():
             )
         conn.execute(_courses.update().where(_courses.c.id == course_id).values(**values))
 
-    with op.batch_alter_table('courses', schema=None) as batch_op:
-        batch_op.alter_column('units_derived_tenths', existing_type=sa.Integer(), nullable=False)
-        batch_op.alter_column('units_override_reason', existing_type=sa.Text(), nullable=False)
-        batch_op.drop_column('teaching_units')
-    _restore_search_triggers()
-
+    if _sqlite():
+        op.execute("ALTER TABLE courses DROP COLUMN teaching_units")
+    else:
+        op.alter_column('courses', 'units_derived_tenths', server_default=None)
+        op.alter_column('courses', 'units_override_reason', server_default=None)
+        op.alter_column('courses', 'units_override_by_name', server_default=None)
+        op.drop_column('courses', 'teaching_units')
 
 
 def downgrade():
-    with op.batch_alter_table('courses', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('teaching_units', sa.Integer(), nullable=True))
+    op.add_column('courses', sa.Column('teaching_units', sa.Integer(), nullable=False, server_default='0'))
     conn = op.get_bind()
     for course_id, derived, override in conn.execute(
         sa.select(_courses.c.id, _courses.c.units_derived_tenths, _courses.c.units_override_tenths)
@@ -212,15 +200,13 @@ def downgrade():
             .where(_courses.c.id == course_id)
             .values(teaching_units=(tenths + 5) // 10)
         )
-    with op.batch_alter_table('courses', schema=None) as batch_op:
-        batch_op.alter_column('teaching_units', existing_type=sa.Integer(), nullable=False)
-        batch_op.drop_constraint(batch_op.f('fk_courses_units_override_by_id_users'), type_='foreignkey')
-        batch_op.drop_column('units_override_at')
-        batch_op.drop_column('units_override_by_id')
-        batch_op.drop_column('units_override_reason')
-        batch_op.drop_column('units_override_tenths')
-        batch_op.drop_column('units_derived_tenths')
-    _restore_search_triggers()
+    if _sqlite():
+        for column in NEW_COLUMNS:
+            op.execute(f"ALTER TABLE courses DROP COLUMN {column}")
+    else:
+        op.alter_column('courses', 'teaching_units', server_default=None)
+        for column in NEW_COLUMNS:
+            op.drop_column('courses', column)
 
     with op.batch_alter_table('fee_statement_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_fee_statement_lines_statement_id'))
