@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from courses import rules
 from courses.enrolment.payments import PURPOSE
 from courses.models import (
     Category,

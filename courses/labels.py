@@ -30,6 +30,7 @@ def units_plural(value: int | float | None) -> int:
     """The number that picks the plural form: 1 for exactly one unit, else 2 (1,5 Einheiten)."""
     return 1 if value == 1 else 2
 
+
 REDUCTION_LABELS = {
     ReductionReason.STUDENT: _l("Pupils and students"),
     ReductionReason.JOBSEEKER: _l("Jobseekers"),

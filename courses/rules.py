@@ -57,6 +57,7 @@ def units_value(tenths: int) -> int | float:
     """Tenths as the number people read and JSON carries: 20 or 13.3."""
     return tenths // 10 if tenths % 10 == 0 else tenths / 10
 
+
 # Free cancellation until this many days before the first session.
 CANCELLATION_DAYS = Bounds(0, 365)
 CANCELLATION_DAYS_DEFAULT = 7

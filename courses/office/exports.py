@@ -96,7 +96,9 @@ def _render(statement: FeeStatement) -> bytes:
         pdf.cell(
             0,
             6,
-            money(line.amount_cents, "de") if line.rate_kind is RateKind.PER_UNIT or not day else "",
+            money(line.amount_cents, "de")
+            if line.rate_kind is RateKind.PER_UNIT or not day
+            else "",
             align="R",
             new_x="LMARGIN",
             new_y="NEXT",
@@ -149,7 +151,12 @@ def statement_rows(statement: FeeStatement) -> list[list[Any]]:
     """The statement's lines as CSV rows (German numbers: 1,5 and 37,50)."""
     rows: list[list[Any]] = [
         [_("Fee statement"), statement.number, _("Term"), statement.term_name],
-        [_("Instructor"), statement.instructor_name, _("Date of issue"), fmt_date(statement.issued_at, "dd.MM.yyyy")],
+        [
+            _("Instructor"),
+            statement.instructor_name,
+            _("Date of issue"),
+            fmt_date(statement.issued_at, "dd.MM.yyyy"),
+        ],
         [],
         [
             _("Course number"),

@@ -77,9 +77,7 @@ class FeeStatement(db.Model):
     instructor_address: Mapped[str] = mapped_column(sa.Text, default="")
     term_name: Mapped[str] = mapped_column(sa.String(80))
     issued_at: Mapped[datetime]
-    issued_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     units_tenths: Mapped[int]
     total_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")

@@ -90,7 +90,12 @@ def report_rows(report: TermReport) -> list[list[Any]]:
         )
     rows += [
         [],
-        [_("Volkshochschul-Statistik: subject area"), _("Courses"), _("Teaching units"), _("Enrolments")],
+        [
+            _("Volkshochschul-Statistik: subject area"),
+            _("Courses"),
+            _("Teaching units"),
+            _("Enrolments"),
+        ],
     ]
     for stats in report.statistics:
         rows.append(

@@ -181,8 +181,9 @@ def term_report(actor: User, filters: Filters, now: datetime | None = None) -> T
     enrolment_course: dict[int, int] = {}
     if ids:
         for enrolment_id, course_id, status, reason in db.session.execute(
-            sa.select(Enrolment.id, Enrolment.course_id, Enrolment.status, Enrolment.reduction_reason)
-            .where(Enrolment.course_id.in_(ids))
+            sa.select(
+                Enrolment.id, Enrolment.course_id, Enrolment.status, Enrolment.reduction_reason
+            ).where(Enrolment.course_id.in_(ids))
         ):
             by_status[course_id][status] += 1
             enrolment_course[enrolment_id] = course_id
@@ -202,10 +203,7 @@ def term_report(actor: User, filters: Filters, now: datetime | None = None) -> T
             course_money[1] += refunded
 
     parents = dict(db.session.execute(sa.select(Category.id, Category.parent_id)).all())
-    categories = {
-        c.id: c
-        for c in db.session.execute(sa.select(Category)).scalars()
-    }
+    categories = {c.id: c for c in db.session.execute(sa.select(Category)).scalars()}
     total = Row()
     groups: dict[tuple[int, str], Row] = {}
     statistics: dict[int, StatisticsRow] = {}
@@ -222,9 +220,7 @@ def term_report(actor: User, filters: Filters, now: datetime | None = None) -> T
             stats.enrolments += counts[EnrolmentStatus.CONFIRMED]
 
     below = [
-        c
-        for c in planning_services.below_minimum(DASHBOARD_WINDOW_DAYS, now)
-        if c.id in held_ids
+        c for c in planning_services.below_minimum(DASHBOARD_WINDOW_DAYS, now) if c.id in held_ids
     ]
     return TermReport(
         filters=filters,

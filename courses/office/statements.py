@@ -336,9 +336,7 @@ def issue_statement(
         issued_by_id=actor.id,
         units_tenths=draft.units_tenths,
         total_cents=draft.total_cents,
-        lines=[
-            FeeStatementLine(position=n, **vars(line)) for n, line in enumerate(draft.lines, 1)
-        ],
+        lines=[FeeStatementLine(position=n, **vars(line)) for n, line in enumerate(draft.lines, 1)],
     )
     db.session.add(statement)
     db.session.flush()
@@ -370,9 +368,7 @@ def get_statement(user: User, statement_id: int) -> FeeStatement:
     if statement is None:
         raise NotFound(_l("There is no such fee statement."), code="statement_not_found")
     if not can_see_statement(user, statement):
-        raise Forbidden(
-            _l("You can only see your own fee statements."), code="not_your_statement"
-        )
+        raise Forbidden(_l("You can only see your own fee statements."), code="not_your_statement")
     return statement
 
 

@@ -249,9 +249,7 @@ def _report_form() -> tuple[ReportFilterForm, report_services.TermReport | None]
     ]
     if term is None or ("term_id" in request.args and not form.validate()):
         return form, None
-    filters = report_services.parse_filters(
-        term.id, form.category_id.data, form.venue.data or None
-    )
+    filters = report_services.parse_filters(term.id, form.category_id.data, form.venue.data or None)
     return form, report_services.term_report(require_user(), filters)
 
 

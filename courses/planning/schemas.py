@@ -176,6 +176,4 @@ class UnitsOutSchema(Schema):
     teaching_units_override = fields.Float(allow_none=True)
     override_reason = fields.String(required=True, attribute="units_override_reason")
     override_at = fields.DateTime(allow_none=True, attribute="units_override_at")
-    override_by = fields.Function(
-        lambda c: c.units_override_by_name or None, allow_none=True
-    )
+    override_by = fields.Function(lambda c: c.units_override_by_name or None, allow_none=True)

@@ -539,7 +539,10 @@ def test_openapi_declares_the_day_range_and_the_limits(client: Any) -> None:
     )
     assert course["fee_cents"]["maximum"] == rules.FEE_CENTS.hi
     units = spec["components"]["schemas"]["UnitsOverride"]["properties"]["teaching_units"]
-    assert (units["minimum"], units["maximum"]) == (rules.TEACHING_UNITS.lo, rules.TEACHING_UNITS.hi)
+    assert (units["minimum"], units["maximum"]) == (
+        rules.TEACHING_UNITS.lo,
+        rules.TEACHING_UNITS.hi,
+    )
     assert course["code"]["pattern"] == rules.CODE_PATTERN
     assert course["enrolment_closes_at"]["pattern"].startswith("^(199[0-9]|2[01][0-9]{2})-")
     generate = spec["components"]["schemas"]["GenerateSessions"]["properties"]

@@ -50,20 +50,35 @@ def world(app: Any) -> dict[str, int]:
         englisch = factories.new_category(name_de="Englisch", name_en="English", parent=sprachen)
         gesundheit = factories.new_category(name_de="Gesundheit", name_en="Health")
         a = factories.new_course(
-            term=term, category=englisch, venue="Stadtbahnhof", capacity=10, fee_cents=10000,
-            sessions=3, duration_minutes=90,
+            term=term,
+            category=englisch,
+            venue="Stadtbahnhof",
+            capacity=10,
+            fee_cents=10000,
+            sessions=3,
+            duration_minutes=90,
         )
         for reason in (ReductionReason.STUDENT, ReductionReason.JOBSEEKER, None):
             e = factories.new_enrolment(a, status="confirmed", reduction=reason)
             if reason is not ReductionReason.JOBSEEKER:
-                _pay(e, 10000, PaymentStatus.SUCCEEDED if reason else PaymentStatus.PARTIALLY_REFUNDED,
-                     refunded=0 if reason else 2500)
+                _pay(
+                    e,
+                    10000,
+                    PaymentStatus.SUCCEEDED if reason else PaymentStatus.PARTIALLY_REFUNDED,
+                    refunded=0 if reason else 2500,
+                )
             else:
                 _pay(e, 10000, PaymentStatus.FAILED)
         factories.new_enrolment(a, status="cancelled", reduction=ReductionReason.STUDENT)
         b = factories.new_course(
-            term=term, category=gesundheit, venue="Hallenbad", capacity=5, min_participants=3,
-            sessions=2, duration_minutes=90, starts_in_days=5,
+            term=term,
+            category=gesundheit,
+            venue="Hallenbad",
+            capacity=5,
+            min_participants=3,
+            sessions=2,
+            duration_minutes=90,
+            starts_in_days=5,
         )
         factories.new_enrolment(b, status="confirmed", reduction=ReductionReason.STUDENT)
         set_units_override(staff, b, 5, "Zusatztermin")
@@ -72,8 +87,13 @@ def world(app: Any) -> dict[str, int]:
         c.status = CourseStatus.CANCELLED
         factories.new_course(term=term, category=sprachen, status="draft", venue="Stadtbahnhof")
         return {
-            "term": term.id, "sprachen": sprachen.id, "englisch": englisch.id,
-            "gesundheit": gesundheit.id, "a": a.id, "b": b.id, "c": c.id,
+            "term": term.id,
+            "sprachen": sprachen.id,
+            "englisch": englisch.id,
+            "gesundheit": gesundheit.id,
+            "a": a.id,
+            "b": b.id,
+            "c": c.id,
         }
 
 
@@ -97,7 +117,9 @@ def test_the_term_in_figures(app: Any, world: dict[str, int]) -> None:
     assert [c.id for c in report.below_minimum] == [world["b"]]
     groups = {(c.name_de, venue): row for c, venue, row in report.groups}
     assert set(groups) == {
-        ("Englisch", "Stadtbahnhof"), ("Sprachen", "Stadtbahnhof"), ("Gesundheit", "Hallenbad")
+        ("Englisch", "Stadtbahnhof"),
+        ("Sprachen", "Stadtbahnhof"),
+        ("Gesundheit", "Hallenbad"),
     }
     assert groups[("Sprachen", "Stadtbahnhof")].cancelled_courses == 1
     assert groups[("Gesundheit", "Hallenbad")].utilisation_percent == 20.0
@@ -107,7 +129,11 @@ def test_the_term_in_figures(app: Any, world: dict[str, int]) -> None:
 
 def test_a_category_filter_takes_its_sub_categories(app: Any, world: dict[str, int]) -> None:
     report = _report(app, world, category=world["sprachen"])
-    assert (report.total.courses, report.total.cancelled_courses, report.total.bookings) == (1, 1, 3)
+    assert (report.total.courses, report.total.cancelled_courses, report.total.bookings) == (
+        1,
+        1,
+        3,
+    )
     assert report.below_minimum == []
     assert [s.area.name_de for s in report.statistics] == ["Sprachen"]
 
@@ -154,7 +180,20 @@ def test_the_csv_is_for_german_excel(
     assert resp.mimetype == "text/csv" and raw.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
     total = next(r for r in rows if r and r[0] == "Gesamt")
-    assert total[2:] == ["2", "1", "4", "2", "0", "4", "15", "26,7", "11", "200,00", "25,00", "175,00"]
+    assert total[2:] == [
+        "2",
+        "1",
+        "4",
+        "2",
+        "0",
+        "4",
+        "15",
+        "26,7",
+        "11",
+        "200,00",
+        "25,00",
+        "175,00",
+    ]
     assert ["Gesundheit", "1", "5", "1"] in rows
     assert client.get("/staff/reports/term.csv?term_id=abc").status_code == 422
 

@@ -116,11 +116,14 @@ def test_numbers_are_gapless_per_year_and_one_statement_per_term(app: Any) -> No
         with pytest.raises(Conflict) as exc:
             statement_services.issue_statement(office_staff(), teacher, first.term)
         assert exc.value.code == "statement_exists"
-        assert db.session.scalar(
-            sa.select(sa.func.count()).select_from(AuditEntry).where(
-                AuditEntry.action == "fee_statement.issued"
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "fee_statement.issued")
             )
-        ) == 2
+            == 2
+        )
 
 
 def test_an_issued_statement_does_not_follow_later_session_changes(app: Any) -> None:
@@ -133,7 +136,9 @@ def test_an_issued_statement_does_not_follow_later_session_changes(app: Any) -> 
         course = db.session.get(Course, statement.lines[0].course_id)
         staff = office_staff()
         session_services.update_session(
-            staff, course.sessions[0], {"ends_at": course.sessions[0].starts_at + timedelta(hours=3)}
+            staff,
+            course.sessions[0],
+            {"ends_at": course.sessions[0].starts_at + timedelta(hours=3)},
         )
         session_services.cancel_session(staff, course.sessions[1])
         statement_services.set_rate(staff, course, teacher.id, RateKind.PER_UNIT, 9900)
@@ -182,7 +187,9 @@ def test_rates_are_for_the_course_s_own_instructors_within_bounds(app: Any) -> N
         rate = statement_services.set_rate(staff, course, teacher.id, "flat", 30000)
         assert (rate.kind, rate.amount_cents) == (RateKind.FLAT, 30000)
         with pytest.raises(NotFound):
-            statement_services.set_rate(staff, course, factories.new_user("instructor").id, "flat", 1)
+            statement_services.set_rate(
+                staff, course, factories.new_user("instructor").id, "flat", 1
+            )
         with pytest.raises(Invalid) as exc:
             statement_services.set_rate(staff, course, teacher.id, "hourly", -1)
         assert set(exc.value.errors) == {"kind", "amount_cents"}
@@ -322,9 +329,12 @@ def test_the_api_sets_rates_previews_issues_and_serves_the_statement(
         headers=staff,
     )
     assert resp.status_code == 200 and resp.json["instructor_name"] == "Karla Kursleiterin"
-    assert client.get(f"/api/v1/staff/courses/{course_id}/rates", headers=staff).json[0][
-        "amount_cents"
-    ] == 3000
+    assert (
+        client.get(f"/api/v1/staff/courses/{course_id}/rates", headers=staff).json[0][
+            "amount_cents"
+        ]
+        == 3000
+    )
     preview = client.get(
         f"/api/v1/staff/statements/preview?term_id={term_id}&instructor_id={teacher.id}",
         headers=staff,
@@ -352,13 +362,17 @@ def test_the_api_sets_rates_previews_issues_and_serves_the_statement(
     assert [s["id"] for s in client.get("/api/v1/statements", headers=own).json] == [
         statement["id"]
     ]
-    assert client.get(f"/api/v1/statements/{statement['id']}", headers=own).json["number"] == (
-        statement["number"]
+    assert (
+        client.get(f"/api/v1/statements/{statement['id']}", headers=own).json["number"]
+        == (statement["number"])
     )
     pdf = client.get(f"/api/v1/statements/{statement['id']}/pdf", headers=own)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     other = api_token(make_user(Role.INSTRUCTOR))
-    for path in (f"/api/v1/statements/{statement['id']}", f"/api/v1/statements/{statement['id']}/pdf"):
+    for path in (
+        f"/api/v1/statements/{statement['id']}",
+        f"/api/v1/statements/{statement['id']}/pdf",
+    ):
         refused = client.get(path, headers=other)
         assert refused.status_code == 403 and refused.json["code"] == "not_your_statement"
     assert client.get("/api/v1/statements", headers=other).json == []
@@ -396,13 +410,15 @@ def test_the_api_refuses_an_issue_without_rate_or_for_unknown_people(
     teacher = make_user(Role.INSTRUCTOR)
     _course, term_id = _held(app, teacher, rate_cents=None)
     resp = client.post(
-        "/api/v1/staff/statements", json={"term_id": term_id, "instructor_id": teacher.id},
+        "/api/v1/staff/statements",
+        json={"term_id": term_id, "instructor_id": teacher.id},
         headers=staff,
     )
     assert resp.status_code == 409 and resp.json["code"] == "rate_missing"
     resident = make_user(Role.RESIDENT)
     resp = client.post(
-        "/api/v1/staff/statements", json={"term_id": term_id, "instructor_id": resident.id},
+        "/api/v1/staff/statements",
+        json={"term_id": term_id, "instructor_id": resident.id},
         headers=staff,
     )
     assert resp.status_code == 404

@@ -18,7 +18,7 @@ from flask_migrate import downgrade, upgrade
 
 from courses import rules
 from courses.certificates.services import _details
-from courses.models import Course, Session, SessionStatus
+from courses.models import Course, SessionStatus
 from courses.planning import sessions as session_services
 from courses.planning.units import parse_units, set_units_override
 from tests.conftest import base_config, fresh_database_url
@@ -168,8 +168,12 @@ def test_the_course_page_shows_derived_and_override_side_by_side(
 
 @pytest.mark.parametrize(
     ("units", "reason", "field"),
-    [("zwölf", "weil", "units-teaching_units"), ("12,25", "weil", "units-teaching_units"),
-     ("2001", "weil", "units-teaching_units"), ("12", "", "units-reason")],
+    [
+        ("zwölf", "weil", "units-teaching_units"),
+        ("12,25", "weil", "units-teaching_units"),
+        ("2001", "weil", "units-teaching_units"),
+        ("12", "", "units-reason"),
+    ],
 )
 def test_the_page_refuses_a_bad_override_by_field(
     client: Any, staff: Any, make_course: Any, load: Any, units: str, reason: str, field: str
@@ -184,9 +188,7 @@ def test_the_page_refuses_a_bad_override_by_field(
     assert load(Course, course.id).units_override_tenths is None
 
 
-def test_the_public_page_shows_fractional_units_in_german(
-    client: Any, make_course: Any
-) -> None:
+def test_the_public_page_shows_fractional_units_in_german(client: Any, make_course: Any) -> None:
     course = make_course(sessions=1, duration_minutes=60)
     page = client.get(f"/courses/{course.id}").get_data(as_text=True)
     assert "1,3 Unterrichtseinheiten à 45 Minuten" in page
@@ -206,7 +208,9 @@ def test_the_api_sets_reads_and_clears_the_override(
     assert got["teaching_units_override"] is None
     resp = client.put(url, json={"teaching_units": 4, "reason": "Abschlusstest"}, headers=headers)
     assert resp.status_code == 200, resp.json
-    assert resp.json["teaching_units"] == 4 and resp.json["override_by"] == "Sabine Sachbearbeiterin"
+    assert (
+        resp.json["teaching_units"] == 4 and resp.json["override_by"] == "Sabine Sachbearbeiterin"
+    )
     detail = client.get(f"/api/v1/staff/courses/{course.id}", headers=headers).json
     assert (detail["teaching_units"], detail["teaching_units_derived"]) == (4, 3.9)
     resp = client.put(url, json={"teaching_units": None}, headers=headers)
@@ -273,30 +277,69 @@ def test_migration_keeps_typed_units_only_where_they_differ(fresh_url: str) -> N
         upgrade(revision="0015_odl_distributors")
         with db.engine.begin() as conn:
             term = _insert(
-                conn, "terms", name="Frühjahr 2027", starts_on="2027-02-01",
-                ends_on="2027-07-31", enrolment_opens_at=now, status="published", created_at=now,
+                conn,
+                "terms",
+                name="Frühjahr 2027",
+                starts_on="2027-02-01",
+                ends_on="2027-07-31",
+                enrolment_opens_at=now,
+                status="published",
+                created_at=now,
             )
             cat = _insert(
-                conn, "categories", slug="sprachen", name_de="Sprachen", name_en="Languages",
+                conn,
+                "categories",
+                slug="sprachen",
+                name_de="Sprachen",
+                name_en="Languages",
                 position=0,
             )
             ids = {}
             for code, typed in (("A-1", 20), ("A-2", 6), ("A-3", 0)):
                 ids[code] = _insert(
-                    conn, "courses", term_id=term, category_id=cat, code=code, title=code,
-                    subtitle="", description="", language="de", format="in_person", venue="",
-                    room="", fee_cents=0, currency="EUR", capacity=10, min_participants=1,
-                    cancellation_days=7, teaching_units=typed, status="published",
-                    seats_taken=0, waitlist_count=0, session_count=3, search_document=code,
-                    created_at=now, updated_at=now, cancelled_reason="",
+                    conn,
+                    "courses",
+                    term_id=term,
+                    category_id=cat,
+                    code=code,
+                    title=code,
+                    subtitle="",
+                    description="",
+                    language="de",
+                    format="in_person",
+                    venue="",
+                    room="",
+                    fee_cents=0,
+                    currency="EUR",
+                    capacity=10,
+                    min_participants=1,
+                    cancellation_days=7,
+                    teaching_units=typed,
+                    status="published",
+                    seats_taken=0,
+                    waitlist_count=0,
+                    session_count=3,
+                    search_document=code,
+                    created_at=now,
+                    updated_at=now,
+                    cancelled_reason="",
                 )
                 for n in range(4):
                     start = now + timedelta(days=7 * n)
                     _insert(
-                        conn, "course_sessions", uuid=f"{code}-{n}", course_id=ids[code],
-                        starts_at=start, ends_at=start + timedelta(minutes=90), online=False,
-                        room="", status="cancelled" if n == 3 else "scheduled", sequence=0,
-                        note="", created_at=now, updated_at=now,
+                        conn,
+                        "course_sessions",
+                        uuid=f"{code}-{n}",
+                        course_id=ids[code],
+                        starts_at=start,
+                        ends_at=start + timedelta(minutes=90),
+                        online=False,
+                        room="",
+                        status="cancelled" if n == 3 else "scheduled",
+                        sequence=0,
+                        note="",
+                        created_at=now,
+                        updated_at=now,
                     )
         upgrade(revision="0016_office")
         with db.engine.connect() as conn:
@@ -309,9 +352,13 @@ def test_migration_keeps_typed_units_only_where_they_differ(fresh_url: str) -> N
                     )
                 )
             }
-            found = conn.execute(
-                sa.text("SELECT rowid FROM courses_fts WHERE courses_fts MATCH 'A'")
-            ).all() if conn.dialect.name == "sqlite" else [1]
+            found = (
+                conn.execute(
+                    sa.text("SELECT rowid FROM courses_fts WHERE courses_fts MATCH 'A'")
+                ).all()
+                if conn.dialect.name == "sqlite"
+                else [1]
+            )
         assert {c: (r[1], r[2]) for c, r in rows.items()} == {
             "A-1": (60, 200),
             "A-2": (60, None),
