@@ -24,6 +24,7 @@ from courses.office.forms import (
 )
 from courses.office.models import FeeStatement
 from courses.office.report_csv import report_rows
+from courses.schemas import MAX_ID
 from courses.staff import (
     Page,
     category_label,
@@ -144,6 +145,8 @@ def _ids(source: Any) -> tuple[Term, Any]:
         instructor_id = int(source.get("instructor_id", ""))
     except ValueError:
         raise NotFound() from None
+    if not (0 < term_id <= MAX_ID and 0 < instructor_id <= MAX_ID):
+        raise NotFound()
     return get_or_404(Term, term_id), statement_services.get_instructor(instructor_id)
 
 
