@@ -25,6 +25,7 @@ import courses.enrolment.payments
 import courses.enrolment.staff_views
 import courses.enrolment.views
 import courses.office.api
+import courses.office.gdpr
 import courses.office.views
 import courses.planning.api
 import courses.planning.session_views

@@ -21,9 +21,11 @@ from courses.models import Course, Term
 from courses.office import statements as statement_services
 from courses.office.models import FeeStatement, FeeStatementLine, InstructorRate, RateKind
 from courses.planning import sessions as session_services
+from tests.conftest import PASSWORD
 from tests.courses import factories
 from tests.courses.office.factories import new_held_course, new_statement, office_staff
 from vhs.accounts.models import Role, User
+from vhs.accounts.services import erase_account
 from vhs.audit import AuditEntry
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Forbidden, Invalid, NotFound
@@ -425,3 +427,23 @@ def test_the_api_refuses_an_issue_without_rate_or_for_unknown_people(
     with app.app_context():
         assert db.session.get(Term, term_id) is not None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(FeeStatement)) == 0
+
+
+# --- personal data -----------------------------------------------------------------------------
+
+
+def test_the_data_export_holds_the_instructor_s_statements_and_erasure_keeps_them(
+    app: Any, client: Any, make_user: Any, login: Any
+) -> None:
+    teacher = make_user(Role.INSTRUCTOR, name="Karla Kursleiterin")
+    statement_id = _issued(app, teacher, sessions=2, rate_cents=3000)
+    login(teacher)
+    data = client.get("/account/export").get_json()
+    (exported,) = data["fee_statements"]["statements"]
+    assert exported["total_cents"] == 12000 and exported["teaching_units"] == 4
+    assert [line["amount_cents"] for line in exported["lines"]] == [6000, 6000]
+    with app.app_context(), unit_of_work():
+        erase_account(db.session.get(User, teacher.id), PASSWORD)
+    with app.app_context():
+        kept = db.session.get(FeeStatement, statement_id)
+        assert kept.instructor_name == "Karla Kursleiterin" and kept.total_cents == 12000
