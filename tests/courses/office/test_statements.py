@@ -447,3 +447,27 @@ def test_the_data_export_holds_the_instructor_s_statements_and_erasure_keeps_the
     with app.app_context():
         kept = db.session.get(FeeStatement, statement_id)
         assert kept.instructor_name == "Karla Kursleiterin" and kept.total_cents == 12000
+
+
+def test_the_issue_and_preview_pages_refuse_unknown_or_missing_ids(
+    app: Any, client: Any, make_user: Any, login: Any
+) -> None:
+    login(make_user(Role.STAFF))
+    teacher = make_user(Role.INSTRUCTOR)
+    _course, term_id = _held(app, teacher)
+    resident = make_user(Role.RESIDENT)
+    assert client.get(f"/staff/statements/preview?term_id={term_id}").status_code == 404
+    assert (
+        client.get(
+            f"/staff/statements/preview?term_id={term_id}&instructor_id={resident.id}"
+        ).status_code
+        == 404
+    )
+    assert client.submit("/staff/statements/issue", {"term_id": str(term_id)}).status_code == 422
+    resp = client.submit(
+        "/staff/statements/issue", {"term_id": "999999", "instructor_id": str(teacher.id)}
+    )
+    assert resp.status_code == 404
+    assert client.get("/staff/statements?term_id=abc").status_code == 422
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FeeStatement)) == 0
