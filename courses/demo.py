@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from courses import rules
 from courses.enrolment.payments import PURPOSE
 from courses.models import (
     Category,
@@ -323,7 +324,7 @@ def seed_courses(scale: int, rng: random.Random, context: dict[str, Any]) -> Non
                 "min_participants": min(6, capacity),
                 "enrolment_closes_at": None,
                 "cancellation_days": 7,
-                "teaching_units": sessions_per_course * (minutes // 45),
+                "units_derived_tenths": sessions_per_course * rules.units_tenths(minutes),
                 "status": CourseStatus.PUBLISHED if rng.random() < 0.95 else CourseStatus.DRAFT,
                 "seats_taken": seats,
                 "waitlist_count": waiting,

@@ -24,6 +24,9 @@ import courses.enrolment.payment_views
 import courses.enrolment.payments
 import courses.enrolment.staff_views
 import courses.enrolment.views
+import courses.office.api
+import courses.office.gdpr
+import courses.office.views
 import courses.planning.api
 import courses.planning.session_views
 import courses.planning.views
@@ -37,12 +40,15 @@ import courses.webinars.gdpr
 import courses.webinars.jobs
 import courses.webinars.views  # noqa: F401  (each import above attaches routes or registers)
 from courses.blueprints import APIS, PAGES
+from courses.labels import format_units, units_plural
 from vhs.domains import Domain
 from vhs.extensions import api
 
 
 def register(app: Flask) -> None:
-    """Register the domain's pages and API with ``app``."""
+    """Register the domain's pages and API with ``app``, and its template filters."""
+    app.jinja_env.filters["units"] = format_units
+    app.jinja_env.filters["units_plural"] = units_plural
     for bp in PAGES:
         app.register_blueprint(bp)
     for bp in APIS:

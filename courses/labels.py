@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.numbers import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from courses.models import (
@@ -16,6 +17,19 @@ from courses.models import (
     TermStatus,
 )
 from vhs.accounts.models import Role
+from vhs.i18n import page_locale
+
+
+def format_units(value: int | float | None, locale: str | None = None) -> str:
+    """Teaching units as people read them: "13,3" in German, "13.3" in English, "20" whole."""
+    lang = locale or page_locale()
+    return format_decimal(value or 0, "#,##0.#", locale="de_DE" if lang == "de" else "en_IE")
+
+
+def units_plural(value: int | float | None) -> int:
+    """The number that picks the plural form: 1 for exactly one unit, else 2 (1,5 Einheiten)."""
+    return 1 if value == 1 else 2
+
 
 REDUCTION_LABELS = {
     ReductionReason.STUDENT: _l("Pupils and students"),

@@ -22,6 +22,8 @@ from courses.rules import (
     TERM_NAME_MAX,
     TITLE_MAX,
     VENUE_MAX,
+    units_tenths,
+    units_value,
 )
 from vhs.accounts.models import User
 from vhs.db import db, enum_type, utcnow
@@ -167,7 +169,16 @@ class Course(db.Model):
     min_participants: Mapped[int] = mapped_column(default=MIN_PARTICIPANTS_DEFAULT)
     enrolment_closes_at: Mapped[datetime | None]
     cancellation_days: Mapped[int] = mapped_column(default=CANCELLATION_DAYS_DEFAULT)
-    teaching_units: Mapped[int] = mapped_column(default=0)
+    # Teaching units in tenths: derived from the held (not cancelled) sessions by the planning
+    # services (``refresh_schedule``), and a staff override with who, when and why.
+    units_derived_tenths: Mapped[int] = mapped_column(default=0)
+    units_override_tenths: Mapped[int | None]
+    units_override_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # Who set it, as an id and a name (like the audit log): no foreign key, so the course row
+    # is altered in place by migration 0016 (a rebuild on SQLite would cascade to sessions).
+    units_override_by_id: Mapped[int | None]
+    units_override_by_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    units_override_at: Mapped[datetime | None]
     status: Mapped[CourseStatus] = mapped_column(
         enum_type(CourseStatus), default=CourseStatus.DRAFT
     )
@@ -201,6 +212,30 @@ class Course(db.Model):
         sa.Index("ix_courses_status_first_id", "status", "first_session_at", "id"),
         sa.Index("ix_courses_term_status", "term_id", "status"),
     )
+
+    @property
+    def teaching_units_tenths(self) -> int:
+        """The effective teaching units in tenths: the override where staff set one."""
+        if self.units_override_tenths is not None:
+            return self.units_override_tenths
+        return self.units_derived_tenths
+
+    @property
+    def teaching_units(self) -> int | float:
+        """The effective teaching units as a number (20 or 13.3): certificates, reports, API."""
+        return units_value(self.teaching_units_tenths)
+
+    @property
+    def teaching_units_derived(self) -> int | float:
+        """The units the held sessions give (45 minutes each, one decimal)."""
+        return units_value(self.units_derived_tenths)
+
+    @property
+    def teaching_units_override(self) -> int | float | None:
+        """The staff override, if any."""
+        if self.units_override_tenths is None:
+            return None
+        return units_value(self.units_override_tenths)
 
     @property
     def seats_left(self) -> int:
@@ -269,6 +304,13 @@ class Session(db.Model):
     def duration_minutes(self) -> int:
         """Length of the meeting in minutes."""
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    @property
+    def units_tenths(self) -> int:
+        """Teaching units of this meeting in tenths (0 when it is cancelled)."""
+        if self.status is SessionStatus.CANCELLED:
+            return 0
+        return units_tenths(self.duration_minutes)
 
 
 class Enrolment(db.Model):

@@ -43,6 +43,20 @@ FEE_CENTS = Bounds(0, 10_000_00)
 # Teaching units (Unterrichtseinheiten of 45 minutes). The longest courses a VHS runs, integration
 # courses with literacy training, have 1,000 units plus exam preparation.
 TEACHING_UNITS = Bounds(0, 2_000)
+UNIT_MINUTES = 45
+# Units are kept in tenths (integers): a session of 60 minutes is 1.3 units, of 90 minutes 2.0.
+TEACHING_UNITS_TENTHS = Bounds(0, TEACHING_UNITS.hi * 10)
+
+
+def units_tenths(minutes: int) -> int:
+    """A meeting's teaching units in tenths: minutes / 45, rounded half up to one decimal."""
+    return (max(minutes, 0) * 20 + UNIT_MINUTES) // (2 * UNIT_MINUTES)
+
+
+def units_value(tenths: int) -> int | float:
+    """Tenths as the number people read and JSON carries: 20 or 13.3."""
+    return tenths // 10 if tenths % 10 == 0 else tenths / 10
+
 
 # Free cancellation until this many days before the first session.
 CANCELLATION_DAYS = Bounds(0, 365)

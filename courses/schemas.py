@@ -161,7 +161,16 @@ class CourseDetailSchema(CourseSummarySchema):
     description = fields.String(required=True)
     description_html = fields.Method("get_html", required=True)
     min_participants = fields.Integer(required=True)
-    teaching_units = fields.Integer(required=True)
+    teaching_units = fields.Float(
+        required=True,
+        metadata={"description": "Effective teaching units (45 min): override or derived"},
+    )
+    teaching_units_derived = fields.Float(
+        required=True, metadata={"description": "Units of the held (not cancelled) sessions"}
+    )
+    teaching_units_override = fields.Float(
+        allow_none=True, metadata={"description": "Set by staff, replaces the derived figure"}
+    )
     cancellation_days = fields.Integer(required=True)
     cancellation_deadline = fields.Method("get_deadline", allow_none=True)
     enrolment_closes_at = fields.DateTime(allow_none=True)

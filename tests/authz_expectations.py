@@ -515,7 +515,6 @@ def _staff_course_form(o: Objects) -> dict[str, Any]:
         "capacity": "12",
         "min_participants": "1",
         "cancellation_days": "7",
-        "teaching_units": "0",
     }
 
 
@@ -3385,5 +3384,167 @@ EXPECTATIONS.update(
         ),
         # Without a file the staff get 422 (the part is required); others never get that far.
         ("POST", "/api/v1/staff/library/watermarks"): Case("staff", ok=422),
+    }
+)
+
+# --- the office (issue 14): teaching units, instructor fees and statements, term reports ------
+# Staff set the teaching-units override and the fees, issue statements and read the reports;
+# an instructor reads their own statements (page, PDF, CSV, API) and gets 403 for anyone
+# else's (code not_your_statement); residents have no statements (403).
+
+
+@builds("office_instructor_id")
+def _office_instructor_id(o: Objects) -> int:
+    from tests.courses import factories
+
+    return factories.new_user("instructor", name="Hanna Honorar").id
+
+
+@builds("office_course_id")
+def _office_course_id(o: Objects) -> int:
+    """A course whose sessions are all held, with a fee agreed for its instructor."""
+    from tests.courses.office.factories import new_held_course
+
+    return new_held_course(o.office_instructor_id).id
+
+
+@builds("office_term_id")
+def _office_term_id(o: Objects) -> int:
+    return db.session.get(Course, o.office_course_id).term_id
+
+
+@builds("own_statement_id")
+def _own_statement_id(o: Objects) -> int:
+    """A statement issued to the acting account where it can teach; else to someone else."""
+    from tests.courses import factories
+    from tests.courses.office.factories import new_statement
+
+    teaches = o.user is not None and o.role in ("instructor", "staff", "admin")
+    instructor_id = o.user.id if teaches else factories.new_user("instructor").id
+    return new_statement(instructor_id).id
+
+
+@builds("others_statement_id")
+def _others_statement_id(o: Objects) -> int:
+    """Instructor B's statement."""
+    from tests.courses import factories
+    from tests.courses.office.factories import new_statement
+
+    return new_statement(factories.new_user("instructor", name="Ines Andere").id).id
+
+
+def statement_number(attr: str) -> Foreign:
+    """The number of the statement ``Objects.<attr>`` and its instructor's name."""
+
+    def parts(o: Objects) -> list[int | str]:
+        from courses.office.models import FeeStatement
+
+        statement = db.session.get(FeeStatement, getattr(o, attr))
+        return [statement.number, statement.instructor_name]
+
+    return parts
+
+
+def _office_course(suffix: str) -> PathSpec:
+    return lambda o: f"/staff/courses/{o.office_course_id}{suffix}"
+
+
+def _statement_path(attr: str, prefix: str, suffix: str = "") -> PathSpec:
+    return lambda o: f"{prefix}/{getattr(o, attr)}{suffix}"
+
+
+def _statement_cases(prefix: str, suffix: str = "") -> list[Case]:
+    return [
+        Case("instructor", path=_statement_path("own_statement_id", prefix, suffix), note="own"),
+        Case(
+            "staff",
+            path=_statement_path("others_statement_id", prefix, suffix),
+            foreign=statement_number("others_statement_id"),
+            note="another instructor's",
+        ),
+    ]
+
+
+def _term_query(o: Objects) -> dict[str, Any]:
+    return {"term_id": str(o.office_term_id)}
+
+
+def _statement_query(o: Objects) -> dict[str, Any]:
+    return {"term_id": str(o.office_term_id), "instructor_id": str(o.office_instructor_id)}
+
+
+def _statement_json(o: Objects) -> dict[str, Any]:
+    return {"term_id": o.office_term_id, "instructor_id": o.office_instructor_id}
+
+
+def _rate_form(o: Objects) -> dict[str, Any]:
+    prefix = f"rate-{o.office_instructor_id}"
+    return {f"{prefix}-kind": "per_unit", f"{prefix}-amount_cents": "36,50"}
+
+
+_UNITS_FORM = {"units-teaching_units": "12,5", "units-reason": "Selbstlernphase eingerechnet"}
+
+EXPECTATIONS.update(
+    {
+        ("POST", "/staff/courses/<int:course_id>/teaching-units"): Case(
+            "staff", ok=302, path=_office_course("/teaching-units"), data=_UNITS_FORM
+        ),
+        ("GET", "/staff/courses/<int:course_id>/teaching-units/clear"): Case(
+            "staff", path=_office_course("/teaching-units/clear")
+        ),
+        ("POST", "/staff/courses/<int:course_id>/teaching-units/clear"): Case(
+            "staff", ok=302, path=_office_course("/teaching-units/clear"), data={"reason": ""}
+        ),
+        ("GET", "/api/v1/staff/courses/<int:course_id>/teaching-units"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/courses/{o.office_course_id}/teaching-units"
+        ),
+        ("PUT", "/api/v1/staff/courses/<int:course_id>/teaching-units"): Case(
+            "staff",
+            path=lambda o: f"/api/v1/staff/courses/{o.office_course_id}/teaching-units",
+            data={"teaching_units": 12.5, "reason": "Selbstlernphase eingerechnet"},
+        ),
+        ("GET", "/staff/courses/<int:course_id>/rates"): Case(
+            "staff", path=_office_course("/rates")
+        ),
+        ("POST", "/staff/courses/<int:course_id>/rates/<int:instructor_id>"): Case(
+            "staff",
+            ok=302,
+            path=lambda o: f"/staff/courses/{o.office_course_id}/rates/{o.office_instructor_id}",
+            data=_rate_form,
+        ),
+        ("GET", "/api/v1/staff/courses/<int:course_id>/rates"): Case(
+            "staff", path=lambda o: f"/api/v1/staff/courses/{o.office_course_id}/rates"
+        ),
+        ("PUT", "/api/v1/staff/courses/<int:course_id>/rates/<int:instructor_id>"): Case(
+            "staff",
+            path=lambda o: (
+                f"/api/v1/staff/courses/{o.office_course_id}/rates/{o.office_instructor_id}"
+            ),
+            data={"kind": "flat", "amount_cents": 48000},
+        ),
+        ("GET", "/staff/statements"): Case("staff", query=_term_query),
+        ("GET", "/staff/statements/preview"): Case("staff", query=_statement_query),
+        ("POST", "/staff/statements/issue"): Case("staff", ok=302, data=_statement_query),
+        ("GET", "/api/v1/staff/statements"): Case("staff", query=_term_query),
+        ("POST", "/api/v1/staff/statements"): Case("staff", ok=201, data=_statement_json),
+        ("GET", "/api/v1/staff/statements/preview"): Case("staff", query=_statement_query),
+        ("GET", "/teaching/statements"): "instructor",
+        ("GET", "/api/v1/statements"): "instructor",
+        ("GET", "/teaching/statements/<int:statement_id>"): _statement_cases(
+            "/teaching/statements"
+        ),
+        ("GET", "/teaching/statements/<int:statement_id>.pdf"): _statement_cases(
+            "/teaching/statements", ".pdf"
+        ),
+        ("GET", "/teaching/statements/<int:statement_id>.csv"): _statement_cases(
+            "/teaching/statements", ".csv"
+        ),
+        ("GET", "/api/v1/statements/<int:statement_id>"): _statement_cases("/api/v1/statements"),
+        ("GET", "/api/v1/statements/<int:statement_id>/pdf"): _statement_cases(
+            "/api/v1/statements", "/pdf"
+        ),
+        ("GET", "/staff/reports/term"): Case("staff", query=_term_query),
+        ("GET", "/staff/reports/term.csv"): Case("staff", query=_term_query),
+        ("GET", "/api/v1/staff/reports/term"): Case("staff", query=_term_query),
     }
 )

@@ -20,6 +20,11 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # HTML endpoint -> its API twin (an endpoint of /api/v1 that accepts a write method).
 TWINS: dict[str, str] = {
+    # --- the office: teaching units, instructor rates and fee statements (courses/office) ---
+    "staff.override_units": "courses_staff_api.TeachingUnits",  # PUT
+    "staff.clear_units_override": "courses_staff_api.TeachingUnits",  # PUT with null
+    "staff.set_rate": "courses_staff_api.put_rate",
+    "staff.issue_statement": "courses_staff_api.Statements",  # POST
     # --- accounts and GDPR (vhs/accounts) ---
     "accounts.profile": "accounts_api.Me",  # PATCH /api/v1/me
     "accounts.delete": "accounts_api.Me",  # DELETE /api/v1/me (password + confirm)

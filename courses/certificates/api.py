@@ -59,7 +59,7 @@ def certificate_as_dict(certificate: Certificate) -> dict[str, Any]:
         "course_title": d.get("course_title", ""),
         "first_day": day(d.get("first_day")),
         "last_day": day(d.get("last_day")),
-        "teaching_units": int(d.get("teaching_units") or 0),
+        "teaching_units": d.get("teaching_units") or 0,
         "instructors": list(d.get("instructors") or []),
     }
 

@@ -10,6 +10,7 @@ from flask_babel import force_locale, ngettext, pgettext
 from flask_babel import gettext as _
 from fpdf import FPDF
 
+from courses.labels import format_units, units_plural
 from courses.webinars.models import Certificate
 from vhs.accounts.models import User
 from vhs.i18n import fmt_date
@@ -92,13 +93,14 @@ def _render(certificate: Certificate) -> bytes:
     pdf.ln(8)
 
     facts = []
-    units = int(d.get("teaching_units") or 0)
+    units = d.get("teaching_units") or 0
     if units:
         facts.append(
             ngettext(
-                "Scope: %(num)d teaching unit of 45 minutes",
-                "Scope: %(num)d teaching units of 45 minutes",
-                units,
+                "Scope: %(units)s teaching unit of 45 minutes",
+                "Scope: %(units)s teaching units of 45 minutes",
+                units_plural(units),
+                units=format_units(units),
             )
         )
     total = int(d.get("sessions_total") or 0)

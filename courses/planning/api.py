@@ -26,7 +26,10 @@ from courses.planning.schemas import (
     SessionPatchSchema,
     TermInSchema,
     TermPatchSchema,
+    UnitsOutSchema,
+    UnitsOverrideSchema,
 )
+from courses.planning.units import set_units_override
 from courses.schemas import (
     CategoryOutSchema,
     CourseDetailSchema,
@@ -259,6 +262,26 @@ def cancel_session(data: dict[str, Any], session_id: int) -> Session:
     return session_services.cancel_session(
         require_user(), _get(Session, session_id), data.get("reason", "")
     )
+
+
+@staff_bp.route("/staff/courses/<int:course_id>/teaching-units")
+class TeachingUnits(MethodView):
+    @staff_required
+    @staff_bp.response(200, UnitsOutSchema)
+    @problems(staff_bp, 401, 403, 404)
+    def get(self, course_id: int) -> Course:
+        """A course's teaching units: effective, derived from the held sessions, override."""
+        return _get(Course, course_id)
+
+    @staff_required
+    @staff_bp.arguments(UnitsOverrideSchema)
+    @staff_bp.response(200, UnitsOutSchema)
+    @problems(staff_bp, 401, 403, 404, 422)
+    def put(self, data: dict[str, Any], course_id: int) -> Course:
+        """Set the override (a number and a reason) or clear it (`teaching_units: null`)."""
+        return set_units_override(
+            require_user(), _get(Course, course_id), data["teaching_units"], data["reason"]
+        )
 
 
 @staff_bp.route("/staff/reports/below-minimum", methods=["GET"])

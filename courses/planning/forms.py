@@ -309,11 +309,6 @@ class CourseForm(FlaskForm):
         default=rules.CANCELLATION_DAYS_DEFAULT,
         validators=[InputRequired(), in_bounds(rules.CANCELLATION_DAYS)],
     )
-    teaching_units = IntegerField(
-        _l("Teaching units (45 minutes each)"),
-        default=0,
-        validators=[InputRequired(), in_bounds(rules.TEACHING_UNITS)],
-    )
     instructor_ids = CheckboxListField(_l("Instructors"), coerce=int, choices=[])
 
     def validate_enrolment_closes_at(self, field: Field) -> None:
@@ -341,7 +336,6 @@ class CourseForm(FlaskForm):
             "min_participants": self.min_participants.data,
             "enrolment_closes_at": local_datetime(closes.date(), closes.time()) if closes else None,
             "cancellation_days": self.cancellation_days.data,
-            "teaching_units": self.teaching_units.data,
             "instructor_ids": list(self.instructor_ids.data or []),
         }
 
@@ -437,3 +431,27 @@ class BelowMinimumForm(FlaskForm):
         default=14,
         validators=[Optional(), in_bounds(rules.BELOW_MINIMUM_DAYS)],
     )
+
+
+class UnitsOverrideForm(FlaskForm):
+    """Replace the derived teaching units of a course, saying why."""
+
+    teaching_units = StringField(
+        _l("Teaching units (45 minutes each, e.g. 13,5)"),
+        validators=[InputRequired(), Length(max=12)],
+        filters=[strip],
+    )
+    reason = TextAreaField(
+        _l("Reason for the override"),
+        validators=[DataRequired(), Length(max=rules.REASON_MAX)],
+    )
+
+    def to_data(self) -> dict[str, Any]:
+        """What ``set_units_override`` takes (the service parses the number)."""
+        return {"units": self.teaching_units.data, "reason": self.reason.data or ""}
+
+
+class UnitsClearForm(FlaskForm):
+    """Go back to the derived teaching units (a note for the audit log is optional)."""
+
+    reason = TextAreaField(_l("Note (optional)"), validators=[Length(max=rules.REASON_MAX)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from courses import rules
 from courses.models import (
@@ -81,7 +81,6 @@ class CourseInSchema(StrictSchema):
     min_participants = Int(strict=True, validate=in_bounds(rules.MIN_PARTICIPANTS))
     enrolment_closes_at = AwareDateTime(allow_none=True)
     cancellation_days = Int(strict=True, validate=in_bounds(rules.CANCELLATION_DAYS))
-    teaching_units = Int(strict=True, validate=in_bounds(rules.TEACHING_UNITS))
     instructor_ids = fields.List(Int(strict=True, validate=validate.Range(min=1, max=MAX_ID)))
 
 
@@ -147,3 +146,42 @@ class CopySchema(StrictSchema):
 
 class BelowMinimumArgsSchema(StrictSchema):
     days = Int(load_default=14, validate=in_bounds(rules.BELOW_MINIMUM_DAYS))
+
+
+class UnitsOverrideSchema(StrictSchema):
+    """A teaching-units override: a number with at most one decimal, or null to clear it."""
+
+    teaching_units = fields.Raw(
+        required=True,
+        allow_none=True,
+        metadata={
+            "type": ["number", "null"],
+            "minimum": rules.TEACHING_UNITS.lo,
+            "maximum": rules.TEACHING_UNITS.hi,
+            "multipleOf": 0.1,
+            "description": "Units of 45 minutes (one decimal); null returns to the derived figure",
+        },
+    )
+    reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=rules.REASON_MAX),
+        metadata={"description": "Required when setting a value"},
+    )
+
+    @validates_schema
+    def _number(self, data: dict[str, Any], **_kw: Any) -> None:
+        value = data.get("teaching_units")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValidationError("Give a number or null.", "teaching_units")
+
+
+class UnitsOutSchema(Schema):
+    """A course's teaching units: effective, derived from its sessions, and the override."""
+
+    course_id = fields.Integer(required=True, attribute="id")
+    teaching_units = fields.Float(required=True)
+    teaching_units_derived = fields.Float(required=True)
+    teaching_units_override = fields.Float(allow_none=True)
+    override_reason = fields.String(required=True, attribute="units_override_reason")
+    override_at = fields.DateTime(allow_none=True, attribute="units_override_at")
+    override_by = fields.Function(lambda c: c.units_override_by_name or None, allow_none=True)

@@ -228,7 +228,6 @@ COURSE_FIELDS = (
     "min_participants",
     "enrolment_closes_at",
     "cancellation_days",
-    "teaching_units",
 )
 
 
@@ -312,17 +311,6 @@ def _validate_course(merged: dict[str, Any], course: Course | None) -> None:
             "Use between %(lo)d and %(hi)d days.",
             lo=rules.CANCELLATION_DAYS.lo,
             hi=rules.CANCELLATION_DAYS.hi,
-        ),
-    )
-    _bounds_error(
-        errors,
-        "teaching_units",
-        merged.get("teaching_units") or 0,
-        rules.TEACHING_UNITS,
-        _l(
-            "Use between %(lo)d and %(hi)d teaching units.",
-            lo=rules.TEACHING_UNITS.lo,
-            hi=rules.TEACHING_UNITS.hi,
         ),
     )
     _day_errors(merged, ("enrolment_closes_at",), errors)

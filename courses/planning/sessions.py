@@ -32,18 +32,22 @@ from vhs.mail import queue_mail
 
 
 def refresh_schedule(course: Course) -> None:
-    """Recompute the first/last date, weekday and start time kept on the course row."""
+    """Recompute the first/last date, weekday, start time and derived teaching units.
+
+    The units are those of the held sessions: every session not cancelled, each
+    ``minutes / 45`` rounded half up to one decimal (``courses.rules.units_tenths``).
+    """
     db.session.flush()
-    rows = (
-        db.session.execute(
-            sa.select(Session.starts_at)
-            .where(Session.course_id == course.id, Session.status == SessionStatus.SCHEDULED)
-            .order_by(Session.starts_at)
-        )
-        .scalars()
-        .all()
-    )
+    times = db.session.execute(
+        sa.select(Session.starts_at, Session.ends_at)
+        .where(Session.course_id == course.id, Session.status == SessionStatus.SCHEDULED)
+        .order_by(Session.starts_at)
+    ).all()
+    rows = [start for start, _end in times]
     course.session_count = len(rows)
+    course.units_derived_tenths = sum(
+        rules.units_tenths(int((end - start).total_seconds() // 60)) for start, end in times
+    )
     if rows:
         first = rows[0].astimezone(local_zone())
         course.first_session_at = rows[0]

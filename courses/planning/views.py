@@ -14,7 +14,13 @@ from wtforms import SelectChoice
 
 from courses import access
 from courses.blueprints import staff as bp
-from courses.labels import COURSE_STATUS_LABELS, FORMAT_LABELS, LANGUAGES, ROLE_LABELS
+from courses.labels import (
+    COURSE_STATUS_LABELS,
+    FORMAT_LABELS,
+    LANGUAGES,
+    ROLE_LABELS,
+    format_units,
+)
 from courses.models import (
     ACTIVE_STATUSES,
     Category,
@@ -33,7 +39,10 @@ from courses.planning.forms import (
     CourseForm,
     ReasonForm,
     TermForm,
+    UnitsClearForm,
+    UnitsOverrideForm,
 )
+from courses.planning.units import set_units_override
 from courses.staff import (
     Page,
     category_label,
@@ -255,7 +264,6 @@ def _course_form(course: Course | None = None, **kwargs: Any) -> CourseForm:
             "min_participants": course.min_participants,
             "enrolment_closes_at": local_or_none(course.enrolment_closes_at),
             "cancellation_days": course.cancellation_days,
-            "teaching_units": course.teaching_units,
             "instructor_ids": [i.id for i in course.instructors],
         }
     form = CourseForm(data=data, **kwargs)
@@ -295,7 +303,11 @@ def _copy_form(course: Course, **kwargs: Any) -> CopyForm:
 
 
 def _edit_page(
-    course: Course, form: CourseForm, copy_form: CopyForm | None = None, status: int = 200
+    course: Course,
+    form: CourseForm,
+    copy_form: CopyForm | None = None,
+    status: int = 200,
+    units_form: UnitsOverrideForm | None = None,
 ) -> Page:
     return staff_page(
         "course_edit.html",
@@ -303,6 +315,7 @@ def _edit_page(
         course=course,
         form=form,
         copy_form=copy_form or _copy_form(course, formdata=None),
+        units_form=units_form or UnitsOverrideForm(prefix="units", formdata=None),
         action_form=EmptyForm(),
         actions={
             "publish": course.status is CourseStatus.DRAFT,
@@ -421,6 +434,55 @@ def copy_course(course_id: int) -> Any:
         )
         return redirect(url_for("staff.edit_course", course_id=copy.id))
     return _edit_page(course, _course_form(course, formdata=None), copy_form, status=422)
+
+
+@bp.route("/courses/<int:course_id>/teaching-units", methods=["POST"])
+@staff_required
+def override_units(course_id: int) -> Any:
+    """Replace the derived teaching units by a figure of the office's own, with a reason."""
+    course = get_or_404(Course, course_id)
+    units_form = UnitsOverrideForm(prefix="units")
+    if units_form.validate_on_submit():
+        data = units_form.to_data()
+        try:
+            set_units_override(require_user(), course, data["units"], data["reason"])
+        except Invalid as exc:
+            show_refusal(units_form, exc)
+        else:
+            flash(
+                _(
+                    "The teaching units of %(code)s are now set to %(units)s.",
+                    code=course.code,
+                    units=format_units(course.teaching_units),
+                ),
+                "success",
+            )
+            return redirect(url_for("staff.edit_course", course_id=course.id) + "#units-h")
+    course = get_or_404(Course, course_id)
+    return _edit_page(
+        course, _course_form(course, formdata=None), status=422, units_form=units_form
+    )
+
+
+@bp.route("/courses/<int:course_id>/teaching-units/clear", methods=["GET", "POST"])
+@staff_required
+def clear_units_override(course_id: int) -> Any:
+    """Ask first, then go back to the teaching units derived from the sessions."""
+    course = get_or_404(Course, course_id)
+    form = UnitsClearForm()
+    if form.validate_on_submit():
+        set_units_override(require_user(), course, None, form.reason.data or "")
+        flash(
+            _(
+                "The override has been removed: %(code)s counts %(units)s teaching units "
+                "from its sessions.",
+                code=course.code,
+                units=format_units(course.teaching_units),
+            ),
+            "success",
+        )
+        return redirect(url_for("staff.edit_course", course_id=course.id) + "#units-h")
+    return staff_page("units_clear.html", form_status(), course=course, form=form)
 
 
 # --- reports ----------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class CertificateCheckSchema(Schema):
     course_title = fields.String(required=True)
     first_day = fields.Date(required=True, allow_none=True)
     last_day = fields.Date(required=True, allow_none=True)
-    teaching_units = fields.Integer(required=True)
+    teaching_units = fields.Float(required=True)
     instructors = fields.List(fields.String(), required=True)
 
 

@@ -194,7 +194,6 @@ COURSE_CASES = [
     *edges("fee_cents", rules.FEE_CENTS, euros),
     *edges("reduced_fee_cents", rules.FEE_CENTS, euros, fee_cents=rules.FEE_CENTS.hi),
     *edges("cancellation_days", rules.CANCELLATION_DAYS),
-    *edges("teaching_units", rules.TEACHING_UNITS),
     *lengths("title", rules.TITLE_MAX),
     *lengths("subtitle", rules.SUBTITLE_MAX),
     *lengths("description", rules.DESCRIPTION_MAX),
@@ -231,7 +230,6 @@ def course_form_data(world: World, **change: Any) -> dict[str, Any]:
         "capacity": "12",
         "min_participants": "6",
         "cancellation_days": "7",
-        "teaching_units": "20",
         **{
             k: euros(v) if isinstance(v, int) and k.endswith("_cents") else v
             for k, v in change.items()
@@ -540,7 +538,11 @@ def test_openapi_declares_the_day_range_and_the_limits(client: Any) -> None:
         rules.CAPACITY.hi,
     )
     assert course["fee_cents"]["maximum"] == rules.FEE_CENTS.hi
-    assert course["teaching_units"]["maximum"] == rules.TEACHING_UNITS.hi
+    units = spec["components"]["schemas"]["UnitsOverride"]["properties"]["teaching_units"]
+    assert (units["minimum"], units["maximum"]) == (
+        rules.TEACHING_UNITS.lo,
+        rules.TEACHING_UNITS.hi,
+    )
     assert course["code"]["pattern"] == rules.CODE_PATTERN
     assert course["enrolment_closes_at"]["pattern"].startswith("^(199[0-9]|2[01][0-9]{2})-")
     generate = spec["components"]["schemas"]["GenerateSessions"]["properties"]

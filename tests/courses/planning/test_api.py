@@ -139,7 +139,6 @@ def test_staff_pages_refuse_booking_times_outside_the_range(
             "capacity": "12",
             "min_participants": "6",
             "cancellation_days": "7",
-            "teaching_units": "20",
         },
         "/staff/terms": {
             "name": "Herbst 2027",

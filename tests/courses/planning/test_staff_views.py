@@ -524,7 +524,6 @@ def course_data(make_term: Any, make_category: Any, make_user: Any) -> dict[str,
         "min_participants": "6",
         "enrolment_closes_at": "2027-03-01T12:00",
         "cancellation_days": "7",
-        "teaching_units": "20",
         "instructor_ids": [str(teacher.id)],
     }
 
@@ -546,7 +545,9 @@ def test_create_course(
     assert [i.name for i in course.instructors] == ["Ines Instruktorin"]
     assert course.format.value == "hybrid" and course.level == "A1" and course.language == "en"
     assert course.enrolment_closes_at == datetime(2027, 3, 1, 11, 0, tzinfo=UTC)
-    assert (course.capacity, course.min_participants, course.teaching_units) == (12, 6, 20)
+    assert (course.capacity, course.min_participants) == (12, 6)
+    # No sessions yet: no teaching units, and no override (they are derived, not typed).
+    assert (course.units_derived_tenths, course.units_override_tenths) == (0, None)
     assert audit_actions("course.created")
 
 
@@ -627,7 +628,6 @@ def test_edit_course(client: Any, staff: Any, make_course: Any, make_user: Any, 
         "capacity": "15",
         "min_participants": "3",
         "cancellation_days": "14",
-        "teaching_units": "0",
         "instructor_ids": [str(new.id)],
     }
     resp = client.submit(f"/staff/courses/{course.id}/edit", form)
@@ -657,7 +657,6 @@ def test_capacity_cannot_drop_below_the_bookings(
         "capacity": "2",
         "min_participants": "1",
         "cancellation_days": "7",
-        "teaching_units": "0",
     }
     resp = client.submit(f"/staff/courses/{course.id}/edit", form)
     assert resp.status_code == 422

@@ -44,7 +44,7 @@ def held(app: Flask, make_user: Any) -> dict[str, Any]:
             instructors=[teacher],
             title="Englisch für Anfänger – Grundstufe",
             code="271-105",
-            teaching_units=20,
+            units_override_tenths=200,
         )
         for person in (good, weak):
             factories.new_enrolment(course, person.id, status="confirmed")
