@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from courses import signals as course_signals
 from courses.access import is_instructor_of, lock_course, require_manager
+from courses.enrolment.models import ReductionCheck
 from courses.models import (
     ACTIVE_STATUSES,
     Course,
@@ -135,6 +136,8 @@ def enrol(
         enrolment.waitlist_position = course.waitlist_count
     db.session.add(enrolment)
     db.session.flush()
+    if reduction is not None:
+        db.session.add(ReductionCheck(enrolment_id=enrolment.id, created_at=now))
     if on_behalf:
         audit(actor, "enrolment.created_on_behalf", enrolment, user=user.id, course=course.id)
     _mail_enrolment(enrolment, course, user)
