@@ -25,7 +25,7 @@ from vhs.payments.invoices import cancel_invoice, issue_invoice
 from vhs.payments.models import (
     OPEN_STATUSES,
     PAID_STATUSES,
-    Invoice,
+    CreditNote,
     Payment,
     PaymentStatus,
     Provider,
@@ -62,6 +62,24 @@ def get_payment(payment_id: int, user: User) -> Payment:
     if payment is None or (payment.user_id != user.id and not user.is_staff):
         raise NotFound(_l("This payment does not exist."), code="payment_not_found")
     return payment
+
+
+def get_credit_note(credit_note_id: int, user: User) -> CreditNote:
+    """A credit note the user may see (for their own payment; staff all), else 404."""
+    note = db.session.get(CreditNote, credit_note_id)
+    if note is None or (note.payment.user_id != user.id and not user.is_staff):
+        raise NotFound(_l("This credit note does not exist."), code="credit_note_not_found")
+    return note
+
+
+def credit_notes_for(user: User, *, everyone: bool = False, page: int = 1) -> list[CreditNote]:
+    """Credit notes newest first: the user's own, or (staff asking for ``everyone``) all."""
+    query = sa.select(CreditNote).order_by(CreditNote.id.desc())
+    if not (everyone and user.is_staff):
+        query = query.join(Payment, Payment.id == CreditNote.payment_id).where(
+            Payment.user_id == user.id
+        )
+    return list(db.session.execute(query.limit(100).offset((page - 1) * 100)).scalars())
 
 
 # --- starting a payment --------------------------------------------------------------------

@@ -36,7 +36,8 @@ from vhs.formats import parse_euros, spreadsheet_safe
 from vhs.i18n import fmt_datetime, local_zone
 from vhs.payments import refunds, services
 from vhs.payments.models import Invoice, Payment, PaymentStatus, Provider
-from vhs.payments.pdf import invoice_pdf
+from vhs.payments.labels import CREDIT_NOTE_KIND_LABELS, reason_label
+from vhs.payments.pdf import credit_note_pdf, invoice_pdf
 
 bp = Blueprint("payments", __name__)
 webhooks = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -82,6 +83,8 @@ def _labels() -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "provider_labels": PROVIDER_LABELS,
         "vat_note": VAT_NOTE,
+        "credit_note_kinds": CREDIT_NOTE_KIND_LABELS,
+        "reason_label": reason_label,
     }
 
 
@@ -126,10 +129,22 @@ def receipt_pdf(payment_id: int) -> Response:
     )
 
 
+@bp.route("/credit-notes/<int:credit_note_id>.pdf")
+@user_required
+def credit_note_pdf_file(credit_note_id: int) -> Response:
+    """A credit note or cancellation invoice as a PDF (one's own; staff any)."""
+    note = services.get_credit_note(credit_note_id, require_user())
+    return Response(
+        credit_note_pdf(note),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="gutschrift-{note.number}.pdf"'},
+    )
+
+
 @bp.route("/me/payments")
 @user_required
 def mine() -> str:
-    """The resident's payments and receipts."""
+    """The resident's payments and receipts, and their credit notes."""
     user = require_user()
     rows = (
         db.session.execute(
@@ -138,7 +153,12 @@ def mine() -> str:
         .scalars()
         .all()
     )
-    return render_template("payments/mine.html", payments=rows, **_labels())
+    return render_template(
+        "payments/mine.html",
+        payments=rows,
+        credit_notes=services.credit_notes_for(user),
+        **_labels(),
+    )
 
 
 # --- staff ---------------------------------------------------------------------------------
