@@ -17,7 +17,8 @@ from sqlalchemy.orm import selectinload
 
 from courses import signals as course_signals
 from courses.access import is_instructor_of, lock_course, require_manager
-from courses.enrolment.models import ReductionCheck
+from courses.enrolment import charges, reductions
+from courses.enrolment.models import ChargeKind, ReductionCheck
 from courses.models import (
     ACTIVE_STATUSES,
     Course,
@@ -420,9 +421,11 @@ def expire_holds(now: datetime | None = None, hold_guard: Any = None) -> int:
 
 
 def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolment:
-    """Move a participant to another course (staff): same price and status, audited.
+    """Move a participant to another course (staff, audited), settling a different fee.
 
-    A place on the waiting list becomes a seat at once when the target has one free.
+    A place on the waiting list becomes a seat at once when the target has one free. The
+    booking costs the target's fee (reduced when its reduction stands and the target offers
+    one): see ``charges.move_settlement`` for what that does to money paid or still due.
     """
     require_manager(actor)
     if target.id == enrolment.course_id:
@@ -441,13 +444,16 @@ def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolme
         )
     if enrolment.holds_seat and target.seats_taken >= target.capacity:
         raise Conflict(_l("The target course is full."), code="course_full")
+    settlement = charges.move_settlement(enrolment, target)
+    if settlement.settle is charges.Settle.REPRICE:
+        charges.close_open_payments(enrolment)  # the next payment asks for the new price
     now = utcnow()
     new = Enrolment(
         course_id=target.id,
         user_id=enrolment.user_id,
-        price_cents=enrolment.price_cents,
+        price_cents=settlement.new_price_cents,
         currency=enrolment.currency,
-        reduction_reason=enrolment.reduction_reason,
+        reduction_reason=enrolment.reduction_reason if settlement.reduction_kept else None,
         created_by_id=actor.id,
         created_at=now,
     )
@@ -457,6 +463,8 @@ def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolme
         new.confirmed_at = enrolment.confirmed_at
         new.hold_expires_at = enrolment.hold_expires_at
         source.seats_taken = max(source.seats_taken - 1, 0)
+        if new.status is EnrolmentStatus.PENDING_PAYMENT and new.price_cents == 0:
+            new.status, new.confirmed_at, new.hold_expires_at = EnrolmentStatus.CONFIRMED, now, None
     else:
         _leave_waitlist(source, enrolment)
         target.waitlist_count += 1
@@ -468,13 +476,38 @@ def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolme
     enrolment.waitlist_position = None
     db.session.add(new)
     db.session.flush()
+    if settlement.reduction_kept:
+        reductions.carry_check(enrolment, new)
+    charges.carry_charges(enrolment, new)
     promote_waitlist(source, now)
     promote_waitlist(target, now)  # someone moved onto a waiting list takes a seat still free
     signals.purpose_moved.send(new, purpose_type="enrolment", old_id=enrolment.id, new_id=new.id)
-    audit(actor, "enrolment.moved", new, source=source.id, target=target.id, previous=enrolment.id)
+    payment = None
+    if settlement.settle is charges.Settle.REFUND:
+        charges.refund_difference(new, settlement.amount_cents, actor)
+    elif settlement.settle is charges.Settle.CHARGE:
+        _charge, payment = charges.add_charge(new, settlement.amount_cents, ChargeKind.MOVED, actor)
+    audit(
+        actor,
+        "enrolment.moved",
+        new,
+        source=source.id,
+        target=target.id,
+        previous=enrolment.id,
+        settle=settlement.settle.value,
+        amount_cents=settlement.amount_cents,
+    )
     if new.user.email:
         queue_mail(
-            new.user, "enrolment_moved", {"source": source, "course": target, "enrolment": new}
+            new.user,
+            "enrolment_moved",
+            {
+                "source": source,
+                "course": target,
+                "enrolment": new,
+                "settlement": settlement,
+                "payment": payment,
+            },
         )
     return new
 

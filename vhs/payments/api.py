@@ -124,9 +124,7 @@ def refund(data: dict[str, Any], payment_id: int) -> Any:
 @problems(bp, 401, 422)
 def credit_notes(args: dict[str, Any]) -> list[Any]:
     """Credit notes and cancellation invoices, newest first: one's own (staff: `everyone`)."""
-    return services.credit_notes_for(
-        require_user(), everyone=args["everyone"], page=args["page"]
-    )
+    return services.credit_notes_for(require_user(), everyone=args["everyone"], page=args["page"])
 
 
 @bp.route("/credit-notes/<int:credit_note_id>/pdf")

@@ -122,9 +122,7 @@ def cancel_invoice(invoice: Invoice, reason: str, now: datetime | None = None) -
     if invoice.status is not InvoiceStatus.ISSUED:
         return None
     invoice.status = InvoiceStatus.CANCELLED
-    return _credit_note(
-        invoice, CreditNoteKind.CANCELLATION, invoice.amount_cents, reason, now=now
-    )
+    return _credit_note(invoice, CreditNoteKind.CANCELLATION, invoice.amount_cents, reason, now=now)
 
 
 def credit_refund(refund: Refund, now: datetime | None = None) -> CreditNote | None:

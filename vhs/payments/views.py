@@ -35,8 +35,8 @@ from vhs.fields import date_in_range
 from vhs.formats import parse_euros, spreadsheet_safe
 from vhs.i18n import fmt_datetime, local_zone
 from vhs.payments import refunds, services
-from vhs.payments.models import Invoice, Payment, PaymentStatus, Provider
 from vhs.payments.labels import CREDIT_NOTE_KIND_LABELS, reason_label
+from vhs.payments.models import Invoice, Payment, PaymentStatus, Provider
 from vhs.payments.pdf import credit_note_pdf, invoice_pdf
 
 bp = Blueprint("payments", __name__)
