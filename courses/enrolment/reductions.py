@@ -9,22 +9,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from courses.access import lock_course, require_manager
-from courses.enrolment.charges import add_charge, is_settled_by_payment, reprice_unpaid
-from courses.enrolment.models import ChargeKind, ReductionCheck, ReductionState
+from courses.enrolment.charges import (
+    CHARGE_PURPOSE,
+    PURPOSE,
+    add_charge,
+    is_settled_by_payment,
+    reprice_unpaid,
+)
+from courses.enrolment.models import ChargeKind, EnrolmentCharge, ReductionCheck, ReductionState
+from courses.labels import REDUCTION_LABELS
 from courses.models import Course, Enrolment, ReductionReason
 from vhs.accounts.models import User
 from vhs.audit import audit
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, Invalid
 from vhs.mail import queue_mail
+from vhs.payments import hooks
+from vhs.payments.models import Payment
 
 NOTE_MAX = 1000
 DECISIONS = (ReductionState.VERIFIED, ReductionState.REJECTED)
+STATE_LABELS = {
+    ReductionState.CLAIMED: _l("claimed, not yet checked"),
+    ReductionState.VERIFIED: _l("verified"),
+    ReductionState.REJECTED: _l("rejected"),
+}
+CHARGE_LABELS = {
+    ChargeKind.REDUCTION_REJECTED: _l("rest of the full fee (reduction rejected)"),
+    ChargeKind.MOVED: _l("difference after a course change"),
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,18 @@ def rejection_outcome(enrolment: Enrolment) -> RejectionOutcome:
     return RejectionOutcome(rest_cents=rest, charged=is_settled_by_payment(enrolment))
 
 
+def validate_decision(decision: ReductionState, note: str) -> str:
+    """The note, trimmed, if the decision can be taken with it; else the field errors."""
+    note = (note or "").strip()
+    if decision not in DECISIONS:
+        raise Invalid(errors={"decision": [_l("Choose verified or rejected.")]})
+    if len(note) > NOTE_MAX:
+        raise Invalid(errors={"note": [_l("At most %(n)d characters.", n=NOTE_MAX)]})
+    if decision is ReductionState.REJECTED and not note:
+        raise Invalid(errors={"note": [_l("Please say why the reduction is rejected.")]})
+    return note
+
+
 def decide_reduction(
     actor: User,
     enrolment: Enrolment,
@@ -58,13 +89,7 @@ def decide_reduction(
     """Verify or reject a booking's claimed reduction (staff, once, audited)."""
     require_manager(actor)
     now = now or utcnow()
-    note = (note or "").strip()
-    if decision not in DECISIONS:
-        raise Invalid(errors={"decision": [_l("Choose verified or rejected.")]})
-    if len(note) > NOTE_MAX:
-        raise Invalid(errors={"note": [_l("At most %(n)d characters.", n=NOTE_MAX)]})
-    if decision is ReductionState.REJECTED and not note:
-        raise Invalid(errors={"note": [_l("Please say why the reduction is rejected.")]})
+    note = validate_decision(decision, note)
     course = lock_course(enrolment.course_id)
     db.session.refresh(enrolment)
     check = check_of(enrolment)
@@ -165,3 +190,41 @@ def checks_for(enrolments: list[Enrolment]) -> dict[int, ReductionCheck]:
         sa.select(ReductionCheck).where(ReductionCheck.enrolment_id.in_(ids))
     ).scalars()
     return {check.enrolment_id: check for check in rows}
+
+
+@hooks.purpose_notes.connect
+def _desk_notes(_sender: Any, *, payments: list[Payment], **_kw: Any) -> dict[int, list[str]]:
+    """The payments desk shows a booking's reduction and its check, and what a charge is for."""
+    by_enrolment = {p.purpose_id: p.id for p in payments if p.purpose_type == PURPOSE}
+    by_charge = {p.purpose_id: p.id for p in payments if p.purpose_type == CHARGE_PURPOSE}
+    notes: dict[int, list[str]] = {}
+    if by_enrolment:
+        rows = db.session.execute(
+            sa.select(Enrolment.id, Enrolment.reduction_reason, ReductionCheck.state)
+            .outerjoin(ReductionCheck, ReductionCheck.enrolment_id == Enrolment.id)
+            .where(Enrolment.id.in_(by_enrolment), Enrolment.reduction_reason.is_not(None))
+        )
+        for enrolment_id, reason, state in rows:
+            notes[by_enrolment[enrolment_id]] = [
+                str(
+                    _l(
+                        "Reduction: %(reason)s – %(state)s",
+                        reason=REDUCTION_LABELS[reason],
+                        state=STATE_LABELS[state or ReductionState.CLAIMED],
+                    )
+                )
+            ]
+    if by_charge:
+        for charge in db.session.execute(
+            sa.select(EnrolmentCharge).where(EnrolmentCharge.id.in_(by_charge))
+        ).scalars():
+            notes[by_charge[charge.id]] = [
+                str(
+                    _l(
+                        "Additional charge: %(kind)s (booking %(id)d)",
+                        kind=CHARGE_LABELS[charge.kind],
+                        id=charge.enrolment_id,
+                    )
+                )
+            ]
+    return notes

@@ -421,7 +421,14 @@ def expire_holds(now: datetime | None = None, hold_guard: Any = None) -> int:
 
 
 def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolment:
-    """Move a participant to another course (staff, audited), settling a different fee.
+    """Move a participant to another course (staff, audited), settling a different fee."""
+    return move_and_settle(actor, enrolment, target)[0]
+
+
+def move_and_settle(
+    actor: User, enrolment: Enrolment, target: Course
+) -> tuple[Enrolment, charges.MoveSettlement]:
+    """Move a participant to another course; the new booking and what the move did to money.
 
     A place on the waiting list becomes a seat at once when the target has one free. The
     booking costs the target's fee (reduced when its reduction stands and the target offers
@@ -509,7 +516,7 @@ def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolme
                 "payment": payment,
             },
         )
-    return new
+    return new, settlement
 
 
 # --- queries for pages and API --------------------------------------------------------------
@@ -524,7 +531,7 @@ def participants(
             sa.select(Enrolment)
             .join(User, Enrolment.user_id == User.id)
             .where(Enrolment.course_id == course.id, Enrolment.status.in_(statuses))
-            .options(selectinload(Enrolment.user))
+            .options(selectinload(Enrolment.user), selectinload(Enrolment.reduction_check))
             .order_by(Enrolment.status, Enrolment.waitlist_position, User.name)
         ).scalars()
     )

@@ -34,7 +34,7 @@ from vhs.extensions import csrf
 from vhs.fields import date_in_range
 from vhs.formats import parse_euros, spreadsheet_safe
 from vhs.i18n import fmt_datetime, local_zone
-from vhs.payments import refunds, services
+from vhs.payments import hooks, refunds, services
 from vhs.payments.labels import CREDIT_NOTE_KIND_LABELS, reason_label
 from vhs.payments.models import Invoice, Payment, PaymentStatus, Provider
 from vhs.payments.pdf import credit_note_pdf, invoice_pdf
@@ -201,6 +201,7 @@ def staff_list() -> str:
     return render_template(
         "payments/staff_list.html",
         payments=rows,
+        purpose_notes=hooks.notes_for(rows),
         args=request.args,
         statuses=list(PaymentStatus),
         providers=list(Provider),
@@ -286,6 +287,7 @@ def staff_detail(payment_id: int) -> str:
     return render_template(
         "payments/staff_detail.html",
         payment=payment,
+        purpose_notes=hooks.notes_for([payment]).get(payment.id, []),
         form=EmptyForm(),
         refund_form=RefundForm(),
         **_labels(),
