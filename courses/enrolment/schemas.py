@@ -56,7 +56,8 @@ class ReductionCheckOutSchema(Schema):
 
 
 class MovePreviewArgsSchema(StrictSchema):
-    course_id = Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
+    # A query string: digits, not a JSON integer.
+    course_id = Int(required=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class MoveSettlementSchema(Schema):
