@@ -151,7 +151,7 @@ def add_charge(
     return charge, payment
 
 
-def refund_difference(enrolment: Enrolment, amount_cents: int, actor: User) -> list[Refund]:
+def refund_difference(enrolment: Enrolment, amount_cents: int) -> list[Refund]:
     """Pay back ``amount_cents`` of what the booking paid (each refund issues a credit note)."""
     refunds = []
     left = amount_cents
@@ -162,8 +162,10 @@ def refund_difference(enrolment: Enrolment, amount_cents: int, actor: User) -> l
         for payment in payments.payments_for(purpose_type, purpose_id):
             amount = min(left, payment.refundable_cents)
             if amount > 0:
+                # Not a refund at staff's discretion but the price's: the move is audited
+                # with its actor and amount.
                 refunds.append(
-                    request_refund(payment, amount, "moved to a cheaper course", actor=actor)
+                    request_refund(payment, amount, "moved to a cheaper course", automatic=True)
                 )
                 left -= amount
     return refunds

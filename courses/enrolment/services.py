@@ -452,6 +452,8 @@ def move_and_settle(
     if enrolment.holds_seat and target.seats_taken >= target.capacity:
         raise Conflict(_l("The target course is full."), code="course_full")
     settlement = charges.move_settlement(enrolment, target)
+    if settlement.new_price_cents != settlement.old_price_cents:
+        charges.refuse_while_processing(enrolment)
     if settlement.settle is charges.Settle.REPRICE:
         charges.close_open_payments(enrolment)  # the next payment asks for the new price
     now = utcnow()
@@ -491,7 +493,7 @@ def move_and_settle(
     signals.purpose_moved.send(new, purpose_type="enrolment", old_id=enrolment.id, new_id=new.id)
     payment = None
     if settlement.settle is charges.Settle.REFUND:
-        charges.refund_difference(new, settlement.amount_cents, actor)
+        charges.refund_difference(new, settlement.amount_cents)
     elif settlement.settle is charges.Settle.CHARGE:
         _charge, payment = charges.add_charge(new, settlement.amount_cents, ChargeKind.MOVED, actor)
     audit(

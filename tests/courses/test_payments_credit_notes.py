@@ -114,7 +114,7 @@ def test_resident_sees_own_credit_notes_with_pdf_and_not_others(
 ):
     user, headers, payment, staff = paid_booking(client, make_user, api_token, plan)
     assert refund(client, staff, payment["id"], 2500).status_code == 201
-    other, other_headers, other_payment, _s = paid_booking(
+    _other, other_headers, other_payment, _s = paid_booking(
         client, make_user, api_token, plan, name="Ö. Andere"
     )
     assert refund(client, staff, other_payment["id"], 100).status_code == 201
@@ -238,12 +238,13 @@ def test_the_database_refuses_raw_changes(app, documents, statement):
     if "INTERVAL" in statement:
         with app.app_context():
             if db.engine.dialect.name == "sqlite":
-                statement = "UPDATE invoices SET issued_at = '2000-01-01 00:00:00' WHERE id = :invoice"
+                statement = (
+                    "UPDATE invoices SET issued_at = '2000-01-01 00:00:00' WHERE id = :invoice"
+                )
     with app.app_context():
         connection = db.session.connection()
-        with pytest.raises(sa.exc.DBAPIError) as caught:
-            with connection.begin_nested():
-                connection.execute(sa.text(statement), {"invoice": invoice_id, "note": note_id})
+        with pytest.raises(sa.exc.DBAPIError) as caught, connection.begin_nested():
+            connection.execute(sa.text(statement), {"invoice": invoice_id, "note": note_id})
         assert "cannot be" in str(caught.value)
         assert db.session.get(Invoice, invoice_id).amount_cents == 7900
 

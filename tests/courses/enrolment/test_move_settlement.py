@@ -120,7 +120,9 @@ def test_paid_booking_moved_to_a_dearer_course_owes_the_rest_with_an_invoice(
     # the resident sees it among their payments and pays it the usual way
     mine = client.get("/api/v1/me/payments", headers=headers).json
     assert any(p["id"] == due_id and p["status"] == "pending" for p in mine)
-    assert client.post(f"/api/v1/staff/payments/{due_id}/mark-paid", headers=staff).status_code == 200
+    assert (
+        client.post(f"/api/v1/staff/payments/{due_id}/mark-paid", headers=staff).status_code == 200
+    )
     with app.app_context():
         assert db.session.get(Payment, due_id).status is PaymentStatus.SUCCEEDED
 
@@ -205,10 +207,9 @@ def test_move_preview_refusals(client, make_user, api_token, plan):
     assert resp.status_code == 422
 
 
-def test_staff_page_says_what_happens_before_moving(
-    client, app, make_user, api_token, plan, login
-):
-    source, target = plan(fee_cents=9000, code="271-901"), plan(fee_cents=6000, code="271-902")
+def test_staff_page_says_what_happens_before_moving(client, app, make_user, api_token, plan, login):
+    source = plan(fee_cents=9000, code="271-901")
+    plan(fee_cents=6000, code="271-902")
     staff_user = make_user(Role.STAFF)
     staff = api_token(staff_user)
     _u, headers, e = book(client, api_token, make_user, source)
