@@ -104,14 +104,17 @@ def reprice_unpaid(enrolment: Enrolment, price_cents: int) -> None:
 def close_open_payments(enrolment: Enrolment) -> None:
     """Close the booking's open payments, cancelling their invoices (with cancellation
     invoices); refused while a direct debit is under way (its amount is on its way)."""
-    if any(
-        p.status is PaymentStatus.PROCESSING for p in payments.payments_for(PURPOSE, enrolment.id)
-    ):
+    refuse_while_processing(enrolment)
+    payments.settle_ended_purpose(PURPOSE, enrolment.id, refund=False)
+
+
+def refuse_while_processing(enrolment: Enrolment) -> None:
+    """A price cannot change while a direct debit for the old one is under way."""
+    if payments.is_processing(PURPOSE, enrolment.id):
         raise Conflict(
             _l("A direct debit for this booking is being processed; please try again later."),
             code="payment_processing",
         )
-    payments.settle_ended_purpose(PURPOSE, enrolment.id, refund=False)
 
 
 def add_charge(

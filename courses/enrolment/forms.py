@@ -60,8 +60,8 @@ class ReductionDecisionForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),
         choices=[
-            ("verified", _l("Verified: the proof is valid, the reduced fee stands")),
-            ("rejected", _l("Rejected: the full fee applies")),
+            SelectChoice("verified", _l("Verified: the proof is valid, the reduced fee stands")),
+            SelectChoice("rejected", _l("Rejected: the full fee applies")),
         ],
         validators=[DataRequired()],
     )
