@@ -189,3 +189,28 @@ def charges_of(enrolment: Enrolment) -> list[EnrolmentCharge]:
             .order_by(EnrolmentCharge.id)
         ).scalars()
     )
+
+
+def open_charge_payments(enrolments: list[Enrolment]) -> dict[int, list[Payment]]:
+    """The charges' payments still awaiting money, by booking (for "Meine Kurse")."""
+    ids = [e.id for e in enrolments]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(EnrolmentCharge.enrolment_id, Payment)
+        .join(
+            Payment,
+            sa.and_(
+                Payment.purpose_type == CHARGE_PURPOSE, Payment.purpose_id == EnrolmentCharge.id
+            ),
+        )
+        .where(
+            EnrolmentCharge.enrolment_id.in_(ids),
+            Payment.status.in_((PaymentStatus.CREATED, PaymentStatus.PENDING)),
+        )
+        .order_by(Payment.id)
+    )
+    due: dict[int, list[Payment]] = {}
+    for enrolment_id, payment in rows:
+        due.setdefault(enrolment_id, []).append(payment)
+    return due

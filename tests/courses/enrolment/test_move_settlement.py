@@ -88,7 +88,7 @@ def test_paid_booking_moved_to_a_cheaper_course_is_refunded_with_a_credit_note(
 
 
 def test_paid_booking_moved_to_a_dearer_course_owes_the_rest_with_an_invoice(
-    client, app, make_user, api_token, plan, outbox
+    client, app, make_user, api_token, plan, outbox, login
 ):
     source, target = plan(fee_cents=6000), plan(fee_cents=9000)
     staff = api_token(make_user(Role.STAFF))
@@ -117,7 +117,11 @@ def test_paid_booking_moved_to_a_dearer_course_owes_the_rest_with_an_invoice(
     (mail,) = [m for m in outbox(user.email) if m.template == "enrolment_moved"]
     assert "30,00" in mail.body_text and number in mail.body_text
     assert [m.template for m in outbox(user.email)].count("payment_instructions") == 2
-    # the resident sees it among their payments and pays it the usual way
+    # the resident sees it on "Meine Kurse" and among their payments, and pays the usual way
+    browser = app.test_client()
+    login(user, c=browser)
+    page = browser.get("/me/courses").get_data(as_text=True)
+    assert "noch 30,00" in page and f"/payments/{due_id}" in page
     mine = client.get("/api/v1/me/payments", headers=headers).json
     assert any(p["id"] == due_id and p["status"] == "pending" for p in mine)
     assert (
