@@ -46,6 +46,7 @@ class MoveSettlement:
     settle: Settle
     amount_cents: int  # refunded, charged, or (reprice) the new amount due
     reduction_kept: bool
+    cancelled_charges_cents: int = 0  # charges not yet paid that the move cancels
 
 
 def move_settlement(enrolment: Enrolment, target: Course) -> MoveSettlement:
@@ -61,18 +62,31 @@ def move_settlement(enrolment: Enrolment, target: Course) -> MoveSettlement:
     else:
         new_price = target.fee_cents
     old_price = enrolment.price_cents
-    diff = new_price - old_price
-    if diff == 0:
-        settle, amount = Settle.NOTHING, 0
-    elif not is_settled_by_payment(enrolment):
-        settle, amount = Settle.REPRICE, new_price
-    elif diff > 0:
-        settle, amount = Settle.CHARGE, diff
+    if new_price == old_price:
+        return MoveSettlement(old_price, new_price, Settle.NOTHING, 0, reduction_kept)
+    if not is_settled_by_payment(enrolment):
+        return MoveSettlement(old_price, new_price, Settle.REPRICE, new_price, reduction_kept)
+    # Charges still unpaid are cancelled and the new price settled against what was paid.
+    unpaid = open_charges_cents(enrolment)
+    balance = new_price - (old_price - unpaid)
+    if balance > 0:
+        settle, amount = Settle.CHARGE, balance
     else:
-        settle, amount = Settle.REFUND, min(-diff, refundable_cents(enrolment))
+        settle, amount = Settle.REFUND, min(-balance, refundable_cents(enrolment))
         if amount == 0:
             settle = Settle.NOTHING  # nothing was paid that could come back (a free booking)
-    return MoveSettlement(old_price, new_price, settle, amount, reduction_kept)
+    return MoveSettlement(old_price, new_price, settle, amount, reduction_kept, unpaid)
+
+
+def open_charges_cents(enrolment: Enrolment) -> int:
+    """What the booking's charges still ask for (their payments awaiting money)."""
+    return sum(p.amount_cents for p in open_charge_payments([enrolment]).get(enrolment.id, []))
+
+
+def cancel_open_charges(enrolment: Enrolment) -> None:
+    """Close the payments of charges not yet paid (their invoices get cancellation invoices)."""
+    for charge in charges_of(enrolment):
+        payments.settle_ended_purpose(CHARGE_PURPOSE, charge.id, refund=False)
 
 
 def refundable_cents(enrolment: Enrolment) -> int:

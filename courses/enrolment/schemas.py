@@ -74,3 +74,6 @@ class MoveSettlementSchema(Schema):
     )
     amount_cents = Int(required=True)
     reduction_kept = fields.Boolean(required=True)
+    cancelled_charges_cents = Int(
+        required=True, metadata={"description": "unpaid charges the move cancels"}
+    )

@@ -456,6 +456,8 @@ def move_and_settle(
         charges.refuse_while_processing(enrolment)
     if settlement.settle is charges.Settle.REPRICE:
         charges.close_open_payments(enrolment)  # the next payment asks for the new price
+    if settlement.cancelled_charges_cents:
+        charges.cancel_open_charges(enrolment)
     now = utcnow()
     new = Enrolment(
         course_id=target.id,

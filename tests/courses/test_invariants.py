@@ -531,11 +531,9 @@ class BookingMachine(ServiceMachine):
                 assert p.status is expected, (p.id, p.status, counting)
             else:
                 assert counting == 0, (p.id, p.status, counting)
-        paid_charges = {
-            p.purpose_id
-            for p in payments
-            if p.purpose_type == CHARGE_PURPOSE and p.status in PAID_STATUSES
-        }
+        charge_ids: dict[int, set[int]] = {}
+        for c in charges:
+            charge_ids.setdefault(c.enrolment_id, set()).add(c.id)
         for e in enrolments:
             mine = by_booking.get(e.id, [])
             received = sum(p.amount_cents for p in mine if p.status in PAID_STATUSES)
@@ -549,9 +547,11 @@ class BookingMachine(ServiceMachine):
             ]
             given = sum(r.amount_cents for r in discretionary)
             unpaid = sum(
-                c.amount_cents
-                for c in charges
-                if c.enrolment_id == e.id and c.id not in paid_charges
+                p.amount_cents
+                for p in payments
+                if p.purpose_type == CHARGE_PURPOSE
+                and p.purpose_id in charge_ids.get(e.id, ())
+                and p.is_open
             )
             if e.status is EnrolmentStatus.CONFIRMED:
                 owed = e.price_cents - given - unpaid

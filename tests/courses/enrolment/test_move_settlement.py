@@ -68,6 +68,7 @@ def test_paid_booking_moved_to_a_cheaper_course_is_refunded_with_a_credit_note(
         "settle": "refund",
         "amount_cents": 3000,
         "reduction_kept": False,
+        "cancelled_charges_cents": 0,
     }
     resp = move(client, staff, e["id"], target)
     assert resp.status_code == 201 and resp.json["price_cents"] == 6000
@@ -144,6 +145,7 @@ def test_unpaid_booking_moved_simply_owes_the_new_amount(
         "settle": "reprice",
         "amount_cents": 9000,
         "reduction_kept": False,
+        "cancelled_charges_cents": 0,
     }
     resp = move(client, staff, e["id"], target)
     assert resp.status_code == 201
@@ -177,6 +179,7 @@ def test_move_keeps_a_standing_reduction_where_the_target_offers_one(
         "settle": "reprice",
         "amount_cents": 8000,
         "reduction_kept": False,
+        "cancelled_charges_cents": 0,
     }
     moved = move(client, staff, e["id"], with_reduction).json
     assert (moved["price_cents"], moved["reduction_reason"]) == (4000, "student")
@@ -238,3 +241,29 @@ def test_staff_page_says_what_happens_before_moving(client, app, make_user, api_
     other = book(client, api_token, make_user, source)[2]
     resp = client.submit(f"/staff/enrolments/{other['id']}/move", {"course_id": "nope"})
     assert resp.status_code == 422 and "Kurs" in resp.get_data(as_text=True)
+
+
+def test_moving_back_cancels_a_charge_not_yet_paid(client, app, make_user, api_token, plan):
+    """Found by tests/courses/test_invariants.py: free → dearer (a charge) → free again left the
+    charge open although nothing was owed any more."""
+    free, dear, free_again = plan(fee_cents=0), plan(fee_cents=4000), plan(fee_cents=0)
+    staff = api_token(make_user(Role.STAFF))
+    _u, _h, e = book(client, api_token, make_user, free)
+    assert e["status"] == "confirmed"
+    moved = move(client, staff, e["id"], dear).json
+    seen = preview(client, staff, moved["id"], free_again).json
+    assert (seen["settle"], seen["amount_cents"], seen["cancelled_charges_cents"]) == (
+        "nothing",
+        0,
+        4000,
+    )
+    back = move(client, staff, moved["id"], free_again)
+    assert back.status_code == 201 and back.json["price_cents"] == 0
+    with app.app_context():
+        due = db.session.execute(
+            sa.select(Payment).where(Payment.purpose_type == "enrolment_charge")
+        ).scalar_one()
+        assert due.status is PaymentStatus.EXPIRED
+        assert due.invoice.status is InvoiceStatus.CANCELLED
+        assert [n.kind for n in due.credit_notes] == [CreditNoteKind.CANCELLATION]
+        assert db.session.scalar(sa.select(sa.func.count(CreditNote.id))) == 1
