@@ -171,6 +171,27 @@ def test_cancellation_invoice_pdf_and_the_data_export(client, app, make_user, ap
     ] == [note["number"]]
 
 
+def test_staff_csv_lists_a_payment_with_two_invoices_once(
+    client, app, make_user, api_token, plan, login
+):
+    """Paid after its invoice was cancelled: a new invoice; the export shows the payment once,
+    with the invoice that stands."""
+    course_id = plan(capacity=1, fee_cents=5000)
+    staff_user = make_user(Role.STAFF)
+    staff = api_token(staff_user)
+    user = make_user()
+    headers = api_token(user)
+    e = client.post(f"/api/v1/courses/{course_id}/enrolments", json={}, headers=headers).json
+    payment = client.post(f"/api/v1/enrolments/{e['id']}/payment", json={}, headers=headers).json
+    assert client.delete(f"/api/v1/enrolments/{e['id']}", headers=headers).status_code == 200
+    paid = client.post(f"/api/v1/staff/payments/{payment['id']}/mark-paid", headers=staff).json
+    assert paid["invoice_number"] != payment["invoice_number"]
+    login(staff_user)
+    csv = client.get("/staff/payments.csv").get_data(as_text=True)
+    rows = [line for line in csv.splitlines()[1:] if line.startswith(f"{payment['id']};")]
+    assert len(rows) == 1 and paid["invoice_number"] in rows[0]
+
+
 # --- GoBD: issued documents never change ------------------------------------------------------
 
 

@@ -237,7 +237,16 @@ def staff_csv() -> Response:
         query = (
             _staff_query(request.args)
             .join(User, User.id == Payment.user_id)
-            .outerjoin(Invoice, Invoice.payment_id == Payment.id)
+            .outerjoin(
+                Invoice,
+                # the latest invoice only (a payment paid after its invoice was cancelled
+                # has two): one row per payment
+                Invoice.id
+                == sa.select(sa.func.max(Invoice.id))
+                .where(Invoice.payment_id == Payment.id)
+                .correlate(Payment)
+                .scalar_subquery(),
+            )
             .with_only_columns(
                 Payment.id,
                 Invoice.number,

@@ -16,6 +16,7 @@ from courses.enrolment.models import ChargeKind, EnrolmentCharge
 from courses.models import Enrolment, EnrolmentStatus
 from vhs.accounts.models import Role
 from vhs.db import db
+from vhs.payments import services as payment_services
 from vhs.payments.models import (
     CreditNote,
     CreditNoteKind,
@@ -24,6 +25,7 @@ from vhs.payments.models import (
     Payment,
     PaymentStatus,
 )
+from vhs.uow import unit_of_work
 
 
 def book(client, api_token, make_user, course_id, **body):
@@ -267,3 +269,17 @@ def test_moving_back_cancels_a_charge_not_yet_paid(client, app, make_user, api_t
         assert due.invoice.status is InvoiceStatus.CANCELLED
         assert [n.kind for n in due.credit_notes] == [CreditNoteKind.CANCELLATION]
         assert db.session.scalar(sa.select(sa.func.count(CreditNote.id))) == 1
+
+
+def test_a_fee_change_waits_for_a_direct_debit_in_flight(client, app, make_user, api_token, plan):
+    source, dearer, same = plan(fee_cents=6000), plan(fee_cents=9000), plan(fee_cents=6000)
+    staff = api_token(make_user(Role.STAFF))
+    _u, headers, e = book(client, api_token, make_user, source)
+    payment = client.post(f"/api/v1/enrolments/{e['id']}/payment", json={}, headers=headers).json
+    with app.app_context(), unit_of_work():
+        payment_services.mark_processing(db.session.get(Payment, payment["id"]))
+    resp = move(client, staff, e["id"], dearer)
+    assert (resp.status_code, resp.json["code"]) == (409, "payment_processing")
+    with app.app_context():
+        assert db.session.get(Enrolment, e["id"]).status is EnrolmentStatus.PENDING_PAYMENT
+    assert move(client, staff, e["id"], same).status_code == 201  # same fee: nothing to settle
