@@ -92,10 +92,20 @@ def decide_reduction(
     note = validate_decision(decision, note)
     course = lock_course(enrolment.course_id)
     db.session.refresh(enrolment)
-    check = check_of(enrolment)
-    if enrolment.reduction_reason is None or check is None:
+    if enrolment.reduction_reason is None:
         raise Conflict(_l("This booking claims no reduction."), code="no_reduction")
-    db.session.refresh(check, with_for_update=db.engine.dialect.name == "postgresql")
+    # The course lock serialises decisions on its bookings; read the check under it.
+    check = check_of(enrolment)
+    if check is None:  # a claim written before checks existed, or not through ``enrol``
+        check = ReductionCheck(
+            enrolment_id=enrolment.id,
+            state=ReductionState.CLAIMED,
+            note="",
+            created_at=enrolment.created_at,
+        )
+        db.session.add(check)
+    else:
+        db.session.refresh(check)
     if check.state is not ReductionState.CLAIMED:
         raise Conflict(
             _l("This reduction has already been decided."), code="reduction_already_decided"

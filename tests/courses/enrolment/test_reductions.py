@@ -12,10 +12,12 @@ import sqlalchemy as sa
 from courses.enrolment.models import ChargeKind, EnrolmentCharge, ReductionCheck, ReductionState
 from courses.enrolment.reductions import reduction_counts
 from courses.models import Course, Enrolment, ReductionReason
+from tests.courses import factories
 from vhs.accounts.models import Role
 from vhs.audit import AuditEntry
 from vhs.db import db
 from vhs.payments.models import CreditNoteKind, InvoiceStatus, Payment, PaymentStatus
+from vhs.uow import unit_of_work
 
 
 def claim(client, api_token, make_user, course_id, reason="student", name="Lena Lernt"):
@@ -215,3 +217,16 @@ def test_reduction_counts_by_reason_and_state_per_term(client, app, make_user, a
     with app.app_context():
         everything = {(r, s): n for r, s, n in reduction_counts(None)}
         assert everything[(ReductionReason.STUDENT, ReductionState.CLAIMED)] == 2
+
+
+def test_a_claim_without_a_check_row_is_decided_as_claimed(client, app, make_user, api_token):
+    """Bookings written before checks existed (the migration back-fills them) or not through
+    ``enrol``: the decision creates the check."""
+    staff = api_token(make_user(Role.STAFF))
+    with app.app_context(), unit_of_work():
+        course = factories.new_course(fee_cents=8000, reduced_fee_cents=5600)
+        enrolment = factories.new_enrolment(course, status="confirmed", reduction="student")
+        enrolment_id = enrolment.id
+        assert db.session.scalar(sa.select(sa.func.count(ReductionCheck.id))) == 0
+    resp = decide(client, staff, enrolment_id, "verified", "Ausweis gesehen")
+    assert resp.status_code == 200 and resp.json["state"] == "verified"
