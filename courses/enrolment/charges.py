@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from courses.enrolment.models import ChargeKind, EnrolmentCharge, ReductionCheck, ReductionState
 from courses.models import Course, Enrolment, EnrolmentStatus
 from vhs.accounts.models import User
-from vhs.db import db
+from vhs.db import db, utcnow
 from vhs.errors import Conflict
 from vhs.payments import services as payments
 from vhs.payments.models import PAID_STATUSES, Payment, PaymentStatus, Provider, Refund
@@ -84,9 +84,20 @@ def open_charges_cents(enrolment: Enrolment) -> int:
 
 
 def cancel_open_charges(enrolment: Enrolment) -> None:
-    """Close the payments of charges not yet paid (their invoices get cancellation invoices)."""
+    """Cancel the charges not yet paid: their payments close (their invoices get cancellation
+    invoices), and money that still arrives for them goes back."""
     for charge in charges_of(enrolment):
+        if not charge_paid(charge):
+            charge.cancelled_at = charge.cancelled_at or utcnow()
         payments.settle_ended_purpose(CHARGE_PURPOSE, charge.id, refund=False)
+
+
+def charge_paid(charge: EnrolmentCharge) -> bool:
+    """Whether money for the charge arrived (or is on its way)."""
+    return any(
+        p.status in (*PAID_STATUSES, PaymentStatus.PROCESSING)
+        for p in payments.payments_for(CHARGE_PURPOSE, charge.id)
+    )
 
 
 def refundable_cents(enrolment: Enrolment) -> int:

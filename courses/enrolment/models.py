@@ -78,6 +78,9 @@ class EnrolmentCharge(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Set when it is no longer owed (its booking ended, or a move settled it) before it was
+    # paid: money that still arrives for it goes back.
+    cancelled_at: Mapped[datetime | None]
 
     enrolment: Mapped[Enrolment] = relationship()
 

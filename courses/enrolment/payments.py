@@ -8,7 +8,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from courses import signals as course_signals
-from courses.enrolment.charges import CHARGE_PURPOSE, PURPOSE, charges_of
+from courses.enrolment.charges import CHARGE_PURPOSE, PURPOSE, charge_paid, charges_of
+from courses.enrolment.models import EnrolmentCharge
 from courses.enrolment.services import (
     confirm_enrolment,
     end_refunded_enrolment,
@@ -17,7 +18,7 @@ from courses.enrolment.services import (
 from courses.models import Enrolment, EnrolmentStatus
 from vhs import signals
 from vhs.accounts.models import User
-from vhs.db import db
+from vhs.db import db, utcnow
 from vhs.errors import Conflict, NotFound
 from vhs.payments import services as payments
 from vhs.payments.models import Payment, Provider
@@ -61,6 +62,15 @@ def _paid(_payment: Any, *, purpose_type: str, purpose_id: int, **_kw: Any) -> b
     return confirm_enrolment(enrolment)
 
 
+@signals.payment_succeeded.connect
+def _charge_paid(_payment: Any, *, purpose_type: str, purpose_id: int, **_kw: Any) -> bool | None:
+    """Money for a charge no longer owed (its booking ended, a move settled it) goes back."""
+    if purpose_type != CHARGE_PURPOSE:
+        return None
+    charge = db.session.get(EnrolmentCharge, purpose_id)
+    return charge is not None and charge.cancelled_at is None and charge.enrolment.active
+
+
 @signals.refund_completed.connect
 def _refunded(
     _payment: Any, *, purpose_type: str, purpose_id: int, in_full: bool, **_kw: Any
@@ -94,6 +104,8 @@ def _booking_cancelled(enrolment: Enrolment, *, in_time: bool, **_kw: Any) -> No
 
 def _end_charges(enrolment: Enrolment, *, refund: bool, reason: str) -> None:
     for charge in charges_of(enrolment):
+        if not charge_paid(charge):
+            charge.cancelled_at = charge.cancelled_at or utcnow()
         signals.purpose_cancelled.send(
             charge,
             purpose_type=CHARGE_PURPOSE,

@@ -72,6 +72,7 @@ def upgrade():
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('created_at', vhs.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('cancelled_at', vhs.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('amount_cents > 0', name=op.f('ck_enrolment_charges_amount_positive')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_enrolment_charges_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_enrolment_charges_enrolment_id_enrolments'), ondelete='RESTRICT'),

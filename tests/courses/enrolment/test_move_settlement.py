@@ -283,3 +283,21 @@ def test_a_fee_change_waits_for_a_direct_debit_in_flight(client, app, make_user,
     with app.app_context():
         assert db.session.get(Enrolment, e["id"]).status is EnrolmentStatus.PENDING_PAYMENT
     assert move(client, staff, e["id"], same).status_code == 201  # same fee: nothing to settle
+
+
+def test_money_for_a_cancelled_charge_goes_back(client, app, make_user, api_token, plan):
+    """The transfer for a charge that a later move settled arrives after all: refunded."""
+    free, dear, free_again = plan(fee_cents=0), plan(fee_cents=4000), plan(fee_cents=0)
+    staff = api_token(make_user(Role.STAFF))
+    _u, _h, e = book(client, api_token, make_user, free)
+    moved = move(client, staff, e["id"], dear).json
+    assert move(client, staff, moved["id"], free_again).status_code == 201
+    with app.app_context():
+        due = db.session.execute(
+            sa.select(Payment).where(Payment.purpose_type == "enrolment_charge")
+        ).scalar_one()
+        assert db.session.get(EnrolmentCharge, due.purpose_id).cancelled_at is not None
+        due_id = due.id
+    resp = client.post(f"/api/v1/staff/payments/{due_id}/mark-paid", headers=staff)
+    assert resp.status_code == 200
+    assert (resp.json["status"], resp.json["refunded_cents"]) == ("refunded", 4000)
