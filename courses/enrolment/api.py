@@ -154,15 +154,17 @@ class EnrolmentMove(MethodView):
 @staff_required
 @bp.arguments(MovePreviewArgsSchema, location="query")
 @bp.response(200, MoveSettlementSchema)
-@problems(bp, 401, 403, 404, 422)
+@problems(bp, 401, 403, 404, 409, 422)
 def move_preview(args: dict[str, Any], enrolment_id: int) -> charges.MoveSettlement:
-    """What moving the booking to `course_id` would do to the money (staff; nothing changes)."""
+    """What moving the booking to `course_id` would do to the money (staff; nothing changes).
+    Refused as the move itself would be (409 `course_full`, ...)."""
     actor = require_user()
     access.require_manager(actor)
     enrolment = enrolment_services.get_enrolment(enrolment_id, actor)
     target = db.session.get(Course, args["course_id"])
     if target is None:
         raise NotFound(code="course_not_found")
+    enrolment_services.check_can_move(enrolment, target)
     return charges.move_settlement(enrolment, target)
 
 

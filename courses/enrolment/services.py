@@ -420,6 +420,24 @@ def expire_holds(now: datetime | None = None, hold_guard: Any = None) -> int:
     return count
 
 
+def check_can_move(enrolment: Enrolment, target: Course) -> None:
+    """Raise why ``enrolment`` cannot move to ``target`` now (the move asks again under the
+    course locks; the confirmation page asks first, so staff are not asked to confirm a move
+    that cannot happen)."""
+    if target.id == enrolment.course_id:
+        raise Invalid(errors={"course_id": [_l("Choose a different course.")]})
+    if not enrolment.active:
+        raise Conflict(_l("This booking is no longer active."), code="not_active")
+    if target.status is not CourseStatus.PUBLISHED:
+        raise Conflict(_l("The target course is not open for booking."), code="not_published")
+    if active_enrolment(target.id, enrolment.user_id) is not None:
+        raise Conflict(
+            _l("This person is already booked on the target course."), code="already_enrolled"
+        )
+    if enrolment.holds_seat and target.seats_taken >= target.capacity:
+        raise Conflict(_l("The target course is full."), code="course_full")
+
+
 def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolment:
     """Move a participant to another course (staff, audited), settling a different fee."""
     return move_and_settle(actor, enrolment, target)[0]
@@ -441,16 +459,7 @@ def move_and_settle(
     locked = {first: lock_course(first), second: lock_course(second)}
     source, target = locked[enrolment.course_id], locked[target.id]
     db.session.refresh(enrolment)
-    if not enrolment.active:
-        raise Conflict(_l("This booking is no longer active."), code="not_active")
-    if target.status is not CourseStatus.PUBLISHED:
-        raise Conflict(_l("The target course is not open for booking."), code="not_published")
-    if active_enrolment(target.id, enrolment.user_id) is not None:
-        raise Conflict(
-            _l("This person is already booked on the target course."), code="already_enrolled"
-        )
-    if enrolment.holds_seat and target.seats_taken >= target.capacity:
-        raise Conflict(_l("The target course is full."), code="course_full")
+    check_can_move(enrolment, target)
     settlement = charges.move_settlement(enrolment, target)
     if settlement.new_price_cents != settlement.old_price_cents:
         charges.refuse_while_processing(enrolment)

@@ -154,6 +154,7 @@ def move_enrolment(enrolment_id: int) -> Any:
         try:
             target = find_target_course(form.course_id.data, source)
             if form.confirmed.data != "y":
+                enrolment_services.check_can_move(enrolment, target)
                 settlement = charges.move_settlement(enrolment, target)
                 return staff_page(
                     "move_confirm.html",
