@@ -118,7 +118,7 @@ def decide_reduction(
     check.decided_at = now
     outcome = None
     if decision is ReductionState.REJECTED:
-        outcome = _reject(actor, enrolment, course)
+        outcome = _reject(actor, enrolment, course, note)
     db.session.flush()
     audit(
         actor,
@@ -131,7 +131,7 @@ def decide_reduction(
     return check
 
 
-def _reject(actor: User, enrolment: Enrolment, course: Course) -> RejectionOutcome:
+def _reject(actor: User, enrolment: Enrolment, course: Course, note: str) -> RejectionOutcome:
     outcome = rejection_outcome(enrolment)
     payment = None
     if outcome.rest_cents > 0:
@@ -149,19 +149,13 @@ def _reject(actor: User, enrolment: Enrolment, course: Course) -> RejectionOutco
             {
                 "course": course,
                 "enrolment": enrolment,
-                "note": enrolment_check_note(enrolment),
+                "note": note,
                 "rest_cents": outcome.rest_cents,
                 "charged": outcome.charged,
                 "payment": payment,
             },
         )
     return outcome
-
-
-def enrolment_check_note(enrolment: Enrolment) -> str:
-    """The note staff gave with their decision."""
-    check = check_of(enrolment)
-    return check.note if check is not None else ""
 
 
 def carry_check(old: Enrolment, new: Enrolment) -> None:
