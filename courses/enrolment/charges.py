@@ -26,6 +26,11 @@ from vhs.urls import external_url
 
 PURPOSE = "enrolment"
 CHARGE_PURPOSE = "enrolment_charge"
+# Refunds that follow from a changed price, not from the booking ending: even when they pay
+# back everything, the booking stays.
+MOVED_TO_CHEAPER = "moved to a cheaper course"
+PRICE_CHANGED = "price changed"
+PRICE_REFUNDS = frozenset({MOVED_TO_CHEAPER, PRICE_CHANGED})
 
 
 class Settle(enum.StrEnum):
@@ -76,6 +81,13 @@ def move_settlement(enrolment: Enrolment, target: Course) -> MoveSettlement:
         if amount == 0:
             settle = Settle.NOTHING  # nothing was paid that could come back (a free booking)
     return MoveSettlement(old_price, new_price, settle, amount, reduction_kept, unpaid)
+
+
+def booking_payment_cents(enrolment: Enrolment) -> int:
+    """What the booking's own payment pays: its price less what its charges (not cancelled)
+    ask for on top. Money of another amount was meant for a price that no longer holds."""
+    extra = sum(c.amount_cents for c in charges_of(enrolment) if c.cancelled_at is None)
+    return enrolment.price_cents - extra
 
 
 def open_charges_cents(enrolment: Enrolment) -> int:
@@ -192,9 +204,7 @@ def refund_difference(enrolment: Enrolment, amount_cents: int) -> list[Refund]:
             if amount > 0:
                 # Not a refund at staff's discretion but the price's: the move is audited
                 # with its actor and amount.
-                refunds.append(
-                    request_refund(payment, amount, "moved to a cheaper course", automatic=True)
-                )
+                refunds.append(request_refund(payment, amount, MOVED_TO_CHEAPER, automatic=True))
                 left -= amount
     return refunds
 

@@ -8,7 +8,15 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from courses import signals as course_signals
-from courses.enrolment.charges import CHARGE_PURPOSE, PURPOSE, charge_paid, charges_of
+from courses.enrolment.charges import (
+    CHARGE_PURPOSE,
+    PRICE_CHANGED,
+    PRICE_REFUNDS,
+    PURPOSE,
+    booking_payment_cents,
+    charge_paid,
+    charges_of,
+)
 from courses.enrolment.models import EnrolmentCharge
 from courses.enrolment.services import (
     confirm_enrolment,
@@ -21,7 +29,8 @@ from vhs.accounts.models import User
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, NotFound
 from vhs.payments import services as payments
-from vhs.payments.models import Payment, Provider
+from vhs.payments.hooks import Decline
+from vhs.payments.models import Payment, Provider, Refund
 from vhs.urls import external_url
 
 
@@ -54,11 +63,20 @@ def _enrolment(purpose_type: str, purpose_id: int) -> Enrolment | None:
 
 
 @signals.payment_succeeded.connect
-def _paid(_payment: Any, *, purpose_type: str, purpose_id: int, **_kw: Any) -> bool | None:
-    """Confirm the seat; False when none can be had any more (payments then refunds)."""
+def _paid(
+    payment: Payment, *, purpose_type: str, purpose_id: int, **_kw: Any
+) -> bool | Decline | None:
+    """Confirm the seat; False when none can be had any more (payments then refunds).
+
+    Money for a price that no longer holds (a transfer for the old amount arriving after a move
+    or a rejected reduction changed what is due) goes back; the booking waits for the right
+    amount.
+    """
     enrolment = _enrolment(purpose_type, purpose_id)
     if enrolment is None:
         return None
+    if payment.amount_cents != booking_payment_cents(enrolment):
+        return Decline(PRICE_CHANGED)
     return confirm_enrolment(enrolment)
 
 
@@ -73,14 +91,21 @@ def _charge_paid(_payment: Any, *, purpose_type: str, purpose_id: int, **_kw: An
 
 @signals.refund_completed.connect
 def _refunded(
-    _payment: Any, *, purpose_type: str, purpose_id: int, in_full: bool, **_kw: Any
+    _payment: Any,
+    *,
+    refund: Refund,
+    purpose_type: str,
+    purpose_id: int,
+    in_full: bool,
+    **_kw: Any,
 ) -> None:
     """The whole fee came back (say, refunded in Stripe's dashboard): the booking ends.
 
-    A partial refund is a discount and leaves the booking as it is.
+    A partial refund is a discount and leaves the booking as it is; so does one that follows
+    from a changed price (a move to a cheaper or free course, money for an old amount).
     """
     enrolment = _enrolment(purpose_type, purpose_id)
-    if enrolment is not None and in_full:
+    if enrolment is not None and in_full and refund.reason not in PRICE_REFUNDS:
         end_refunded_enrolment(enrolment)
 
 

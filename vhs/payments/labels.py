@@ -25,6 +25,7 @@ REASON_LABELS: dict[str, Any] = {
     "payment failed": _l("payment failed"),
     "payment expired": _l("payment period expired"),
     "moved to a cheaper course": _l("moved to a cheaper course"),
+    "price changed": _l("the amount due had changed"),
 }
 
 

@@ -21,6 +21,7 @@ from vhs.audit import audit
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, NotFound
 from vhs.mail import notify
+from vhs.payments.hooks import Decline
 from vhs.payments.invoices import cancel_invoice, issue_invoice
 from vhs.payments.models import (
     OPEN_STATUSES,
@@ -189,7 +190,10 @@ def mark_succeeded(
     results = signals.payment_succeeded.send(
         payment, purpose_type=payment.purpose_type, purpose_id=payment.purpose_id
     )
-    if any(result is False for _receiver, result in results):
+    declines = [r for _receiver, r in results if isinstance(r, Decline)]
+    if declines:  # the refund's own mail says why
+        request_refund(payment, payment.amount_cents, declines[0].reason, automatic=True)
+    elif any(result is False for _receiver, result in results):
         request_refund(payment, payment.amount_cents, "no seat available", automatic=True)
         notify(payment.user, "payment_refunded_no_seat", {"payment": payment})
     else:

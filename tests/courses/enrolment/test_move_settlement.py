@@ -301,3 +301,45 @@ def test_money_for_a_cancelled_charge_goes_back(client, app, make_user, api_toke
     resp = client.post(f"/api/v1/staff/payments/{due_id}/mark-paid", headers=staff)
     assert resp.status_code == 200
     assert (resp.json["status"], resp.json["refunded_cents"]) == ("refunded", 4000)
+
+
+def test_paid_booking_moved_to_a_free_course_stays_booked_and_gets_everything_back(
+    client, app, make_user, api_token, plan
+):
+    source, free = plan(fee_cents=4000), plan(fee_cents=0)
+    staff = api_token(make_user(Role.STAFF))
+    _u, headers, e = book(client, api_token, make_user, source)
+    payment = pay(client, headers, staff, e["id"])
+    moved = move(client, staff, e["id"], free)
+    assert moved.status_code == 201
+    with app.app_context():
+        new = db.session.get(Enrolment, moved.json["id"])
+        assert (new.status, new.price_cents) == (EnrolmentStatus.CONFIRMED, 0)
+        paid = db.session.get(Payment, payment["id"])
+        assert (paid.status, paid.refunded_cents) == (PaymentStatus.REFUNDED, 4000)
+        assert [n.amount_cents for n in paid.credit_notes] == [4000]
+
+
+def test_a_transfer_for_the_old_amount_arriving_after_a_move_goes_back(
+    client, app, make_user, api_token, plan, outbox
+):
+    """Found by tests/courses/test_invariants.py: the unpaid booking was moved to a free course
+    (its transfer cancelled), then the transfer came after all and was kept."""
+    source, free = plan(fee_cents=4000), plan(fee_cents=0)
+    staff = api_token(make_user(Role.STAFF))
+    user, headers, e = book(client, api_token, make_user, source)
+    payment = client.post(f"/api/v1/enrolments/{e['id']}/payment", json={}, headers=headers).json
+    moved = move(client, staff, e["id"], free).json
+    assert (moved["status"], moved["price_cents"]) == ("confirmed", 0)
+    resp = client.post(f"/api/v1/staff/payments/{payment['id']}/mark-paid", headers=staff)
+    assert resp.status_code == 200
+    assert (resp.json["status"], resp.json["refunded_cents"]) == ("refunded", 4000)
+    with app.app_context():
+        assert db.session.get(Enrolment, moved["id"]).status is EnrolmentStatus.CONFIRMED
+        paid = db.session.get(Payment, payment["id"])
+        assert [(n.kind, n.reason) for n in paid.credit_notes] == [
+            (CreditNoteKind.CANCELLATION, "payment closed"),
+            (CreditNoteKind.REFUND, "price changed"),
+        ]
+    templates = [m.template for m in outbox(user.email)]
+    assert "refund_issued" in templates and "payment_refunded_no_seat" not in templates
