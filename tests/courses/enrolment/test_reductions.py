@@ -44,7 +44,7 @@ def test_a_claim_is_recorded_and_staff_verify_it_once(client, app, make_user, ap
     course_id = plan(fee_cents=8000, reduced_fee_cents=5600)
     staff_user = make_user(Role.STAFF)
     staff = api_token(staff_user)
-    _u, _h, e = claim(client, api_token, make_user, course_id)
+    _u, headers, e = claim(client, api_token, make_user, course_id)
     check = client.get(f"/api/v1/enrolments/{e['id']}/reduction", headers=staff).json
     assert (check["state"], check["reduction_reason"], check["decided_by_id"]) == (
         "claimed",
@@ -53,6 +53,10 @@ def test_a_claim_is_recorded_and_staff_verify_it_once(client, app, make_user, ap
     )
     resp = decide(client, staff, e["id"], "verified", "Studierendenausweis gesehen")
     assert resp.status_code == 200
+    export = client.get("/api/v1/me/export", headers=headers).json
+    (booking,) = export["enrolments"]
+    assert booking["reduction_check"]["state"] == "verified"
+    assert booking["reduction_check"]["note"] == "Studierendenausweis gesehen"
     assert (resp.json["state"], resp.json["decided_by_id"]) == ("verified", staff_user.id)
     assert resp.json["decided_at"] and resp.json["price_cents"] == 5600
     again = decide(client, staff, e["id"], "rejected", "doch nicht")
