@@ -67,6 +67,18 @@ def rejection_outcome(enrolment: Enrolment) -> RejectionOutcome:
     return RejectionOutcome(rest_cents=rest, charged=is_settled_by_payment(enrolment))
 
 
+def check_can_decide(enrolment: Enrolment, check: ReductionCheck | None) -> None:
+    """Raise why the booking's reduction cannot be decided now (asked again under the lock)."""
+    if enrolment.reduction_reason is None:
+        raise Conflict(_l("This booking claims no reduction."), code="no_reduction")
+    if check is not None and check.state is not ReductionState.CLAIMED:
+        raise Conflict(
+            _l("This reduction has already been decided."), code="reduction_already_decided"
+        )
+    if not enrolment.active:
+        raise Conflict(_l("This booking is no longer active."), code="not_active")
+
+
 def validate_decision(decision: ReductionState, note: str) -> str:
     """The note, trimmed, if the decision can be taken with it; else the field errors."""
     note = (note or "").strip()
@@ -92,10 +104,11 @@ def decide_reduction(
     note = validate_decision(decision, note)
     course = lock_course(enrolment.course_id)
     db.session.refresh(enrolment)
-    if enrolment.reduction_reason is None:
-        raise Conflict(_l("This booking claims no reduction."), code="no_reduction")
     # The course lock serialises decisions on its bookings; read the check under it.
     check = check_of(enrolment)
+    if check is not None:
+        db.session.refresh(check)
+    check_can_decide(enrolment, check)
     if check is None:  # a claim written before checks existed, or not through ``enrol``
         check = ReductionCheck(
             enrolment_id=enrolment.id,
@@ -104,14 +117,6 @@ def decide_reduction(
             created_at=enrolment.created_at,
         )
         db.session.add(check)
-    else:
-        db.session.refresh(check)
-    if check.state is not ReductionState.CLAIMED:
-        raise Conflict(
-            _l("This reduction has already been decided."), code="reduction_already_decided"
-        )
-    if not enrolment.active:
-        raise Conflict(_l("This booking is no longer active."), code="not_active")
     check.state = decision
     check.note = note
     check.decided_by_id = actor.id

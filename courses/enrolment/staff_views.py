@@ -223,6 +223,7 @@ def reduction(enrolment_id: int) -> Any:
         try:
             if form.confirmed.data != "y":
                 reductions.validate_decision(decision, form.note.data or "")
+                reductions.check_can_decide(enrolment, check)
                 return staff_page("reduction_confirm.html", decision=decision, **context)
             reductions.decide_reduction(require_user(), enrolment, decision, form.note.data or "")
         except Invalid as exc:

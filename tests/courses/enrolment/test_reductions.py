@@ -185,7 +185,9 @@ def test_staff_page_confirms_before_rejecting_and_lists_show_the_state(
     assert "abgelehnt" in listing
     desk = client.get("/staff/payments").get_data(as_text=True)
     assert "abgelehnt" in desk
-    # a decided reduction is not offered again
+    # a decided reduction is not offered again, neither at the first step nor confirmed
+    assert 'name="decision"' not in client.get(url).get_data(as_text=True)
+    assert client.submit(url, {"decision": "verified"}).status_code == 409
     assert client.submit(url, {"decision": "verified", "confirmed": "y"}).status_code == 409
     login(teacher)
     teaching = client.get(f"/teaching/courses/{course_id}").get_data(as_text=True)
