@@ -13,6 +13,7 @@ from courses.enrolment.models import ChargeKind, EnrolmentCharge, ReductionCheck
 from courses.enrolment.reductions import reduction_counts
 from courses.models import Course, Enrolment, ReductionReason
 from tests.courses import factories
+from tests.courses.planning.test_staff_views import check_accessible
 from vhs.accounts.models import Role
 from vhs.audit import AuditEntry
 from vhs.db import db
@@ -236,3 +237,41 @@ def test_a_claim_without_a_check_row_is_decided_as_claimed(client, app, make_use
         assert db.session.scalar(sa.select(sa.func.count(ReductionCheck.id))) == 0
     resp = decide(client, staff, enrolment_id, "verified", "Ausweis gesehen")
     assert resp.status_code == 200 and resp.json["state"] == "verified"
+
+
+def test_the_new_pages_are_accessible(client, app, make_user, api_token, plan, login):
+    """Labelled fields, one h1, ordered headings, captioned tables (the staff area's audit)."""
+    course_id = plan(fee_cents=8000, reduced_fee_cents=5600, code="271-801")
+    plan(fee_cents=6000, code="271-802")
+    staff_user = make_user(Role.STAFF)
+    user, headers, e = claim(client, api_token, make_user, course_id)
+    payment = client.post(f"/api/v1/enrolments/{e['id']}/payment", json={}, headers=headers).json
+    resp = client.post(
+        f"/api/v1/staff/payments/{payment['id']}/mark-paid", headers=api_token(staff_user)
+    )
+    assert resp.status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/staff/payments/{payment['id']}/refunds",
+            json={"amount_cents": 100, "reason": "Kulanz"},
+            headers=api_token(staff_user),
+        ).status_code
+        == 201
+    )
+    login(staff_user)
+    reduction = f"/staff/enrolments/{e['id']}/reduction"
+    move = f"/staff/enrolments/{e['id']}/move"
+    pages = {
+        "reduction": client.get(reduction),
+        "reduction confirm": client.submit(reduction, {"decision": "rejected", "note": "x"}),
+        "reduction refused": client.submit(reduction, {"decision": "rejected", "note": ""}),
+        "move confirm": client.submit(move, {"course_id": "271-802"}),
+        "desk": client.get(f"/staff/payments/{payment['id']}"),
+    }
+    resident = app.test_client()
+    login(user, c=resident)
+    pages["my payments"] = resident.get("/me/payments")
+    pages["payment"] = resident.get(f"/payments/{payment['id']}")
+    for name, resp in pages.items():
+        assert resp.status_code in (200, 422), name
+        assert check_accessible(resp.get_data(as_text=True)) == [], name
