@@ -644,12 +644,21 @@ EXPECTATIONS.update(
         ("GET", "/staff/enrolments/<int:enrolment_id>/move"): Case(
             "staff", path=lambda o: f"/staff/enrolments/{o.staff_enrolment_id}/move"
         ),
-        ("POST", "/staff/enrolments/<int:enrolment_id>/move"): Case(
-            "staff",
-            ok=302,
-            path=lambda o: f"/staff/enrolments/{o.staff_enrolment_id}/move",
-            data=lambda o: {"course_id": o.staff_move_target_code},
-        ),
+        ("POST", "/staff/enrolments/<int:enrolment_id>/move"): [
+            Case(
+                "staff",
+                path=lambda o: f"/staff/enrolments/{o.staff_enrolment_id}/move",
+                data=lambda o: {"course_id": o.staff_move_target_code},
+                note="first step: what happens to the money",
+            ),
+            Case(
+                "staff",
+                ok=302,
+                path=lambda o: f"/staff/enrolments/{o.staff_enrolment_id}/move",
+                data=lambda o: {"course_id": o.staff_move_target_code, "confirmed": "y"},
+                note="confirmed",
+            ),
+        ],
         ("GET", "/staff/reports/below-minimum"): Case("staff", query={"days": "30"}),
     }
 )
@@ -3546,5 +3555,121 @@ EXPECTATIONS.update(
         ("GET", "/staff/reports/term"): Case("staff", query=_term_query),
         ("GET", "/staff/reports/term.csv"): Case("staff", query=_term_query),
         ("GET", "/api/v1/staff/reports/term"): Case("staff", query=_term_query),
+    }
+)
+
+
+# --- issue 14: credit notes, reduction checks, move previews (vhs/payments, courses/enrolment) -
+
+
+def _credit_note_for(enrolment_id: int) -> int:
+    """A credit note on a paid booking's payment (a refund of 10 €)."""
+    from vhs.payments import refunds
+    from vhs.payments import services as payments
+
+    payment = db.session.get(Payment, _manual_payment_for(enrolment_id))
+    staff = _factories().new_user(Role.STAFF)
+    payments.mark_paid_manually(payment, staff)
+    refunds.refund_by_staff(payment, staff, 1000, "Kulanz")
+    return payment.credit_notes[-1].id
+
+
+@builds("own_credit_note_id")
+def _own_credit_note_id(o: Objects) -> int:
+    return _credit_note_for(o.own_pending_enrolment_id)
+
+
+@builds("victim_credit_note_id")
+def _victim_credit_note_id(o: Objects) -> int:
+    return _credit_note_for(o.victim_pending_enrolment_id)
+
+
+@builds("claimed_reduction_enrolment_id")
+def _claimed_reduction_enrolment_id(o: Objects) -> int:
+    """A booking of the victim that claims a reduction not yet checked."""
+    f = _factories()
+    course = f.new_course(capacity=50, fee_cents=8000, reduced_fee_cents=5600)
+    return f.new_enrolment(course, o.victim.id, reduction="student").id
+
+
+def _credit_note_of(attr: str) -> Foreign:
+    """The number of the credit note ``Objects.<attr>``."""
+
+    def parts(o: Objects) -> list[int | str]:
+        from vhs.payments.models import CreditNote
+
+        return [db.session.get(CreditNote, getattr(o, attr)).number]
+
+    return parts
+
+
+def _reduction_path(suffix: str = "") -> Callable[[Objects], str]:
+    return lambda o: f"/staff/enrolments/{o.claimed_reduction_enrolment_id}/reduction{suffix}"
+
+
+EXPECTATIONS.update(
+    {
+        ("GET", "/credit-notes/<int:credit_note_id>.pdf"): [
+            Case("user", path=lambda o: f"/credit-notes/{o.own_credit_note_id}.pdf"),
+            Case(
+                _own_or_staff(200),
+                path=lambda o: f"/credit-notes/{o.victim_credit_note_id}.pdf",
+                note="someone else's credit note",
+            ),
+        ],
+        ("GET", "/api/v1/credit-notes"): [
+            Case("user", check=_not_listed("victim_credit_note_id"), note="own only"),
+            Case(
+                "user",
+                query={"everyone": "true"},
+                check=lambda resp, o: (
+                    None
+                    if o.role in ("staff", "admin")
+                    else _not_listed("victim_credit_note_id")(resp, o)
+                ),
+                note="everyone: staff only",
+            ),
+        ],
+        ("GET", "/api/v1/credit-notes/<int:credit_note_id>/pdf"): [
+            Case("user", path=lambda o: f"/api/v1/credit-notes/{o.own_credit_note_id}/pdf"),
+            Case(
+                _own_or_staff(200),
+                path=lambda o: f"/api/v1/credit-notes/{o.victim_credit_note_id}/pdf",
+                note="someone else's credit note",
+                foreign=_credit_note_of("victim_credit_note_id"),
+            ),
+        ],
+        ("GET", "/staff/enrolments/<int:enrolment_id>/reduction"): Case(
+            "staff", path=_reduction_path()
+        ),
+        ("POST", "/staff/enrolments/<int:enrolment_id>/reduction"): [
+            Case(
+                "staff",
+                path=_reduction_path(),
+                data={"decision": "rejected", "note": "Kein Nachweis"},
+                note="first step: confirm",
+            ),
+            Case(
+                "staff",
+                ok=302,
+                path=_reduction_path(),
+                data={"decision": "verified", "note": "", "confirmed": "y"},
+                note="confirmed",
+            ),
+        ],
+        ("GET", "/api/v1/enrolments/<int:enrolment_id>/reduction"): Case(
+            "staff",
+            path=lambda o: f"/api/v1/enrolments/{o.claimed_reduction_enrolment_id}/reduction",
+        ),
+        ("POST", "/api/v1/enrolments/<int:enrolment_id>/reduction"): Case(
+            "staff",
+            path=lambda o: f"/api/v1/enrolments/{o.claimed_reduction_enrolment_id}/reduction",
+            data={"decision": "rejected", "note": "Kein Nachweis"},
+        ),
+        ("GET", "/api/v1/enrolments/<int:enrolment_id>/move-preview"): Case(
+            "staff",
+            path=lambda o: f"/api/v1/enrolments/{o.victim_pending_enrolment_id}/move-preview",
+            query=lambda o: {"course_id": str(o.api_course_id)},
+        ),
     }
 )

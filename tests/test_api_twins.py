@@ -20,6 +20,8 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # HTML endpoint -> its API twin (an endpoint of /api/v1 that accepts a write method).
 TWINS: dict[str, str] = {
+    # --- reduction checks (courses/enrolment/reductions.py) ---
+    "staff.reduction": "courses_api.EnrolmentReduction",  # POST verify / reject
     # --- the office: teaching units, instructor rates and fee statements (courses/office) ---
     "staff.override_units": "courses_staff_api.TeachingUnits",  # PUT
     "staff.clear_units_override": "courses_staff_api.TeachingUnits",  # PUT with null

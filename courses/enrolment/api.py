@@ -1,4 +1,4 @@
-"""Enrolment API: book, cancel, pay, move."""
+"""Enrolment API: book, cancel, pay, move (with a preview of its money), check reductions."""
 
 from __future__ import annotations
 
@@ -8,9 +8,18 @@ from flask.views import MethodView
 
 from courses import access
 from courses.blueprints import api as bp
+from courses.enrolment import charges, reductions
 from courses.enrolment import services as enrolment_services
 from courses.enrolment.payments import pay_enrolment
-from courses.enrolment.schemas import CancelArgsSchema, EnrolArgsSchema, MoveSchema
+from courses.enrolment.schemas import (
+    CancelArgsSchema,
+    EnrolArgsSchema,
+    MovePreviewArgsSchema,
+    MoveSchema,
+    MoveSettlementSchema,
+    ReductionCheckOutSchema,
+    ReductionDecisionSchema,
+)
 from courses.links import course_links, enrolment_links
 from courses.models import Course, Enrolment
 from courses.schemas import (
@@ -139,3 +148,48 @@ class EnrolmentMove(MethodView):
         if target is None:
             raise NotFound(code="course_not_found")
         return enrolment_services.move_enrolment(actor, enrolment, target)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/move-preview")
+@staff_required
+@bp.arguments(MovePreviewArgsSchema, location="query")
+@bp.response(200, MoveSettlementSchema)
+@problems(bp, 401, 403, 404, 409, 422)
+def move_preview(args: dict[str, Any], enrolment_id: int) -> charges.MoveSettlement:
+    """What moving the booking to `course_id` would do to the money (staff; nothing changes).
+    Refused as the move itself would be (409 `course_full`, ...)."""
+    actor = require_user()
+    access.require_manager(actor)
+    enrolment = enrolment_services.get_enrolment(enrolment_id, actor)
+    target = db.session.get(Course, args["course_id"])
+    if target is None:
+        raise NotFound(code="course_not_found")
+    enrolment_services.check_can_move(enrolment, target)
+    return charges.move_settlement(enrolment, target)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/reduction")
+class EnrolmentReduction(MethodView):
+    @staff_required
+    @bp.response(200, ReductionCheckOutSchema)
+    @problems(bp, 401, 403, 404, 409)
+    def get(self, enrolment_id: int) -> Any:
+        """The check of a booking's claimed reduction (staff)."""
+        actor = require_user()
+        access.require_manager(actor)
+        enrolment = enrolment_services.get_enrolment(enrolment_id, actor)
+        check = reductions.check_of(enrolment)
+        if check is None:
+            raise NotFound(code="no_reduction")
+        return check
+
+    @staff_required
+    @bp.arguments(ReductionDecisionSchema)
+    @bp.response(200, ReductionCheckOutSchema)
+    @problems(bp, 401, 403, 404, 409, 422)
+    def post(self, data: dict[str, Any], enrolment_id: int) -> Any:
+        """Verify or reject a claimed reduction, once (staff, audited). A rejection makes the
+        booking cost the full fee: the amount due changes, or a new payment is due."""
+        actor = require_user()
+        enrolment = enrolment_services.get_enrolment(enrolment_id, actor)
+        return reductions.decide_reduction(actor, enrolment, data["decision"], data["note"])

@@ -8,9 +8,12 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import (
     DataRequired,
@@ -42,11 +45,31 @@ class CancelEnrolmentForm(FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    """Move a participant to another course, named by course number or id."""
+    """Move a participant to another course, named by course number or id; the second submit
+    (``confirmed``) moves, after the page has said what happens to the money."""
 
     course_id = StringField(
         _l("Target course (course number or id)"), validators=[DataRequired(), Length(max=20)]
     )
+    confirmed = HiddenField()
+
+
+class ReductionDecisionForm(FlaskForm):
+    """Verify or reject a claimed reduction, with a note; confirmed on a second page."""
+
+    decision = RadioField(
+        _l("Decision"),
+        choices=[
+            SelectChoice("verified", _l("Verified: the proof is valid, the reduced fee stands")),
+            SelectChoice("rejected", _l("Rejected: the full fee applies")),
+        ],
+        validators=[DataRequired()],
+    )
+    note = TextAreaField(
+        _l("Note (required when rejecting; the participant reads it)"),
+        validators=[Length(max=1000)],
+    )
+    confirmed = HiddenField()
 
 
 class EnrolForm(FlaskForm):

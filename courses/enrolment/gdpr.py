@@ -30,12 +30,25 @@ def export_enrolments(user: User) -> list[dict[str, Any]]:
             "price_cents": e.price_cents,
             "currency": e.currency,
             "reduction_reason": e.reduction_reason.value if e.reduction_reason else None,
+            "reduction_check": _check(e),
             "created_at": e.created_at.isoformat(),
             "confirmed_at": e.confirmed_at.isoformat() if e.confirmed_at else None,
             "cancelled_at": e.cancelled_at.isoformat() if e.cancelled_at else None,
         }
         for e in rows
     ]
+
+
+def _check(enrolment: Enrolment) -> dict[str, Any] | None:
+    """The staff's check of a claimed reduction: state, their note and when they decided."""
+    check = enrolment.reduction_check
+    if check is None:
+        return None
+    return {
+        "state": check.state.value,
+        "note": check.note,
+        "decided_at": check.decided_at.isoformat() if check.decided_at else None,
+    }
 
 
 def erase_enrolments(user: User) -> None:

@@ -17,6 +17,8 @@ from sqlalchemy.orm import selectinload
 
 from courses import signals as course_signals
 from courses.access import is_instructor_of, lock_course, require_manager
+from courses.enrolment import charges, reductions
+from courses.enrolment.models import ChargeKind, ReductionCheck
 from courses.models import (
     ACTIVE_STATUSES,
     Course,
@@ -135,6 +137,8 @@ def enrol(
         enrolment.waitlist_position = course.waitlist_count
     db.session.add(enrolment)
     db.session.flush()
+    if reduction is not None:
+        db.session.add(ReductionCheck(enrolment_id=enrolment.id, created_at=now))
     if on_behalf:
         audit(actor, "enrolment.created_on_behalf", enrolment, user=user.id, course=course.id)
     _mail_enrolment(enrolment, course, user)
@@ -416,18 +420,12 @@ def expire_holds(now: datetime | None = None, hold_guard: Any = None) -> int:
     return count
 
 
-def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolment:
-    """Move a participant to another course (staff): same price and status, audited.
-
-    A place on the waiting list becomes a seat at once when the target has one free.
-    """
-    require_manager(actor)
+def check_can_move(enrolment: Enrolment, target: Course) -> None:
+    """Raise why ``enrolment`` cannot move to ``target`` now (the move asks again under the
+    course locks; the confirmation page asks first, so staff are not asked to confirm a move
+    that cannot happen)."""
     if target.id == enrolment.course_id:
         raise Invalid(errors={"course_id": [_l("Choose a different course.")]})
-    first, second = sorted([enrolment.course_id, target.id])
-    locked = {first: lock_course(first), second: lock_course(second)}
-    source, target = locked[enrolment.course_id], locked[target.id]
-    db.session.refresh(enrolment)
     if not enrolment.active:
         raise Conflict(_l("This booking is no longer active."), code="not_active")
     if target.status is not CourseStatus.PUBLISHED:
@@ -438,13 +436,44 @@ def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolme
         )
     if enrolment.holds_seat and target.seats_taken >= target.capacity:
         raise Conflict(_l("The target course is full."), code="course_full")
+
+
+def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolment:
+    """Move a participant to another course (staff, audited), settling a different fee."""
+    return move_and_settle(actor, enrolment, target)[0]
+
+
+def move_and_settle(
+    actor: User, enrolment: Enrolment, target: Course
+) -> tuple[Enrolment, charges.MoveSettlement]:
+    """Move a participant to another course; the new booking and what the move did to money.
+
+    A place on the waiting list becomes a seat at once when the target has one free. The
+    booking costs the target's fee (reduced when its reduction stands and the target offers
+    one): see ``charges.move_settlement`` for what that does to money paid or still due.
+    """
+    require_manager(actor)
+    if target.id == enrolment.course_id:
+        raise Invalid(errors={"course_id": [_l("Choose a different course.")]})
+    first, second = sorted([enrolment.course_id, target.id])
+    locked = {first: lock_course(first), second: lock_course(second)}
+    source, target = locked[enrolment.course_id], locked[target.id]
+    db.session.refresh(enrolment)
+    check_can_move(enrolment, target)
+    settlement = charges.move_settlement(enrolment, target)
+    if settlement.new_price_cents != settlement.old_price_cents:
+        charges.refuse_while_processing(enrolment)
+    if settlement.settle is charges.Settle.REPRICE:
+        charges.close_open_payments(enrolment)  # the next payment asks for the new price
+    if settlement.cancelled_charges_cents:
+        charges.cancel_open_charges(enrolment)
     now = utcnow()
     new = Enrolment(
         course_id=target.id,
         user_id=enrolment.user_id,
-        price_cents=enrolment.price_cents,
+        price_cents=settlement.new_price_cents,
         currency=enrolment.currency,
-        reduction_reason=enrolment.reduction_reason,
+        reduction_reason=enrolment.reduction_reason if settlement.reduction_kept else None,
         created_by_id=actor.id,
         created_at=now,
     )
@@ -454,6 +483,8 @@ def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolme
         new.confirmed_at = enrolment.confirmed_at
         new.hold_expires_at = enrolment.hold_expires_at
         source.seats_taken = max(source.seats_taken - 1, 0)
+        if new.status is EnrolmentStatus.PENDING_PAYMENT and new.price_cents == 0:
+            new.status, new.confirmed_at, new.hold_expires_at = EnrolmentStatus.CONFIRMED, now, None
     else:
         _leave_waitlist(source, enrolment)
         target.waitlist_count += 1
@@ -465,15 +496,40 @@ def move_enrolment(actor: User, enrolment: Enrolment, target: Course) -> Enrolme
     enrolment.waitlist_position = None
     db.session.add(new)
     db.session.flush()
+    if settlement.reduction_kept:
+        reductions.carry_check(enrolment, new)
+    charges.carry_charges(enrolment, new)
     promote_waitlist(source, now)
     promote_waitlist(target, now)  # someone moved onto a waiting list takes a seat still free
     signals.purpose_moved.send(new, purpose_type="enrolment", old_id=enrolment.id, new_id=new.id)
-    audit(actor, "enrolment.moved", new, source=source.id, target=target.id, previous=enrolment.id)
+    payment = None
+    if settlement.settle is charges.Settle.REFUND:
+        charges.refund_difference(new, settlement.amount_cents)
+    elif settlement.settle is charges.Settle.CHARGE:
+        _charge, payment = charges.add_charge(new, settlement.amount_cents, ChargeKind.MOVED, actor)
+    audit(
+        actor,
+        "enrolment.moved",
+        new,
+        source=source.id,
+        target=target.id,
+        previous=enrolment.id,
+        settle=settlement.settle.value,
+        amount_cents=settlement.amount_cents,
+    )
     if new.user.email:
         queue_mail(
-            new.user, "enrolment_moved", {"source": source, "course": target, "enrolment": new}
+            new.user,
+            "enrolment_moved",
+            {
+                "source": source,
+                "course": target,
+                "enrolment": new,
+                "settlement": settlement,
+                "payment": payment,
+            },
         )
-    return new
+    return new, settlement
 
 
 # --- queries for pages and API --------------------------------------------------------------
@@ -488,7 +544,7 @@ def participants(
             sa.select(Enrolment)
             .join(User, Enrolment.user_id == User.id)
             .where(Enrolment.course_id == course.id, Enrolment.status.in_(statuses))
-            .options(selectinload(Enrolment.user))
+            .options(selectinload(Enrolment.user), selectinload(Enrolment.reduction_check))
             .order_by(Enrolment.status, Enrolment.waitlist_position, User.name)
         ).scalars()
     )

@@ -1,4 +1,4 @@
-"""Staff pages for the bookings of a course: book on behalf, cancel, move."""
+"""Staff pages for the bookings of a course: book on behalf, cancel, move, check reductions."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
 from courses.blueprints import staff as bp
+from courses.enrolment import charges, reductions
 from courses.enrolment import services as enrolment_services
-from courses.enrolment.forms import BookForm, CancelEnrolmentForm, MoveForm
+from courses.enrolment.forms import BookForm, CancelEnrolmentForm, MoveForm, ReductionDecisionForm
+from courses.enrolment.models import ReductionState
 from courses.labels import REDUCTION_LABELS
 from courses.models import (
     Course,
@@ -25,6 +27,7 @@ from vhs.accounts.services import find_user_by_email
 from vhs.auth import require_user, staff_required
 from vhs.db import db
 from vhs.errors import Invalid
+from vhs.i18n import money
 
 # --- enrolments -------------------------------------------------------------------------------
 
@@ -143,14 +146,27 @@ def find_target_course(text: str, source: Course) -> Course:
 @bp.route("/enrolments/<int:enrolment_id>/move", methods=["GET", "POST"])
 @staff_required
 def move_enrolment(enrolment_id: int) -> Any:
-    """Move a participant to another course (same price and status; audited)."""
+    """Move a participant to another course: first say what happens to the money, then move."""
     enrolment = get_or_404(Enrolment, enrolment_id)
     source = enrolment.course
     form = MoveForm()
     if form.validate_on_submit():
         try:
             target = find_target_course(form.course_id.data, source)
-            moved = enrolment_services.move_enrolment(require_user(), enrolment, target)
+            if form.confirmed.data != "y":
+                enrolment_services.check_can_move(enrolment, target)
+                settlement = charges.move_settlement(enrolment, target)
+                return staff_page(
+                    "move_confirm.html",
+                    enrolment=enrolment,
+                    course=source,
+                    target=target,
+                    settlement=settlement,
+                    form=form,
+                )
+            moved, settlement = enrolment_services.move_and_settle(
+                require_user(), enrolment, target
+            )
         except Invalid as exc:
             show_refusal(form, exc)
         else:
@@ -160,8 +176,66 @@ def move_enrolment(enrolment_id: int) -> Any:
                     name=moved.user.name,
                     code=target.code,
                     title=target.title,
-                ),
+                )
+                + " "
+                + settlement_message(settlement),
                 "success",
             )
             return redirect(url_for("staff.enrolments", course_id=source.id))
     return staff_page("move.html", form_status(), enrolment=enrolment, course=source, form=form)
+
+
+def settlement_message(settlement: charges.MoveSettlement) -> str:
+    """What a move did to the money, for the flash after it."""
+    if settlement.settle is charges.Settle.NOTHING:
+        return _("The price stays the same.")
+    amount = money(settlement.amount_cents)
+    return {
+        charges.Settle.REFUND: _(
+            "%(amount)s is being refunded (credit note issued).", amount=amount
+        ),
+        charges.Settle.CHARGE: _(
+            "A payment of %(amount)s is due; the invoice went to the participant.", amount=amount
+        ),
+        charges.Settle.REPRICE: _("The amount due is now %(amount)s.", amount=amount),
+    }[settlement.settle]
+
+
+# --- reductions -------------------------------------------------------------------------------
+
+
+@bp.route("/enrolments/<int:enrolment_id>/reduction", methods=["GET", "POST"])
+@staff_required
+def reduction(enrolment_id: int) -> Any:
+    """Verify or reject a claimed reduction: choose and give a note, confirm, done."""
+    enrolment = get_or_404(Enrolment, enrolment_id)
+    check = reductions.check_of(enrolment)
+    form = ReductionDecisionForm()
+    context = {
+        "enrolment": enrolment,
+        "course": enrolment.course,
+        "check": check,
+        "outcome": reductions.rejection_outcome(enrolment),
+        "form": form,
+    }
+    if form.validate_on_submit():
+        decision = ReductionState(form.decision.data)
+        try:
+            if form.confirmed.data != "y":
+                reductions.validate_decision(decision, form.note.data or "")
+                reductions.check_can_decide(enrolment, check)
+                return staff_page("reduction_confirm.html", decision=decision, **context)
+            reductions.decide_reduction(require_user(), enrolment, decision, form.note.data or "")
+        except Invalid as exc:
+            show_refusal(form, exc)
+        else:
+            if decision is ReductionState.VERIFIED:
+                message = _("The reduction of %(name)s is verified.", name=enrolment.user.name)
+            else:
+                message = _(
+                    "The reduction of %(name)s is rejected; they have been told by e-mail.",
+                    name=enrolment.user.name,
+                )
+            flash(message, "success")
+            return redirect(url_for("staff.enrolments", course_id=enrolment.course_id))
+    return staff_page("reduction.html", form_status(), **context)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from courses import access
 from courses.blueprints import courses as bp
+from courses.enrolment import charges
 from courses.enrolment import services as enrolment_services
 from courses.enrolment.forms import enrol_form
 from courses.labels import page_labels
@@ -69,12 +70,14 @@ def my_courses() -> str:
     """ "Meine Kurse": bookings with status, waiting-list position and next session."""
     user = require_user()
     enrolments = enrolment_services.my_enrolments(user)
+    due = charges.open_charge_payments(enrolments)
     rows = [
         {
             "enrolment": e,
             "course": e.course,
             "next_session": e.course.next_session(),
             "can_cancel": e.active and enrolment_services.can_cancel_free(e),
+            "due": due.get(e.id, []),
         }
         for e in enrolments
     ]

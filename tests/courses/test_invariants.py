@@ -12,18 +12,24 @@ number of times, or not yet. After every step (``BookingMachine.assert_invariant
   capacity; the waiting list is numbered 1..n without gaps and agrees with
   ``waitlist_count``; nobody waits for a published course that has a free seat; a cancelled
   course holds no active booking;
-- money, per booking: received − refunded = what the booking says is owed: while it is
-  confirmed, the price less refunds granted at discretion (by staff, or in Stripe's dashboard);
+- money, per booking (its own payments and those of its charges, issue 14): received −
+  refunded = what the booking says is owed: while it is confirmed, the price less refunds
+  granted at discretion (by staff, or in Stripe's dashboard) and less charges not yet paid (a
+  move to a dearer course owes the rest as a charge; a move to a cheaper one refunds the
+  difference, which is the price's doing, not discretion);
   once the participant cancelled, the cancellation fee the VHS kept (less discretionary refunds
   since); otherwise nothing. Each payment's ``refunded_cents`` and status agree with its
   refunds. A full dashboard refund of a confirmed booking therefore checks out whether the
   booking stays confirmed (owed: price − price = 0) or is cancelled (owed: 0). The test runs
   without and with a cancellation fee;
-- invoices: numbered ``YYYY-NNNNNN`` from 1 without gaps up to the year's counter, one per
-  payment, for its amount; every paid payment has a valid invoice, every failed or closed one a
-  cancelled invoice (if any);
-- purposes: every payment belongs to an existing booking of the same person and price; open
-  payments only to bookings that await payment, at most one open payment per booking;
+- invoices: numbered ``YYYY-NNNNNN`` from 1 without gaps up to the year's counter, one
+  standing per payment, for its amount; every paid payment has a valid invoice, every failed or
+  closed one a cancelled invoice (if any); credit notes (issue 14) are numbered
+  ``GS-YYYY-NNNNN`` without gaps, every cancelled invoice has its cancellation invoice and
+  every refund that succeeded its credit note, for its amount;
+- purposes: every payment belongs to an existing booking (or a charge of one) of the same
+  person; open payments ask for the booking's price (the charge's amount), only for bookings
+  that await payment (charges: for active bookings), at most one open payment per booking;
 - a booking cancelled by a person or by the VHS stays cancelled.
 
 ``stripe_catches_up`` brings Stripe back, runs the refund job and delivers every pending
@@ -58,6 +64,8 @@ from hypothesis.stateful import (
 )
 
 from courses.enrolment import services as enrolment_services
+from courses.enrolment.charges import CHARGE_PURPOSE
+from courses.enrolment.models import EnrolmentCharge
 from courses.enrolment.payments import PURPOSE, pay_enrolment
 from courses.models import (
     SEAT_STATUSES,
@@ -77,6 +85,9 @@ from vhs.payments import refunds as payment_refunds
 from vhs.payments import services as payment_services
 from vhs.payments.models import (
     PAID_STATUSES,
+    CreditNote,
+    CreditNoteCounter,
+    CreditNoteKind,
     Invoice,
     InvoiceCounter,
     InvoiceStatus,
@@ -84,6 +95,7 @@ from vhs.payments.models import (
     PaymentStatus,
     Provider,
     Refund,
+    RefundStatus,
 )
 from vhs.payments.providers.stripe import process_requested_refunds
 from vhs.uow import unit_of_work
@@ -292,7 +304,14 @@ class BookingMachine(ServiceMachine):
             lambda: enrolment_services.move_enrolment(
                 self.staff, db.session.get(Enrolment, booking), db.session.get(Course, target_id)
             ),
-            refusals=("invalid", "not_active", "not_published", "already_enrolled", "course_full"),
+            refusals=(
+                "invalid",
+                "not_active",
+                "not_published",
+                "already_enrolled",
+                "course_full",
+                "payment_processing",  # a fee change waits for a direct debit in flight
+            ),
         )
         if moved is None:
             return multiple()
@@ -491,10 +510,14 @@ class BookingMachine(ServiceMachine):
                 assert not any(e.active for e in mine), course.id
 
     def check_money(self, enrolments: list[Enrolment], payments: list[Payment]) -> None:
-        """Per booking: received − refunded = price − discretionary refunds, if confirmed."""
-        by_purpose: dict[int, list[Payment]] = {}
+        """Per booking: received − refunded = price − discretionary refunds − unpaid charges,
+        if confirmed."""
+        charges = list(db.session.execute(sa.select(EnrolmentCharge)).scalars())
+        booking_of = {(PURPOSE, e.id): e.id for e in enrolments}
+        booking_of.update({(CHARGE_PURPOSE, c.id): c.enrolment_id for c in charges})
+        by_booking: dict[int, list[Payment]] = {}
         for p in payments:
-            by_purpose.setdefault(p.purpose_id, []).append(p)
+            by_booking.setdefault(booking_of[(p.purpose_type, p.purpose_id)], []).append(p)
             counting = sum(r.amount_cents for r in p.refunds if r.counts)
             assert p.refunded_cents == counting, (p.id, p.refunded_cents, counting)
             if p.status in PAID_STATUSES:
@@ -508,8 +531,11 @@ class BookingMachine(ServiceMachine):
                 assert p.status is expected, (p.id, p.status, counting)
             else:
                 assert counting == 0, (p.id, p.status, counting)
+        charge_ids: dict[int, set[int]] = {}
+        for c in charges:
+            charge_ids.setdefault(c.enrolment_id, set()).add(c.id)
         for e in enrolments:
-            mine = by_purpose.get(e.id, [])
+            mine = by_booking.get(e.id, [])
             received = sum(p.amount_cents for p in mine if p.status in PAID_STATUSES)
             refunds = [r for p in mine for r in p.refunds if r.counts]
             refunded = sum(r.amount_cents for r in refunds)
@@ -520,8 +546,15 @@ class BookingMachine(ServiceMachine):
                 or r.provider_refund_id in self.stripe.dashboard_refund_ids
             ]
             given = sum(r.amount_cents for r in discretionary)
+            unpaid = sum(
+                p.amount_cents
+                for p in payments
+                if p.purpose_type == CHARGE_PURPOSE
+                and p.purpose_id in charge_ids.get(e.id, ())
+                and p.is_open
+            )
             if e.status is EnrolmentStatus.CONFIRMED:
-                owed = e.price_cents - given
+                owed = e.price_cents - given - unpaid
             elif e.status is EnrolmentStatus.CANCELLED and e.id in self.fee_kept:
                 kept, last_refund = self.fee_kept[e.id]
                 given_since = sum(r.amount_cents for r in discretionary if r.id > last_refund)
@@ -530,8 +563,8 @@ class BookingMachine(ServiceMachine):
                 owed = 0
             assert received - refunded == owed, (
                 f"booking {e.id} ({e.status.value}, price {e.price_cents}): received {received}, "
-                f"refunded {refunded}, discretionary {given}, owed {owed}; "
-                f"payments {[(p.id, p.provider.value, p.status.value) for p in mine]}"
+                f"refunded {refunded}, discretionary {given}, unpaid charges {unpaid}, "
+                f"owed {owed}; payments {[(p.id, p.provider.value, p.status.value) for p in mine]}"
             )
 
     def check_invoices(self, payments: list[Payment]) -> None:
@@ -557,18 +590,55 @@ class BookingMachine(ServiceMachine):
                 assert p.invoice.status is InvoiceStatus.CANCELLED, (p.id, p.status)
             elif p.provider is Provider.MANUAL and p.status is S.PENDING:
                 assert p.invoice is not None and p.invoice.status is InvoiceStatus.ISSUED
+        self.check_credit_notes(invoices, payments)
+
+    def check_credit_notes(self, invoices: list[Invoice], payments: list[Payment]) -> None:
+        """Credit notes: gapless per year; one per cancelled invoice and per refund paid back."""
+        notes = list(db.session.execute(sa.select(CreditNote)).scalars())
+        counters = {
+            c.year: c.last_sequence
+            for c in db.session.execute(sa.select(CreditNoteCounter)).scalars()
+        }
+        for year, last in counters.items():
+            numbers = sorted(n.sequence for n in notes if n.year == year)
+            assert numbers == list(range(1, last + 1)), (year, numbers, last)
+        for note in notes:
+            assert note.number == f"GS-{note.year}-{note.sequence:05d}"
+            assert note.invoice_number == note.invoice.number
+        cancellations = {n.invoice_id: n for n in notes if n.kind is CreditNoteKind.CANCELLATION}
+        for invoice in invoices:
+            if invoice.status is InvoiceStatus.CANCELLED:
+                assert cancellations[invoice.id].amount_cents == invoice.amount_cents, invoice.id
+            else:
+                assert invoice.id not in cancellations, invoice.id
+        by_refund = {n.refund_id: n for n in notes if n.refund_id is not None}
+        for p in payments:
+            for r in p.refunds:
+                if r.status is RefundStatus.SUCCEEDED:
+                    assert by_refund[r.id].amount_cents == r.amount_cents, r.id
 
     def check_purposes(self, enrolments: list[Enrolment], payments: list[Payment]) -> None:
-        """Every payment pays for an existing booking; open ones only for a booking that waits."""
+        """Every payment pays for an existing booking (or a charge of one); open ones ask for
+        what is owed now, and only for a booking that waits (a charge: an active booking)."""
         by_id = {e.id: e for e in enrolments}
+        charges = {c.id: c for c in db.session.execute(sa.select(EnrolmentCharge)).scalars()}
         open_per_booking: dict[int, int] = {}
         for p in payments:
+            if p.purpose_type == CHARGE_PURPOSE:
+                charge = charges.get(p.purpose_id)
+                assert charge is not None, p.id
+                e = by_id[charge.enrolment_id]
+                assert (p.user_id, p.amount_cents) == (e.user_id, charge.amount_cents), p.id
+                if p.status in (S.CREATED, S.PENDING):
+                    assert e.active, (p.id, e.id, e.status)
+                continue
             e = by_id.get(p.purpose_id)
             assert p.purpose_type == PURPOSE and e is not None, (p.id, p.purpose_type)
-            assert (p.user_id, p.amount_cents) == (e.user_id, e.price_cents), p.id
+            assert p.user_id == e.user_id, p.id
             if p.status in (S.CREATED, S.PENDING):
                 assert e.status is EnrolmentStatus.PENDING_PAYMENT, (p.id, e.id, e.status)
             if p.is_open:
+                assert p.amount_cents == e.price_cents, (p.id, p.amount_cents, e.price_cents)
                 open_per_booking[e.id] = open_per_booking.get(e.id, 0) + 1
         assert all(n == 1 for n in open_per_booking.values()), open_per_booking
         for e in enrolments:

@@ -18,6 +18,7 @@ from vhs.errors import Conflict
 from vhs.payments import services
 from vhs.payments.models import (
     TRANSITIONS,
+    CreditNoteKind,
     Invoice,
     InvoiceStatus,
     Payment,
@@ -225,9 +226,11 @@ def test_free_course_never_touches_a_provider(client, make_user, api_token, plan
     assert (resp.status_code, resp.json["code"]) == (409, "nothing_to_pay")
 
 
-def test_gdpr_export_and_erasure_keep_invoice_without_identity(
+def test_gdpr_erasure_keeps_invoice_as_issued_and_cancels_it_with_a_credit_note(
     client, app, make_user, api_token, plan, login
 ):
+    """Invoices are accounting records kept unchanged (GoBD, § 147 AO; GDPR Art. 17(3)(b)):
+    erasure ends the open booking, which cancels its invoice with a cancellation invoice."""
     user, headers, e, _c = booked(client, make_user, api_token, plan)
     client.post(f"/api/v1/enrolments/{e['id']}/payment", json={}, headers=headers)
     export = client.get("/api/v1/me/export", headers=headers).json
@@ -237,8 +240,13 @@ def test_gdpr_export_and_erasure_keep_invoice_without_identity(
     assert resp.status_code == 302
     with app.app_context():
         invoice = db.session.execute(sa.select(Invoice)).scalar_one()
-        assert (
-            invoice.recipient_name.startswith("Gelöschtes Konto") and invoice.amount_cents == 7900
+        assert (invoice.recipient_name, invoice.amount_cents) == ("Jürgen Groß", 7900)
+        assert invoice.status is InvoiceStatus.CANCELLED
+        (note,) = invoice.credit_notes
+        assert (note.kind, note.amount_cents, note.invoice_number) == (
+            CreditNoteKind.CANCELLATION,
+            7900,
+            invoice.number,
         )
 
 
@@ -258,5 +266,13 @@ def test_transfer_arriving_after_the_booking_was_cancelled_is_refunded(
         assert db.session.get(Course, course_id).seats_taken == 0
         paid = db.session.get(Payment, payment["id"])
         assert (paid.status, paid.refunded_cents) == (PaymentStatus.REFUNDED, 7900)
-        assert paid.invoice.number == payment["invoice_number"]
-        assert paid.invoice.status is InvoiceStatus.ISSUED  # money came: the receipt stands
+        # The first invoice was cancelled (with a cancellation invoice) when the booking ended;
+        # it is never revived: the money that came after all gets a new invoice, and its
+        # refund a credit note on that one.
+        first, second = paid.invoices
+        assert (first.number, first.status) == (payment["invoice_number"], InvoiceStatus.CANCELLED)
+        assert second.status is InvoiceStatus.ISSUED and second.sequence == first.sequence + 1
+        assert [(n.kind, n.invoice_id, n.amount_cents) for n in paid.credit_notes] == [
+            (CreditNoteKind.CANCELLATION, first.id, 7900),
+            (CreditNoteKind.REFUND, second.id, 7900),
+        ]

@@ -15,8 +15,10 @@ from vhs.errors import NotFound
 from vhs.extensions import Blueprint, link, links, problems
 from vhs.payments import refunds, services
 from vhs.payments.models import Payment
-from vhs.payments.pdf import invoice_pdf
+from vhs.payments.pdf import credit_note_pdf, invoice_pdf
 from vhs.payments.schemas import (
+    CreditNoteOutSchema,
+    CreditNoteQuerySchema,
     PaymentOutSchema,
     PaymentQuerySchema,
     RefundInSchema,
@@ -28,6 +30,7 @@ bp = Blueprint("payments_api", __name__, url_prefix="/api/v1", description="Paym
 PAYMENT = "/api/v1/payments/{payment_id}"
 MARK_PAID = "/api/v1/staff/payments/{payment_id}/mark-paid"
 REFUNDS = "/api/v1/staff/payments/{payment_id}/refunds"
+CREDIT_NOTE_PDF = "/api/v1/credit-notes/{credit_note_id}/pdf"
 
 
 def payment_links(pointer: str, *names: str) -> dict[str, dict[str, Any]]:
@@ -131,3 +134,34 @@ def refund(data: dict[str, Any], payment_id: int) -> Any:
     user = require_user()
     payment = services.get_payment(payment_id, user)
     return refunds.refund_by_staff(payment, user, data["amount_cents"], data["reason"])
+
+
+@bp.route("/credit-notes")
+@user_required
+@bp.arguments(CreditNoteQuerySchema, location="query")
+@bp.response(200, CreditNoteOutSchema(many=True))
+@links(
+    bp,
+    200,
+    GetCreditNotePdf=link(
+        "GET", CREDIT_NOTE_PDF, "The credit note as PDF", credit_note_id="$response.body#/0/id"
+    ),
+)
+@problems(bp, 401, 422)
+def credit_notes(args: dict[str, Any]) -> list[Any]:
+    """Credit notes and cancellation invoices, newest first: one's own (staff: `everyone`)."""
+    return services.credit_notes_for(require_user(), everyone=args["everyone"], page=args["page"])
+
+
+@bp.route("/credit-notes/<int:credit_note_id>/pdf")
+@user_required
+@bp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf")
+@problems(bp, 401, 404)
+def credit_note_pdf_file(credit_note_id: int) -> Response:
+    """A credit note or cancellation invoice as PDF (one's own; staff: any)."""
+    note = services.get_credit_note(credit_note_id, require_user())
+    return Response(
+        credit_note_pdf(note),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="gutschrift-{note.number}.pdf"'},
+    )

@@ -11,10 +11,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from vhs.accounts.models import User
 from vhs.db import db, enum_type, utcnow
+from vhs.errors import Conflict
 
 
 class PaymentStatus(enum.StrEnum):
@@ -85,7 +88,10 @@ class Payment(db.Model):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
-    invoice: Mapped[Invoice | None] = relationship(back_populates="payment", uselist=False)
+    invoices: Mapped[list[Invoice]] = relationship(back_populates="payment", order_by="Invoice.id")
+    credit_notes: Mapped[list[CreditNote]] = relationship(
+        back_populates="payment", order_by="CreditNote.id"
+    )
 
     __table_args__ = (
         sa.Index("ix_payments_purpose", "purpose_type", "purpose_id"),
@@ -107,6 +113,15 @@ class Payment(db.Model):
     def is_open(self) -> bool:
         """Still waiting for money."""
         return self.status in OPEN_STATUSES
+
+    @property
+    def invoice(self) -> Invoice | None:
+        """The payment's latest invoice: the one that stands, or the last one cancelled.
+
+        A cancelled invoice is never revived (GoBD): money arriving after it was cancelled
+        gets a new invoice with a new number, so a payment can have several, one standing.
+        """
+        return self.invoices[-1] if self.invoices else None
 
 
 class RefundStatus(enum.StrEnum):
@@ -170,7 +185,12 @@ class WebhookEvent(db.Model):
 
 
 class InvoiceStatus(enum.StrEnum):
-    """An invoice is issued once; a cancelled one keeps its number (no gaps)."""
+    """An invoice is issued once; a cancelled one keeps its number (no gaps).
+
+    ISSUED -> CANCELLED is the only change an invoice ever sees (with a cancellation invoice,
+    ``CreditNote``); the ORM guard in ``vhs.payments.immutable`` and a database trigger refuse
+    every other one.
+    """
 
     ISSUED = "issued"
     CANCELLED = "cancelled"
@@ -186,7 +206,7 @@ class Invoice(db.Model):
     year: Mapped[int]
     sequence: Mapped[int]
     payment_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("payments.id", ondelete="RESTRICT"), unique=True
+        sa.ForeignKey("payments.id", ondelete="RESTRICT"), index=True
     )
     status: Mapped[InvoiceStatus] = mapped_column(
         enum_type(InvoiceStatus), default=InvoiceStatus.ISSUED
@@ -198,9 +218,27 @@ class Invoice(db.Model):
     amount_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
 
-    payment: Mapped[Payment] = relationship(back_populates="invoice")
+    payment: Mapped[Payment] = relationship(back_populates="invoices")
+    credit_notes: Mapped[list[CreditNote]] = relationship(
+        back_populates="invoice", order_by="CreditNote.id"
+    )
 
-    __table_args__ = (sa.UniqueConstraint("year", "sequence", name="uq_invoices_year_sequence"),)
+    __table_args__ = (
+        sa.UniqueConstraint("year", "sequence", name="uq_invoices_year_sequence"),
+        # At most one standing invoice per payment; cancelled ones stay beside it.
+        sa.Index(
+            "uq_invoices_payment_issued",
+            "payment_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'issued'"),
+            postgresql_where=sa.text("status = 'issued'"),
+        ),
+    )
+
+    @property
+    def credited_cents(self) -> int:
+        """What credit notes have taken off this invoice so far."""
+        return sum(note.amount_cents for note in self.credit_notes)
 
 
 class InvoiceCounter(db.Model):
@@ -210,3 +248,108 @@ class InvoiceCounter(db.Model):
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_sequence: Mapped[int] = mapped_column(default=0)
+
+
+class CreditNoteKind(enum.StrEnum):
+    """A refund credits part or all of a paid invoice; a cancellation voids an invoice."""
+
+    REFUND = "refund"  # Gutschrift
+    CANCELLATION = "cancellation"  # Stornorechnung
+
+
+class CreditNote(db.Model):
+    """Gutschrift / Stornorechnung: its own gapless number series per year (``GS-2027-00012``).
+
+    It names the original invoice by number and date (copied: the document must read alone),
+    and like an invoice it never changes after issue.
+    """
+
+    __tablename__ = "credit_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    year: Mapped[int]
+    sequence: Mapped[int]
+    kind: Mapped[CreditNoteKind] = mapped_column(enum_type(CreditNoteKind))
+    invoice_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("invoices.id", ondelete="RESTRICT"), index=True
+    )
+    invoice_number: Mapped[str] = mapped_column(sa.String(20))
+    invoice_issued_at: Mapped[datetime]
+    payment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("payments.id", ondelete="RESTRICT"), index=True
+    )
+    refund_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("refunds.id", ondelete="RESTRICT"), unique=True
+    )
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recipient_name: Mapped[str] = mapped_column(sa.String(200))
+    recipient_address: Mapped[str] = mapped_column(sa.String(400), default="")
+    description: Mapped[str] = mapped_column(sa.String(300))
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    amount_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
+
+    invoice: Mapped[Invoice] = relationship(back_populates="credit_notes")
+    payment: Mapped[Payment] = relationship(back_populates="credit_notes")
+
+    __table_args__ = (
+        sa.UniqueConstraint("year", "sequence", name="uq_credit_notes_year_sequence"),
+        sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
+    )
+
+
+class CreditNoteCounter(db.Model):
+    """The last credit-note number per year, taken under a row lock (gapless numbering)."""
+
+    __tablename__ = "credit_note_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_sequence: Mapped[int] = mapped_column(default=0)
+
+
+# --- GoBD: invoices and credit notes never change after issue --------------------------------
+
+
+class DocumentImmutable(Conflict):
+    """An attempt to change or delete an issued invoice or credit note."""
+
+    code = "document_immutable"
+    title = _l("Invoices and credit notes cannot be changed once issued.")
+
+
+def _refuse_changes(session: Session, _context: Any, _instances: Any) -> None:
+    """Before a flush: an issued document may only go from issued to cancelled (invoices)."""
+    for obj in session.deleted:
+        if isinstance(obj, Invoice | CreditNote):
+            raise DocumentImmutable(code="document_immutable")
+    for obj in session.dirty:
+        if not isinstance(obj, Invoice | CreditNote):
+            continue
+        state = sa.inspect(obj)
+        for attr in state.mapper.column_attrs:
+            history = state.attrs[attr.key].history
+            if not history.has_changes():
+                continue
+            if (
+                isinstance(obj, Invoice)
+                and attr.key == "status"
+                and list(history.deleted) == [InvoiceStatus.ISSUED]
+                and list(history.added) == [InvoiceStatus.CANCELLED]
+            ):
+                continue
+            if history.deleted and list(history.deleted) == list(history.added):
+                continue  # assigned the value it had
+            raise DocumentImmutable(code="document_immutable")
+
+
+def _refuse_bulk_writes(execute_state: ORMExecuteState) -> None:
+    """ORM-enabled ``update(Invoice)`` / ``delete(CreditNote)`` statements bypass the flush."""
+    if not (execute_state.is_update or execute_state.is_delete):
+        return
+    if any(m.class_ in (Invoice, CreditNote) for m in execute_state.all_mappers):
+        raise DocumentImmutable(code="document_immutable")
+
+
+event.listen(Session, "before_flush", _refuse_changes)
+event.listen(Session, "do_orm_execute", _refuse_bulk_writes)

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from fpdf import FPDF
 
 from vhs.i18n import fmt_date, money
-from vhs.payments.models import Invoice, InvoiceStatus, Provider
+from vhs.payments.labels import CREDIT_NOTE_KIND_LABELS, reason_label
+from vhs.payments.models import CreditNote, CreditNoteKind, Invoice, InvoiceStatus, Provider
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 
@@ -127,4 +128,76 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             new_x="LMARGIN",
             new_y="NEXT",
         )
+    return bytes(pdf.output())
+
+
+def credit_note_pdf(note: CreditNote) -> bytes:
+    """Render a credit note / cancellation invoice: issuer, recipient, its number, the original
+    invoice's number and date, the amount credited and the reason."""
+    settings = current_app.config["VHS"]
+    title = str(CREDIT_NOTE_KIND_LABELS[note.kind])
+    pdf = _pdf()
+    pdf.set_title(f"{title} {note.number}")
+    pdf.set_author(settings.org_name)
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 14)
+    pdf.cell(0, 8, settings.org_name, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    pdf.cell(0, 5, settings.org_address, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(8)
+    pdf.set_font("DejaVu", "", 10)
+    pdf.multi_cell(
+        0,
+        5,
+        "\n".join(filter(None, [note.recipient_name, note.recipient_address])),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.ln(6)
+    pdf.set_font("DejaVu", "B", 13)
+    pdf.cell(0, 8, f"{title} {note.number}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 10)
+    for line in (
+        f"{_('Date of issue')}: {fmt_date(note.issued_at, 'dd.MM.yyyy')}",
+        _(
+            "Refers to invoice %(number)s of %(date)s.",
+            number=note.invoice_number,
+            date=fmt_date(note.invoice_issued_at, "dd.MM.yyyy"),
+        ),
+        f"{_('Reason')}: {reason_label(note.reason)}" if note.reason else "",
+    ):
+        if line:
+            pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(140, 7, _("Description"), border="B")
+    pdf.cell(0, 7, _("Amount"), border="B", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 10)
+    pdf.cell(140, 7, note.description[:90])
+    pdf.cell(0, 7, money(-note.amount_cents, "de"), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(140, 8, _("Total credited"), border="T")
+    pdf.cell(
+        0,
+        8,
+        money(-note.amount_cents, "de"),
+        border="T",
+        align="R",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font("DejaVu", "", 9)
+    pdf.ln(4)
+    pdf.multi_cell(
+        0,
+        5,
+        str(_("Exempt from VAT under § 4 No. 22 a of the German VAT Act (UStG).")),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    if note.kind is CreditNoteKind.CANCELLATION:
+        text = _("The invoice named above is cancelled; nothing is owed for it.")
+    else:
+        text = _("The amount is paid back the way it was paid.")
+    pdf.multi_cell(0, 5, str(text), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

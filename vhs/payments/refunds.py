@@ -15,6 +15,7 @@ from vhs.audit import audit
 from vhs.db import db, lock
 from vhs.errors import Invalid, NotFound
 from vhs.mail import notify
+from vhs.payments.invoices import credit_refund
 from vhs.payments.models import PAID_STATUSES, Payment, PaymentStatus, Refund, RefundStatus
 from vhs.payments.providers.base import provider_for
 from vhs.payments.states import transition
@@ -111,13 +112,14 @@ def refunded_in_full(payment: Payment) -> bool:
 
 
 def refund_completed(refund: Refund) -> None:
-    """The money is on its way back: tell the domains and the payer.
+    """The money is on its way back: issue its credit note, tell the domains and the payer.
 
     The signal names the payment's purpose, as the other payment signals do, and says whether
     the whole amount has now come back (``in_full``): the owner of the purpose decides what that
     means (a course booking ends).
     """
     payment = refund.payment
+    credit_note = credit_refund(refund)
     signals.refund_completed.send(
         payment,
         refund=refund,
@@ -125,7 +127,11 @@ def refund_completed(refund: Refund) -> None:
         purpose_id=payment.purpose_id,
         in_full=refunded_in_full(payment),
     )
-    notify(refund.payment.user, "refund_issued", {"refund": refund, "payment": refund.payment})
+    notify(
+        refund.payment.user,
+        "refund_issued",
+        {"refund": refund, "payment": refund.payment, "credit_note": credit_note},
+    )
 
 
 def _release(refund: Refund, reason: str) -> None:

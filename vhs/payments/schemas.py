@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import RAISE, Schema, fields, validate
 
-from vhs.payments.models import PaymentStatus, Provider, RefundStatus
+from vhs.payments.models import CreditNoteKind, PaymentStatus, Provider, RefundStatus
 
 
 class RefundOutSchema(Schema):
@@ -37,6 +37,9 @@ class PaymentOutSchema(Schema):
     created_at = fields.DateTime(required=True)
     succeeded_at = fields.DateTime(allow_none=True)
     refunds = fields.List(fields.Nested(RefundOutSchema), required=True)
+    credit_note_numbers = fields.Function(
+        lambda p: [c.number for c in p.credit_notes], required=True
+    )
 
     def get_instructions(self, payment: Any) -> dict[str, Any] | None:
         if payment.provider is not Provider.MANUAL or payment.invoice is None:
@@ -74,4 +77,34 @@ class PaymentQuerySchema(Schema):
 
     status = fields.Enum(PaymentStatus, by_value=True)
     provider = fields.Enum(Provider, by_value=True)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+
+
+class CreditNoteOutSchema(Schema):
+    id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    kind = fields.Enum(
+        CreditNoteKind,
+        by_value=True,
+        required=True,
+        metadata={"description": "refund: Gutschrift; cancellation: Stornorechnung"},
+    )
+    issued_at = fields.DateTime(required=True)
+    invoice_number = fields.String(required=True)
+    invoice_issued_at = fields.DateTime(required=True)
+    payment_id = fields.Integer(required=True)
+    refund_id = fields.Integer(allow_none=True)
+    description = fields.String(required=True)
+    reason = fields.String(required=True)
+    amount_cents = fields.Integer(required=True)
+    currency = fields.String(required=True)
+
+
+class CreditNoteQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    everyone = fields.Boolean(
+        load_default=False, metadata={"description": "staff only: every person's credit notes"}
+    )
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))

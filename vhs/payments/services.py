@@ -21,12 +21,12 @@ from vhs.audit import audit
 from vhs.db import db, utcnow
 from vhs.errors import Conflict, NotFound
 from vhs.mail import notify
-from vhs.payments.invoices import issue_invoice
+from vhs.payments.hooks import Decline
+from vhs.payments.invoices import cancel_invoice, issue_invoice
 from vhs.payments.models import (
     OPEN_STATUSES,
     PAID_STATUSES,
-    Invoice,
-    InvoiceStatus,
+    CreditNote,
     Payment,
     PaymentStatus,
     Provider,
@@ -63,6 +63,24 @@ def get_payment(payment_id: int, user: User) -> Payment:
     if payment is None or (payment.user_id != user.id and not user.is_staff):
         raise NotFound(_l("This payment does not exist."), code="payment_not_found")
     return payment
+
+
+def get_credit_note(credit_note_id: int, user: User) -> CreditNote:
+    """A credit note the user may see (for their own payment; staff all), else 404."""
+    note = db.session.get(CreditNote, credit_note_id)
+    if note is None or (note.payment.user_id != user.id and not user.is_staff):
+        raise NotFound(_l("This credit note does not exist."), code="credit_note_not_found")
+    return note
+
+
+def credit_notes_for(user: User, *, everyone: bool = False, page: int = 1) -> list[CreditNote]:
+    """Credit notes newest first: the user's own, or (staff asking for ``everyone``) all."""
+    query = sa.select(CreditNote).order_by(CreditNote.id.desc())
+    if not (everyone and user.is_staff):
+        query = query.join(Payment, Payment.id == CreditNote.payment_id).where(
+            Payment.user_id == user.id
+        )
+    return list(db.session.execute(query.limit(100).offset((page - 1) * 100)).scalars())
 
 
 # --- starting a payment --------------------------------------------------------------------
@@ -121,12 +139,17 @@ def start_payment(
     return chosen.start(payment, checkout)
 
 
+def _cancel_invoice(payment: Payment, reason: str) -> None:
+    """The payment will not be paid: its standing invoice is cancelled (a cancellation invoice)."""
+    if payment.invoice is not None:
+        cancel_invoice(payment.invoice, reason)
+
+
 def _close_open_payment(payment: Payment) -> None:
-    """Stop an open payment: its provider closes it, its invoice is void."""
+    """Stop an open payment: its provider closes it, its invoice is cancelled."""
     if payment.status in (S.CREATED, S.PENDING):
         transition(payment, S.EXPIRED)
-        if payment.invoice is not None:
-            payment.invoice.status = InvoiceStatus.CANCELLED
+        _cancel_invoice(payment, "payment closed")
         provider_for(payment.provider).close(payment)
 
 
@@ -155,9 +178,8 @@ def mark_succeeded(
     if actor is not None:
         payment.marked_paid_by_id = actor.id
         audit(actor, "payment.marked_paid", payment, amount_cents=payment.amount_cents)
-    invoice = payment.invoice or issue_invoice(payment, now)
-    # Voided when the payment closed unpaid; the money came after all, so it stands again.
-    invoice.status = InvoiceStatus.ISSUED
+    # Cancelled when the payment closed unpaid and the money came after all: a new invoice.
+    invoice = issue_invoice(payment, now)
     others = [p for p in payments_for(payment.purpose_type, payment.purpose_id) if p is not payment]
     if any(p.status in (S.SUCCEEDED, S.PARTIALLY_REFUNDED) for p in others):
         request_refund(payment, payment.amount_cents, "paid twice", automatic=True)
@@ -168,7 +190,10 @@ def mark_succeeded(
     results = signals.payment_succeeded.send(
         payment, purpose_type=payment.purpose_type, purpose_id=payment.purpose_id
     )
-    if any(result is False for _receiver, result in results):
+    declines = [r for _receiver, r in results if isinstance(r, Decline)]
+    if declines:  # the refund's own mail says why
+        request_refund(payment, payment.amount_cents, declines[0].reason, automatic=True)
+    elif any(result is False for _receiver, result in results):
         request_refund(payment, payment.amount_cents, "no seat available", automatic=True)
         notify(payment.user, "payment_refunded_no_seat", {"payment": payment})
     else:
@@ -188,8 +213,7 @@ def mark_failed(payment: Payment, reason: str = "") -> None:
         return
     transition(payment, S.FAILED)
     payment.failure_reason = reason[:500]
-    if payment.invoice is not None:
-        payment.invoice.status = InvoiceStatus.CANCELLED
+    _cancel_invoice(payment, "payment failed")
     signals.payment_failed.send(
         payment, purpose_type=payment.purpose_type, purpose_id=payment.purpose_id
     )
@@ -201,8 +225,7 @@ def mark_expired(payment: Payment) -> None:
     if payment.status not in (S.CREATED, S.PENDING):
         return
     transition(payment, S.EXPIRED)
-    if payment.invoice is not None:
-        payment.invoice.status = InvoiceStatus.CANCELLED
+    _cancel_invoice(payment, "payment expired")
     signals.payment_expired.send(
         payment, purpose_type=payment.purpose_type, purpose_id=payment.purpose_id
     )
@@ -321,7 +344,7 @@ def process_webhook(
 
 
 def export_payments(user: User) -> list[dict[str, Any]]:
-    """Payments, refunds and invoice numbers of a person."""
+    """Payments, refunds, invoices and credit notes of a person."""
     rows = db.session.execute(
         sa.select(Payment).where(Payment.user_id == user.id).order_by(Payment.id)
     ).scalars()
@@ -335,8 +358,29 @@ def export_payments(user: User) -> list[dict[str, Any]]:
             "created_at": p.created_at.isoformat(),
             "succeeded_at": p.succeeded_at.isoformat() if p.succeeded_at else None,
             "invoice_number": p.invoice.number if p.invoice else None,
+            "invoices": [
+                {
+                    "number": i.number,
+                    "issued_at": i.issued_at.isoformat(),
+                    "status": i.status.value,
+                    "amount_cents": i.amount_cents,
+                }
+                for i in p.invoices
+            ],
             "refunds": [
                 {"amount_cents": r.amount_cents, "status": r.status.value} for r in p.refunds
+            ],
+            "credit_notes": [
+                {
+                    "number": c.number,
+                    "kind": c.kind.value,
+                    "issued_at": c.issued_at.isoformat(),
+                    "invoice_number": c.invoice_number,
+                    "amount_cents": c.amount_cents,
+                    "currency": c.currency,
+                    "reason": c.reason,
+                }
+                for c in p.credit_notes
             ],
         }
         for p in rows
@@ -344,12 +388,12 @@ def export_payments(user: User) -> list[dict[str, Any]]:
 
 
 def erase_payments(user: User) -> None:
-    """Invoices stay for accounting, without the person's name and address."""
-    db.session.execute(
-        sa.update(Invoice)
-        .where(Invoice.payment_id.in_(sa.select(Payment.id).where(Payment.user_id == user.id)))
-        .values(recipient_name=f"Gelöschtes Konto #{user.id}", recipient_address="")
-    )
+    """Open payments close; invoices and credit notes stay exactly as issued.
+
+    They are accounting records that must be kept unchanged for ten years (§ 147 AO, GoBD);
+    GDPR Art. 17(3)(b) lets that legal duty prevail over erasure, so they are neither deleted
+    nor rewritten (the account itself is anonymised by the accounts package).
+    """
     for payment in db.session.execute(
         sa.select(Payment).where(Payment.user_id == user.id, Payment.status.in_(OPEN_STATUSES))
     ).scalars():

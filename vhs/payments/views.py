@@ -34,9 +34,10 @@ from vhs.extensions import csrf
 from vhs.fields import date_in_range
 from vhs.formats import parse_euros, spreadsheet_safe
 from vhs.i18n import fmt_datetime, local_zone
-from vhs.payments import refunds, services
+from vhs.payments import hooks, refunds, services
+from vhs.payments.labels import CREDIT_NOTE_KIND_LABELS, reason_label
 from vhs.payments.models import Invoice, Payment, PaymentStatus, Provider
-from vhs.payments.pdf import invoice_pdf
+from vhs.payments.pdf import credit_note_pdf, invoice_pdf
 
 bp = Blueprint("payments", __name__)
 webhooks = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -82,6 +83,8 @@ def _labels() -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "provider_labels": PROVIDER_LABELS,
         "vat_note": VAT_NOTE,
+        "credit_note_kinds": CREDIT_NOTE_KIND_LABELS,
+        "reason_label": reason_label,
     }
 
 
@@ -126,10 +129,22 @@ def receipt_pdf(payment_id: int) -> Response:
     )
 
 
+@bp.route("/credit-notes/<int:credit_note_id>.pdf")
+@user_required
+def credit_note_pdf_file(credit_note_id: int) -> Response:
+    """A credit note or cancellation invoice as a PDF (one's own; staff any)."""
+    note = services.get_credit_note(credit_note_id, require_user())
+    return Response(
+        credit_note_pdf(note),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="gutschrift-{note.number}.pdf"'},
+    )
+
+
 @bp.route("/me/payments")
 @user_required
 def mine() -> str:
-    """The resident's payments and receipts."""
+    """The resident's payments and receipts, and their credit notes."""
     user = require_user()
     rows = (
         db.session.execute(
@@ -138,7 +153,12 @@ def mine() -> str:
         .scalars()
         .all()
     )
-    return render_template("payments/mine.html", payments=rows, **_labels())
+    return render_template(
+        "payments/mine.html",
+        payments=rows,
+        credit_notes=services.credit_notes_for(user),
+        **_labels(),
+    )
 
 
 # --- staff ---------------------------------------------------------------------------------
@@ -181,6 +201,7 @@ def staff_list() -> str:
     return render_template(
         "payments/staff_list.html",
         payments=rows,
+        purpose_notes=hooks.notes_for(rows),
         args=request.args,
         statuses=list(PaymentStatus),
         providers=list(Provider),
@@ -216,7 +237,16 @@ def staff_csv() -> Response:
         query = (
             _staff_query(request.args)
             .join(User, User.id == Payment.user_id)
-            .outerjoin(Invoice, Invoice.payment_id == Payment.id)
+            .outerjoin(
+                Invoice,
+                # the latest invoice only (a payment paid after its invoice was cancelled
+                # has two): one row per payment
+                Invoice.id
+                == sa.select(sa.func.max(Invoice.id))
+                .where(Invoice.payment_id == Payment.id)
+                .correlate(Payment)
+                .scalar_subquery(),
+            )
             .with_only_columns(
                 Payment.id,
                 Invoice.number,
@@ -266,6 +296,7 @@ def staff_detail(payment_id: int) -> str:
     return render_template(
         "payments/staff_detail.html",
         payment=payment,
+        purpose_notes=hooks.notes_for([payment]).get(payment.id, []),
         form=EmptyForm(),
         refund_form=RefundForm(),
         **_labels(),

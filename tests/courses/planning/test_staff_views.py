@@ -1115,6 +1115,11 @@ def test_move_to_another_course(
     page = client.get(f"/staff/enrolments/{enrolment.id}/move")
     assert page.status_code == 200
     resp = client.submit(f"/staff/enrolments/{enrolment.id}/move", {"course_id": "271-106"})
+    assert resp.status_code == 200  # first what happens to the money (issue 14), then move
+    assert load(Enrolment, enrolment.id).status is EnrolmentStatus.CONFIRMED
+    resp = client.submit(
+        f"/staff/enrolments/{enrolment.id}/move", {"course_id": "271-106", "confirmed": "y"}
+    )
     assert resp.status_code == 302
     assert load(Enrolment, enrolment.id).status is EnrolmentStatus.CANCELLED
     (moved,) = query(sa.select(Enrolment).where(Enrolment.course_id == target.id))
