@@ -8,16 +8,15 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from fpdf import FPDF
 
 from courses.labels import format_units
 from courses.office.models import FeeStatement, FeeStatementLine, RateKind
 from vhs.formats import spreadsheet_safe
 from vhs.i18n import fmt_date, local, money
-from vhs.payments.pdf import FONTS
+from vhs.payments.pdf import letter
 
 
 def _when(line: FeeStatementLine) -> tuple[str, str]:
@@ -47,32 +46,8 @@ def statement_pdf(statement: FeeStatement) -> bytes:
 
 
 def _render(statement: FeeStatement) -> bytes:
-    settings = current_app.config["VHS"]
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(auto=True, margin=20)
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    title = _("Fee statement")
-    pdf.set_title(f"{title} {statement.number}")
-    pdf.set_author(settings.org_name)
-    pdf.add_page()
-    pdf.set_font("DejaVu", "B", 14)
-    pdf.cell(0, 8, settings.org_name, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 9)
-    pdf.cell(0, 5, settings.org_address, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(8)
-    pdf.set_font("DejaVu", "", 10)
-    pdf.multi_cell(
-        0,
-        5,
-        "\n".join(filter(None, [statement.instructor_name, statement.instructor_address])),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.ln(6)
-    pdf.set_font("DejaVu", "B", 13)
-    pdf.cell(0, 8, f"{title} {statement.number}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 10)
+    heading = f"{_('Fee statement')} {statement.number}"
+    pdf = letter(heading, heading, [statement.instructor_name, statement.instructor_address])
     for text in (
         f"{_('Term')}: {statement.term_name}",
         f"{_('Date of issue')}: {fmt_date(statement.issued_at, 'dd.MM.yyyy')}",

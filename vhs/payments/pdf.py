@@ -24,12 +24,13 @@ def _pdf() -> FPDF:
     return pdf
 
 
-def invoice_pdf(invoice: Invoice) -> bytes:
-    """Render an invoice: issuer, recipient, number, lines, total, VAT note, payment method."""
+def letter(pdf_title: str, heading: str, recipient: list[str | None]) -> FPDF:
+    """A new A4 document on the VHS's letterhead: the organisation's name and address, the
+    recipient's address lines (empty ones left out) and ``heading`` in bold; the body goes on
+    in 10-point DejaVu. Invoices, credit notes and instructors' fee statements share it."""
     settings = current_app.config["VHS"]
-    payment = invoice.payment
     pdf = _pdf()
-    pdf.set_title(f"{_('Invoice')} {invoice.number}")
+    pdf.set_title(pdf_title)
     pdf.set_author(settings.org_name)
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 14)
@@ -38,15 +39,18 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf.cell(0, 5, settings.org_address, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)
     pdf.set_font("DejaVu", "", 10)
-    pdf.multi_cell(
-        0,
-        5,
-        "\n".join(filter(None, [invoice.recipient_name, invoice.recipient_address])),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    pdf.multi_cell(0, 5, "\n".join(filter(None, recipient)), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font("DejaVu", "B", 13)
+    pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 10)
+    return pdf
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """Render an invoice: issuer, recipient, number, lines, total, VAT note, payment method."""
+    settings = current_app.config["VHS"]
+    payment = invoice.payment
     title = (
         _("Invoice")
         if payment.provider is Provider.MANUAL and payment.status.value == "pending"
@@ -54,8 +58,11 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     )
     if invoice.status is InvoiceStatus.CANCELLED:
         title += " – " + _("CANCELLED")
-    pdf.cell(0, 8, f"{title} {invoice.number}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 10)
+    pdf = letter(
+        f"{_('Invoice')} {invoice.number}",
+        f"{title} {invoice.number}",
+        [invoice.recipient_name, invoice.recipient_address],
+    )
     pdf.cell(
         0,
         6,
@@ -134,29 +141,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 def credit_note_pdf(note: CreditNote) -> bytes:
     """Render a credit note / cancellation invoice: issuer, recipient, its number, the original
     invoice's number and date, the amount credited and the reason."""
-    settings = current_app.config["VHS"]
     title = str(CREDIT_NOTE_KIND_LABELS[note.kind])
-    pdf = _pdf()
-    pdf.set_title(f"{title} {note.number}")
-    pdf.set_author(settings.org_name)
-    pdf.add_page()
-    pdf.set_font("DejaVu", "B", 14)
-    pdf.cell(0, 8, settings.org_name, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 9)
-    pdf.cell(0, 5, settings.org_address, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(8)
-    pdf.set_font("DejaVu", "", 10)
-    pdf.multi_cell(
-        0,
-        5,
-        "\n".join(filter(None, [note.recipient_name, note.recipient_address])),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.ln(6)
-    pdf.set_font("DejaVu", "B", 13)
-    pdf.cell(0, 8, f"{title} {note.number}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 10)
+    heading = f"{title} {note.number}"
+    pdf = letter(heading, heading, [note.recipient_name, note.recipient_address])
     for line in (
         f"{_('Date of issue')}: {fmt_date(note.issued_at, 'dd.MM.yyyy')}",
         _(
