@@ -154,6 +154,22 @@ def lock(stmt_or_model: Any, ident: Any) -> Any:
     return db.session.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
+def lock_counter(model: Any, year: int) -> Any:
+    """The year's row of a gapless number series (``model(year=, last_sequence=)``: invoices,
+    credit notes, fee statements), locked; created first for the year's first number (a
+    creation at the same moment by another transaction is taken as it is)."""
+    counter = lock(model, year)
+    if counter is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(model(year=year, last_sequence=0))
+        except sa.exc.IntegrityError:
+            pass  # created at the same moment by another transaction
+        counter = lock(model, year)
+    assert counter is not None
+    return counter
+
+
 def is_postgres() -> bool:
     """Whether the bound database is PostgreSQL."""
     return db.engine.dialect.name == "postgresql"

@@ -42,7 +42,7 @@ from courses.office.models import (
 )
 from vhs.accounts.models import Role, User
 from vhs.audit import audit
-from vhs.db import db, lock, utcnow
+from vhs.db import db, lock_counter, utcnow
 from vhs.errors import Conflict, Forbidden, Invalid, NotFound
 from vhs.i18n import local_zone
 
@@ -280,20 +280,6 @@ def find_statement(instructor: User, term: Term) -> FeeStatement | None:
     ).scalar_one_or_none()
 
 
-def _lock_counter(year: int) -> FeeStatementCounter:
-    """The year's counter row, locked; created first for the year's first statement."""
-    counter = lock(FeeStatementCounter, year)
-    if counter is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(FeeStatementCounter(year=year, last_sequence=0))
-        except sa.exc.IntegrityError:
-            pass  # created at the same moment by another transaction
-        counter = lock(FeeStatementCounter, year)
-    assert counter is not None
-    return counter
-
-
 def issue_statement(
     actor: User, instructor: User, term: Term, now: datetime | None = None
 ) -> FeeStatement:
@@ -303,7 +289,7 @@ def issue_statement(
     now = now or utcnow()
     year = now.astimezone(local_zone()).year
     # The counter lock serialises issuing: the check below sees a statement issued meanwhile.
-    counter = _lock_counter(year)
+    counter = lock_counter(FeeStatementCounter, year)
     draft = draft_statement(instructor, term, now)
     if draft.issued is not None:
         raise Conflict(

@@ -8,11 +8,10 @@ series of their own (``GS-2027-00001``) and name the original invoice by number 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeVar
 
 import sqlalchemy as sa
 
-from vhs.db import db, lock, utcnow
+from vhs.db import db, lock_counter, utcnow
 from vhs.i18n import local_zone
 from vhs.payments.models import (
     CreditNote,
@@ -24,22 +23,6 @@ from vhs.payments.models import (
     Payment,
     Refund,
 )
-
-Counter = TypeVar("Counter", InvoiceCounter, CreditNoteCounter)
-
-
-def _lock_counter(model: type[Counter], year: int) -> Counter:
-    """The year's counter row, locked; created first if this is the year's first number."""
-    counter = lock(model, year)
-    if counter is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(model(year=year, last_sequence=0))
-        except sa.exc.IntegrityError:
-            pass  # created at the same moment by another transaction
-        counter = lock(model, year)
-    assert counter is not None
-    return counter
 
 
 def _year(now: datetime) -> int:
@@ -57,7 +40,7 @@ def issue_invoice(payment: Payment, now: datetime | None = None) -> Invoice:
     if current is not None and current.status is InvoiceStatus.ISSUED:
         return current
     year = _year(now)
-    counter = _lock_counter(InvoiceCounter, year)
+    counter = lock_counter(InvoiceCounter, year)
     counter.last_sequence += 1
     user = payment.user
     invoice = Invoice(
@@ -88,7 +71,7 @@ def _credit_note(
 ) -> CreditNote:
     now = now or utcnow()
     year = _year(now)
-    counter = _lock_counter(CreditNoteCounter, year)
+    counter = lock_counter(CreditNoteCounter, year)
     counter.last_sequence += 1
     payment = invoice.payment
     note = CreditNote(
