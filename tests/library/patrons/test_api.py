@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from library import rules
 from library.models import CardState
 from tests.library.patrons.conftest import PIN
 from vhs.accounts.models import User
+from vhs.config import DEFAULT_TIMEZONE
 from vhs.db import db
 
 CARDS = "/api/v1/staff/library/cards"
+
+
+def local_today() -> date:
+    """Today where the library is (the suite's VHS_TIMEZONE): a card's days are local days,
+    so between 22:00/23:00 UTC and midnight this is already tomorrow's date."""
+    return datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date()
 
 
 def problem(resp, status, code=None):
@@ -69,7 +77,7 @@ def test_an_unverified_address_cannot_apply(client, make_user, login):
 
 def test_the_card_says_why_it_cannot_borrow(app, client, make_user, make_card, api_token, settings):
     user = make_user()
-    make_card(user, valid_until=date.today() - timedelta(days=1))
+    make_card(user, valid_until=local_today() - timedelta(days=1))
     headers = api_token(user)
     body = client.get("/api/v1/me/card", headers=headers).json
     assert (body["expired"], body["borrow_refusal"]) == (True, "card_expired")
@@ -94,7 +102,7 @@ def test_staff_issue_to_an_account_and_to_a_person_without_email(app, client, ma
     body = resp.json
     assert body["state"] == "active" and body["new_pin"] is None
     assert body["user"] == {"id": patron.id, "name": "Api Leserin", "email": patron.email}
-    assert body["valid_until"] == rules.add_months(date.today(), 12).isoformat()
+    assert body["valid_until"] == rules.add_months(local_today(), 12).isoformat()
     problem(client.post(CARDS, json={"user_id": patron.id}, headers=staff), 409, "card_exists")
     problem(client.post(CARDS, json={"user_id": 99999}, headers=staff), 404)
 
@@ -166,7 +174,7 @@ def test_staff_patch_confirm_block_unblock_validity_pin_fee(
     )
     resp = client.patch(url, json={"state": "active"}, headers=staff)
     assert resp.json["state"] == "active" and resp.json["blocked_reason"] == ""
-    later = (date.today() + timedelta(days=500)).isoformat()
+    later = (local_today() + timedelta(days=500)).isoformat()
     assert (
         client.patch(url, json={"valid_until": later}, headers=staff).json["valid_until"] == later
     )

@@ -4,7 +4,8 @@ log in with card number and PIN), confirm applications, validity, block and unbl
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -13,9 +14,16 @@ from library.models import CardState, LibraryCard
 from tests.library.patrons.conftest import PIN, text
 from vhs.accounts.models import User
 from vhs.audit import AuditEntry
+from vhs.config import DEFAULT_TIMEZONE
 from vhs.db import db
 
 PIN_SHOWN = re.compile(r'<strong class="pin">(\d+)</strong>')
+
+
+def local_today() -> date:
+    """Today where the library is (the suite's VHS_TIMEZONE): a card's days are local days,
+    so between 22:00/23:00 UTC and midnight this is already tomorrow's date."""
+    return datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date()
 
 
 def actions(app, card_id):
@@ -47,7 +55,7 @@ def test_issue_a_card_to_an_account_with_a_pin_the_patron_types(
     assert card.number in text(resp)
     assert not PIN_SHOWN.search(text(resp))  # the patron typed it: nothing to show
     assert card.pin_hash.startswith("$argon2id$") and "2580" not in card.pin_hash
-    assert card.valid_until == rules.add_months(date.today(), 12)
+    assert card.valid_until == rules.add_months(local_today(), 12)
     assert card.issued_by_id is not None
     assert actions(app, card.id) == ["library.card_issued"]
 
@@ -152,7 +160,7 @@ def test_confirming_an_application_activates_the_card_and_mails_the_resident(
     assert resp.status_code == 302
     after = card_of_user(resident.id)
     assert after.state is CardState.ACTIVE and after.valid_until == rules.add_months(
-        date.today(), 12
+        local_today(), 12
     )
     (mail,) = outbox("antrag@example.org")
     assert mail.template == "library_card_confirmed"
@@ -217,18 +225,18 @@ def test_validity_is_set_from_today_up_to_ten_years(
 ):
     login_as("staff")
     patron = make_user()
-    card = make_card(patron, valid_until=date.today() - timedelta(days=3))
+    card = make_card(patron, valid_until=local_today() - timedelta(days=3))
     page = client.get(f"/staff/library/cards/{card.id}")
     assert "Abgelaufen" in text(page)
-    new = date.today() + timedelta(days=400)
+    new = local_today() + timedelta(days=400)
     resp = client.submit(
         f"/staff/library/cards/{card.id}/validity", {"valid_until": new.isoformat()}
     )
     assert resp.status_code == 302
     assert card_of_user(patron.id).valid_until == new
     for bad in (
-        date.today() - timedelta(days=1),
-        rules.add_months(date.today(), 120) + timedelta(days=1),
+        local_today() - timedelta(days=1),
+        rules.add_months(local_today(), 120) + timedelta(days=1),
     ):
         resp = client.submit(
             f"/staff/library/cards/{card.id}/validity", {"valid_until": bad.isoformat()}
